@@ -1,0 +1,63 @@
+"""The `touchbase` command line: a thin shell over the agent's functions.
+
+Each command group lives in its own module and registers itself on `main`; errors reach the
+user as one clear line and a non-zero exit (a traceback only with --verbose).
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from agent.cli.app import App, parse_now
+from agent.errors import TouchbaseError
+
+
+class Main(click.Group):
+    """The root group: one place that turns errors into a message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TouchbaseError as exc:
+            app = ctx.obj
+            if app is not None and app.verbose:
+                raise
+            click.echo(f"touchbase: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("touchbase: interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="PATH", envvar=None,
+              help="Config file (default: $TOUCHBASE_CONFIG, then the platform config dir).")
+@click.option("--now", "now_text", metavar="ISO8601",
+              help="Evaluate as of this instant (replay and tests).")
+@click.option("--verbose", "-v", is_flag=True, help="Log details, and show tracebacks on errors.")
+@click.version_option(package_name="touchbase-agent")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, now_text: str | None, verbose: bool) -> None:
+    """touchbase keeps your peer relationships alive from your work calendar."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+    )
+    ctx.obj = App(config_path=config_path, now=parse_now(now_text), verbose=verbose)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _register() -> None:
+    from agent.cli import core  # noqa: F401  (commands register themselves on import)
+    for name in ("agent_loop", "landscape", "accounts"):
+        try:
+            __import__(f"agent.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"agent.cli.{name}":
+                raise
+
+
+_register()

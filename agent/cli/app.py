@@ -1,0 +1,72 @@
+"""The state every command shares: config path, the instant to evaluate at, the open store."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from agent.config import Config, load_config, resolve_config_path
+from agent.errors import UserError
+from agent.store import Store
+
+
+def parse_now(text: str | None) -> datetime | None:
+    """The --now option as an aware datetime (a naive value is read in the local zone)."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 instant", param_hint="--now") from None
+    return value if value.tzinfo else value.astimezone()
+
+
+class App:
+    """Lazily loaded config and store for one CLI invocation."""
+
+    def __init__(self, config_path: str | None, now: datetime | None, verbose: bool) -> None:
+        self.config_path = config_path
+        self.fixed_now = now
+        self.verbose = verbose
+        self._config: Config | None = None
+        self._store: Store | None = None
+
+    @property
+    def path(self) -> Path:
+        """The config file this invocation uses."""
+        return resolve_config_path(self.config_path)
+
+    @property
+    def config(self) -> Config:
+        """The loaded configuration (errors are UserErrors naming the file)."""
+        if self._config is None:
+            self._config = load_config(self.path)
+        return self._config
+
+    def use_config(self, config: Config) -> None:
+        """Run with an already built config (the demo)."""
+        self._config = config
+
+    @property
+    def store(self) -> Store:
+        """The open store."""
+        if self._store is None:
+            self._store = Store(self.config.store_path)
+        return self._store
+
+    def now(self) -> datetime:
+        """The instant to evaluate at, in the user's zone."""
+        moment = self.fixed_now or datetime.now(timezone.utc)
+        return moment.astimezone(self.config.zone)
+
+    def require_user(self) -> None:
+        """Fail clearly when the config does not name the user."""
+        if not self.config.user.email:
+            raise UserError(f"{self.path}: [user] email is not set")
+
+    def close(self) -> None:
+        """Close the store."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None

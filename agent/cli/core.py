@@ -1,0 +1,140 @@
+"""Foundation commands: init, sync, people, status."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from agent.cli import main
+from agent.cli.app import App
+from agent.config import system_timezone
+from agent.errors import UserError
+from agent.people import people_rows
+from agent.starter import starter_config
+from agent.sync import sync_all
+
+pass_app = click.make_pass_decorator(App)
+
+
+@main.command()
+@click.option("--email", help="Your work address.")
+@click.option("--calendar", "calendar_path", help="An .ics file of your calendar.")
+@click.option("--timezone", "zone", help="Your IANA time zone (default: the system's).")
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@pass_app
+def init(app: App, email: str | None, calendar_path: str | None, zone: str | None,
+         force: bool) -> None:
+    """Write a commented starter config (asks for what is not given)."""
+    target = app.path
+    if target.exists() and not force:
+        raise UserError(f"{target}: a config already exists (use --force to overwrite)")
+    email = email or click.prompt("Your work email address")
+    calendar_path = calendar_path or click.prompt("Path to an .ics export of your calendar",
+                                                  default="~/calendar.ics")
+    text = starter_config(email=email, calendar_path=calendar_path,
+                          timezone=zone or system_timezone())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {target}. Next: touchbase sync && touchbase people")
+
+
+def progress_printer() -> Callable[[int, int], None]:
+    """A progress callback that shows a bar on stderr once a read is long."""
+    state: dict = {"bar": None, "done": 0}
+
+    def report(done: int, total: int) -> None:
+        if state["bar"] is None:
+            if total < 2000:
+                return
+            state["bar"] = click.progressbar(length=total, label="Reading events", file=click.get_text_stream("stderr"))
+            state["bar"].__enter__()
+        state["bar"].update(done - state["done"])
+        state["done"] = done
+        if done >= total:
+            state["bar"].__exit__(None, None, None)
+            state["bar"], state["done"] = None, 0
+
+    return report
+
+
+@main.command()
+@pass_app
+def sync(app: App) -> None:
+    """Read every calendar source into the local store."""
+    results = sync_all(app.config, app.store, app.now(), progress_printer())
+    for result in results:
+        if not result.ok:
+            click.echo(f"{result.name}: FAILED: {result.error}", err=True)
+            continue
+        what = "unchanged" if result.unchanged else f"{result.occurrences} occurrences read"
+        click.echo(f"{result.name}: {what}")
+        for line in result.skipped:
+            click.echo(f"  {line}", err=True)
+        if result.skipped:
+            click.echo(f"  {len(result.skipped)} malformed event(s) skipped", err=True)
+    if results and not any(r.ok for r in results):
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@pass_app
+def people(app: App, as_json: bool) -> None:
+    """The colleagues you meet, with counts, last and next meeting."""
+    rows = people_rows(app.config, app.store, app.now())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No colleagues yet: run `touchbase sync` first.")
+        return
+    click.echo(format_people_table(rows))
+
+
+def format_people_table(rows: list[dict]) -> str:
+    """A readable fixed-width table of `people_rows`."""
+    header = f"{'name':24} {'email':32} {'mtgs':>4} {'1:1':>4} {'last met':10} {'next':10}"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{(row['name'] or '-')[:24]:24} {row['email'][:32]:32} {row['meetings']:>4} "
+            f"{row['one_on_ones']:>4} {(row['last_met'] or '-')[:10]:10} "
+            f"{(row['next_meeting'] or '-')[:10]:10}"
+        )
+    return "\n".join(lines)
+
+
+@main.command()
+@pass_app
+def status(app: App) -> None:
+    """Sources, last successful sync, errors and counts."""
+    config, store = app.config, app.store
+    click.echo(f"config: {config.path}")
+    click.echo(f"store:  {config.store_path} ({store.occurrence_count()} occurrences)")
+    rows = {row["name"]: row for row in store.sources()}
+    names = [s.name for s in config.sources] + [n for n in rows if n not in {s.name for s in config.sources}]
+    for name in names:
+        row = rows.get(name, {})
+        line = f"source {name}: last sync {row.get('last_success') or 'never'}"
+        if row.get("occurrences") is not None:
+            line += f", {row.get('occurrences', 0)} occurrences"
+        if row.get("skipped"):
+            line += f", {row['skipped']} skipped"
+        click.echo(line)
+        if row.get("last_error") and (row.get("last_error_at") or "") >= (row.get("last_success") or ""):
+            click.echo(f"  last error {row['last_error_at']}: {row['last_error']}")
+        if row.get("needs_reauth"):
+            click.echo(f"  needs re-authorising: {row['needs_reauth']}")
+    for hook in STATUS_HOOKS:
+        hook(app)
+
+
+STATUS_HOOKS: list[Callable[[App], None]] = []
+"""Other command modules add lines to `status` (jobs, touchbases) by appending here."""
+
+
+def resolve_path(text: str) -> Path:
+    """A user-given path, `~` expanded."""
+    return Path(text).expanduser()

@@ -1,0 +1,97 @@
+"""The plain data passed between connectors, the store and the agent."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+AGENT_TAG_NAME = "touchbase-agent"
+"""Name of the property (X- property, extended property) that marks events the agent created."""
+
+RESPONSES = ("accepted", "declined", "tentative", "needs-action")
+KINDS = ("person", "room", "resource", "group")
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """One attendee of an event, normalised across backends."""
+
+    email: str
+    name: str = ""
+    response: str = "needs-action"  # accepted | declined | tentative | needs-action
+    kind: str = "person"  # person | room | resource | group
+    optional: bool = False
+
+
+@dataclass
+class Occurrence:
+    """One occurrence of a calendar event (recurrences expanded, exceptions applied).
+
+    `resource` is the unit of change inside a source: an iCalendar UID, a CalDAV href,
+    a Google or Graph event id. A change replaces all occurrences of its resource.
+    """
+
+    resource: str
+    key: str
+    title: str
+    start: datetime
+    end: datetime
+    all_day: bool = False
+    cancelled: bool = False
+    organizer: str = ""
+    organizer_name: str = ""
+    attendees: tuple[Attendee, ...] = ()
+    series_id: str = ""
+    tag: str = ""
+    calendar: str = ""
+    user_response: str = ""  # the user's own response where the backend reports it apart
+    source: str = ""  # filled in by the store
+
+
+@dataclass
+class Changes:
+    """What a connector saw change since the state it was given."""
+
+    full: bool = False  # True: `upserts` is everything; forget what is not in it
+    upserts: dict[str, list[Occurrence]] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # one line per bad item left out
+    unchanged: bool = False  # nothing was read at all (e.g. same file hash)
+
+    def occurrence_count(self) -> int:
+        """Number of occurrences carried by the upserts."""
+        return sum(len(items) for items in self.upserts.values())
+
+
+@dataclass
+class SeriesSpec:
+    """A recurring touchbase the agent wants written into a calendar."""
+
+    series_id: str  # deterministic per colleague and series; also the iCalendar UID stem
+    colleague: str
+    colleague_name: str
+    organizer: str
+    title: str
+    description: str
+    start: datetime  # first occurrence, aware, in `timezone`
+    duration_minutes: int
+    timezone: str
+    weekday: str  # MO..SU
+    week_index: int  # 1..4, or -1 for the last
+    tag: str  # value of the agent's tag
+
+    @property
+    def rrule(self) -> str:
+        """The RRULE text of a relative-monthly series."""
+        return f"FREQ=MONTHLY;BYDAY={self.week_index}{self.weekday}"
+
+
+@dataclass
+class OwnEvent:
+    """A series the agent created, as found in a backend by its tag."""
+
+    event_id: str
+    tag: str
+    series_id: str
+    title: str = ""
+    start: datetime | None = None
+    ended: bool = False

@@ -1,0 +1,252 @@
+"""The local SQLite store: schema as numbered migrations, every sync batch in one transaction."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from agent.errors import StoreError
+from agent.model import Attendee, Changes, Occurrence
+
+migrations = Migrations("touchbase")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """Occurrences, sources, people, notes."""
+    db.execute("""CREATE TABLE occurrences (
+        source TEXT NOT NULL, resource TEXT NOT NULL, key TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '', start TEXT NOT NULL, "end" TEXT NOT NULL,
+        all_day INTEGER NOT NULL DEFAULT 0, cancelled INTEGER NOT NULL DEFAULT 0,
+        organizer TEXT NOT NULL DEFAULT '', organizer_name TEXT NOT NULL DEFAULT '',
+        attendees TEXT NOT NULL DEFAULT '[]', series_id TEXT NOT NULL DEFAULT '',
+        tag TEXT NOT NULL DEFAULT '', calendar TEXT NOT NULL DEFAULT '',
+        user_response TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (source, key))""")
+    db.execute("CREATE INDEX occurrences_resource ON occurrences (source, resource)")
+    db.execute("CREATE INDEX occurrences_start ON occurrences (start)")
+    db.execute("""CREATE TABLE sources (
+        name TEXT PRIMARY KEY, type TEXT NOT NULL DEFAULT '', state TEXT NOT NULL DEFAULT '{}',
+        last_success TEXT, last_error TEXT, last_error_at TEXT, needs_reauth TEXT,
+        occurrences INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0)""")
+    db.execute("""CREATE TABLE people (
+        email TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',
+        vital INTEGER, quality INTEGER, trust INTEGER, role TEXT NOT NULL DEFAULT 'neutral',
+        cadence_days INTEGER, motivators TEXT NOT NULL DEFAULT '',
+        demotivators TEXT NOT NULL DEFAULT '', rated_at TEXT,
+        paused_until TEXT, paused_reason TEXT NOT NULL DEFAULT '',
+        let_go_at TEXT)""")
+    db.execute("""CREATE TABLE notes (
+        id INTEGER PRIMARY KEY, email TEXT NOT NULL, created TEXT NOT NULL, text TEXT NOT NULL)""")
+    db.execute("CREATE INDEX notes_email ON notes (email)")
+
+
+@migrations()
+def m002_agent(db: sqlite_utils.Database) -> None:
+    """Touchbases, follow-ups, digests, jobs, actions, queued mail."""
+    db.execute("""CREATE TABLE touchbases (
+        series_id TEXT PRIMARY KEY, email TEXT NOT NULL, target TEXT NOT NULL DEFAULT '',
+        event_id TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, created_at TEXT NOT NULL,
+        ended_at TEXT, declines INTEGER NOT NULL DEFAULT 0, start TEXT, rrule TEXT,
+        title TEXT NOT NULL DEFAULT '')""")
+    db.execute("CREATE INDEX touchbases_email ON touchbases (email)")
+    db.execute("""CREATE TABLE followups (
+        key TEXT PRIMARY KEY, email TEXT NOT NULL, created_at TEXT NOT NULL,
+        meeting_start TEXT, title TEXT NOT NULL DEFAULT '', location TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL DEFAULT 'followup')""")
+    db.execute("""CREATE TABLE digests (
+        day TEXT PRIMARY KEY, sent_at TEXT NOT NULL, transport TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'sent')""")
+    db.execute("""CREATE TABLE jobs (
+        name TEXT PRIMARY KEY, last_success TEXT, last_error TEXT, last_error_at TEXT,
+        failures INTEGER NOT NULL DEFAULT 0)""")
+    db.execute("""CREATE TABLE actions (
+        id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL,
+        email TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '')""")
+    db.execute("CREATE INDEX actions_at ON actions (at)")
+    db.execute("""CREATE TABLE outgoing (
+        id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, kind TEXT NOT NULL,
+        transport TEXT NOT NULL, raw BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT, sent_at TEXT)""")
+
+
+def iso(moment: datetime) -> str:
+    """A sortable UTC ISO 8601 text for an aware datetime."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_iso(text: str) -> datetime:
+    """The aware datetime of a text written by `iso`."""
+    return datetime.fromisoformat(text)
+
+
+class Store:
+    """The SQLite file holding everything the agent knows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = self._open(path)
+
+    @staticmethod
+    def _open(path: Path) -> sqlite_utils.Database:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            db = sqlite_utils.Database(conn)
+            _check_known_schema(db, path)
+            migrations.apply(db)
+            return db
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: not a touchbase store or the file is damaged ({exc})") from None
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open the store: {exc.strerror}") from None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.conn.close()
+
+    def atomic(self) -> Any:
+        """A context manager: everything inside commits together or not at all."""
+        return self.db.atomic()
+
+    # --- occurrences -------------------------------------------------------------------------
+
+    def apply_changes(self, source: str, changes: Changes) -> None:
+        """Apply one sync batch of `source` in a single transaction."""
+        conn = self.db.conn
+        with self.atomic():
+            if changes.full:
+                conn.execute("DELETE FROM occurrences WHERE source = ?", (source,))
+            else:
+                gone = list(changes.removed) + list(changes.upserts)
+                conn.executemany("DELETE FROM occurrences WHERE source = ? AND resource = ?",
+                                 ((source, r) for r in gone))
+            rows = (
+                _occurrence_row(source, occ)
+                for items in changes.upserts.values() for occ in items
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO occurrences (source, resource, key, title, start, \"end\", "
+                "all_day, cancelled, organizer, organizer_name, attendees, series_id, tag, "
+                "calendar, user_response) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+
+    def occurrences(self, start: datetime | None = None, end: datetime | None = None,
+                    source: str | None = None) -> Iterator[Occurrence]:
+        """Stored occurrences starting in [start, end), in start order."""
+        clauses, params = [], []
+        if start is not None:
+            clauses.append("start >= ?")
+            params.append(iso(start))
+        if end is not None:
+            clauses.append("start < ?")
+            params.append(iso(end))
+        if source is not None:
+            clauses.append("source = ?")
+            params.append(source)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        cursor = self.db.conn.execute(
+            f"SELECT resource, key, title, start, \"end\", all_day, cancelled, organizer, "
+            f"organizer_name, attendees, series_id, tag, calendar, user_response, source "
+            f"FROM occurrences {where} ORDER BY start", params)
+        for row in cursor:
+            yield _row_occurrence(row)
+
+    def occurrence_count(self, source: str | None = None) -> int:
+        """How many occurrences are stored (for one source or all)."""
+        if source is None:
+            return self.db.conn.execute("SELECT count(*) FROM occurrences").fetchone()[0]
+        return self.db.conn.execute(
+            "SELECT count(*) FROM occurrences WHERE source = ?", (source,)).fetchone()[0]
+
+    # --- sources -----------------------------------------------------------------------------
+
+    def source_state(self, name: str) -> dict:
+        """The connector state saved after the last successful sync of `name`."""
+        row = self.db.conn.execute("SELECT state FROM sources WHERE name = ?", (name,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def record_sync(self, name: str, type_name: str, state: dict, when: datetime,
+                    skipped: int | None) -> None:
+        """Remember a successful sync of `name` (`skipped` None: keep the last count)."""
+        row = {
+            "name": name, "type": type_name, "state": json.dumps(state),
+            "last_success": iso(when), "needs_reauth": None,
+            "occurrences": self.occurrence_count(name),
+        }
+        if skipped is not None:
+            row["skipped"] = skipped
+        self.db["sources"].upsert(row, pk="name")
+
+    def record_source_error(self, name: str, type_name: str, message: str, when: datetime,
+                            needs_reauth: str | None = None) -> None:
+        """Remember a failed sync of `name` (shown by status and the morning email)."""
+        self.db["sources"].upsert({
+            "name": name, "type": type_name, "last_error": message,
+            "last_error_at": iso(when), "needs_reauth": needs_reauth,
+        }, pk="name")
+
+    def sources(self) -> list[dict]:
+        """Every source's health row."""
+        return list(self.db["sources"].rows_where(order_by="name"))
+
+    def forget_source(self, name: str) -> None:
+        """Drop a source's occurrences and state (its token expired for good, or it was removed)."""
+        with self.atomic():
+            self.db.conn.execute("DELETE FROM occurrences WHERE source = ?", (name,))
+            self.db.conn.execute("DELETE FROM sources WHERE name = ?", (name,))
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def log_action(self, kind: str, email: str, detail: str, when: datetime) -> None:
+        """Record something the agent did, for the morning email."""
+        self.db["actions"].insert({"at": iso(when), "kind": kind, "email": email, "detail": detail})
+
+    def actions_since(self, since: datetime) -> list[dict]:
+        """What the agent did since `since`, oldest first."""
+        return list(self.db["actions"].rows_where("at >= ?", [iso(since)], order_by="at, id"))
+
+
+def _check_known_schema(db: sqlite_utils.Database, path: Path) -> None:
+    if "_sqlite_migrations" not in db.table_names():
+        return
+    known = {m.name for m in migrations.pending(sqlite_utils.Database(memory=True))}
+    applied = {m.name for m in migrations.applied(db)}
+    unknown = sorted(applied - known)
+    if unknown:
+        raise StoreError(
+            f"{path}: this store was written by a newer touchbase (schema {unknown[-1]}); "
+            "upgrade touchbase to use it")
+
+
+def _occurrence_row(source: str, occ: Occurrence) -> tuple:
+    attendees = json.dumps([
+        [a.email, a.name, a.response, a.kind, int(a.optional)] for a in occ.attendees
+    ])
+    return (source, occ.resource, occ.key, occ.title, iso(occ.start), iso(occ.end),
+            int(occ.all_day), int(occ.cancelled), occ.organizer, occ.organizer_name, attendees,
+            occ.series_id, occ.tag, occ.calendar, occ.user_response)
+
+
+def _row_occurrence(row: Iterable) -> Occurrence:
+    (resource, key, title, start, end, all_day, cancelled, organizer, organizer_name,
+     attendees, series_id, tag, calendar, user_response, source) = row
+    people = tuple(
+        Attendee(email=a[0], name=a[1], response=a[2], kind=a[3], optional=bool(a[4]))
+        for a in json.loads(attendees)
+    )
+    return Occurrence(
+        resource=resource, key=key, title=title, start=parse_iso(start), end=parse_iso(end),
+        all_day=bool(all_day), cancelled=bool(cancelled), organizer=organizer,
+        organizer_name=organizer_name, attendees=people, series_id=series_id, tag=tag,
+        calendar=calendar, user_response=user_response, source=source,
+    )

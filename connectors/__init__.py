@@ -1,0 +1,38 @@
+"""Registry from a config `type` to a connector class, imported lazily.
+
+A daemon that only reads .ics files never imports googleapiclient or msal. Third-party
+backends may be named by a dotted path `package.module:ClassName`.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from agent.errors import ConfigError
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
+
+REGISTRY: dict[str, str] = {
+    "ics": "connectors.ics:IcsConnector",
+    "caldav": "connectors.caldav:CalDavConnector",
+    "google": "connectors.google:GoogleConnector",
+    "outlook": "connectors.outlook:OutlookConnector",
+    "local": "connectors.localcal:LocalCalendar",
+}
+
+KNOWN_TYPES = ("ics", "caldav", "google", "outlook")
+"""The types a user may name in `[[sources]]` (the local calendar is internal)."""
+
+
+def connector_class(type_name: str) -> type[Connector]:
+    """Import and return the class for `type_name` (a registry key or `module:Class`)."""
+    target = REGISTRY.get(type_name, type_name)
+    if ":" not in target:
+        raise ConfigError(f"unknown source type {type_name!r} (known: {', '.join(KNOWN_TYPES)})")
+    module_name, _, class_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"cannot load source type {type_name!r}: {exc}") from exc

@@ -1,0 +1,77 @@
+"""The one small interface every calendar backend implements."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+from agent.errors import ReadOnlySource
+from agent.model import Changes, OwnEvent, SeriesSpec
+
+Interval = tuple[datetime, datetime]
+
+
+@dataclass
+class ConnectorContext:
+    """What a connector may know about the agent: the user, the window, where data lives."""
+
+    user_emails: list[str]
+    timezone: str
+    window_start: datetime
+    window_end: datetime
+    data_dir: Path
+    progress: Callable[[int, int], None] | None = None  # (done, total) on long reads
+    warn: Callable[[str], None] = field(default=lambda message: None)
+
+
+class Connector(ABC):
+    """A calendar backend. Subclasses set `type_name`, and `read_only` when they cannot write."""
+
+    type_name: ClassVar[str] = ""
+    read_only: ClassVar[bool] = False
+    sees_attendee_busy: ClassVar[bool] = False  # busy() also covers other people
+    is_mail_account: ClassVar[bool] = False  # create_draft() / send() work
+
+    def __init__(self, source: Any, context: ConnectorContext) -> None:
+        self.source = source
+        self.name: str = source.name
+        self.context = context
+
+    @abstractmethod
+    def fetch_changes(self, state: dict) -> tuple[Changes, dict]:
+        """Return what changed since `state` (empty dict: everything) and the new state."""
+
+    def find_own_events(self) -> list[OwnEvent]:
+        """The series this agent created, found by its tag (never by title)."""
+        return []
+
+    def create_series(self, spec: SeriesSpec) -> str:
+        """Write a recurring touchbase; idempotent on retry. Returns the backend's event id."""
+        raise ReadOnlySource(self.name, "this source is read-only")
+
+    def end_series(self, event_id: str, until: datetime) -> None:
+        """End one of the agent's own series after `until` (never touches foreign events)."""
+        raise ReadOnlySource(self.name, "this source is read-only")
+
+    def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
+        """Busy intervals of the user (and of `emails` where the backend can tell)."""
+        return []
+
+    def create_draft(self, message: EmailMessage) -> str:
+        """Store `message` as a draft in the account's Drafts folder; never sends it."""
+        raise ReadOnlySource(self.name, "this source is not a mail account")
+
+    def send(self, message: EmailMessage) -> None:
+        """Send `message` from the account."""
+        raise ReadOnlySource(self.name, "this source is not a mail account")
+
+    @classmethod
+    def authorize(cls, source: Any, context: ConnectorContext, **options: Any) -> str:
+        """Run the interactive sign-in for this source; returns a line to print."""
+        raise ReadOnlySource(source.name, f"{cls.type_name} sources need no sign-in")
+
+    def close(self) -> None:
+        """Release network sessions or files."""

@@ -1,0 +1,117 @@
+"""iCalendar helpers shared by the ICS, CalDAV and local-calendar connectors.
+
+Turns parsed VEVENT components into Occurrences: recurrence expansion only through
+recurring-ical-events (never by hand), floating times read in the user's zone.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import recurring_ical_events
+
+from agent.model import AGENT_TAG_NAME, Attendee, Occurrence
+
+TAG_PROPERTY = "X-" + AGENT_TAG_NAME.upper()
+
+_PARTSTAT = {
+    "ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
+    "NEEDS-ACTION": "needs-action", "DELEGATED": "declined",
+}
+_CUTYPE = {"INDIVIDUAL": "person", "ROOM": "room", "RESOURCE": "resource", "GROUP": "group"}
+
+
+def expand(calendar: icalendar.Calendar, start: datetime, end: datetime,
+           zone: ZoneInfo) -> list[Occurrence]:
+    """Every occurrence of every event in `calendar` that starts in [start, end)."""
+    query = recurring_ical_events.of(calendar, skip_bad_series=True)
+    result = []
+    for component in query.between(start, end):
+        occ = to_occurrence(component, zone)
+        if occ is not None:
+            result.append(occ)
+    return result
+
+
+def to_occurrence(event: icalendar.Event, zone: ZoneInfo, resource: str = "") -> Occurrence | None:
+    """One expanded VEVENT as an Occurrence (None when it has no start)."""
+    dtstart = event.get("DTSTART")
+    if dtstart is None:
+        return None
+    start, all_day = as_aware(dtstart.dt, zone)
+    end = _end_of(event, start, all_day, zone)
+    uid = str(event.get("UID", ""))
+    recurrence = event.get("RECURRENCE-ID")
+    recurrence_at = as_aware(recurrence.dt, zone)[0] if recurrence is not None else start
+    recurring = bool(event.get("RRULE") or event.get("RDATE") or recurrence is not None)
+    organizer = event.get("ORGANIZER")
+    return Occurrence(
+        resource=resource or uid,
+        key=f"{uid}|{recurrence_at.isoformat()}",
+        title=str(event.get("SUMMARY", "")),
+        start=start,
+        end=end,
+        all_day=all_day,
+        cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
+        organizer=address_of(organizer),
+        organizer_name=_param(organizer, "CN"),
+        attendees=tuple(attendees_of(event)),
+        series_id=uid if recurring else "",
+        tag=str(event.get(TAG_PROPERTY, "")),
+    )
+
+
+def attendees_of(event: icalendar.Event) -> Iterable[Attendee]:
+    """The ATTENDEE properties of `event`, normalised."""
+    raw = event.get("ATTENDEE")
+    if raw is None:
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    return [
+        Attendee(
+            email=address_of(item),
+            name=_param(item, "CN"),
+            response=_PARTSTAT.get(_param(item, "PARTSTAT").upper(), "needs-action"),
+            kind=_CUTYPE.get(_param(item, "CUTYPE").upper() or "INDIVIDUAL", "person"),
+            optional=_param(item, "ROLE").upper() in ("OPT-PARTICIPANT", "NON-PARTICIPANT"),
+        )
+        for item in items
+    ]
+
+
+def address_of(value: object) -> str:
+    """The bare lower-cased address of a CAL-ADDRESS value."""
+    if value is None:
+        return ""
+    text = str(value).strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    return text.strip().lower()
+
+
+def as_aware(value: date | datetime, zone: ZoneInfo) -> tuple[datetime, bool]:
+    """An aware datetime (floating times in `zone`) and whether the value was a whole day."""
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time(0), zone), True
+    if value.tzinfo is None:
+        return value.replace(tzinfo=zone), False
+    return value, False
+
+
+def _end_of(event: icalendar.Event, start: datetime, all_day: bool, zone: ZoneInfo) -> datetime:
+    dtend = event.get("DTEND")
+    if dtend is not None:
+        return as_aware(dtend.dt, zone)[0]
+    duration = event.get("DURATION")
+    if duration is not None:
+        return start + duration.dt
+    return start + (timedelta(days=1) if all_day else timedelta(0))
+
+
+def _param(value: object, name: str) -> str:
+    params = getattr(value, "params", None)
+    if not params:
+        return ""
+    return str(params.get(name, ""))
