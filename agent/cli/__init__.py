@@ -51,13 +51,13 @@ def main(ctx: click.Context, config_path: str | None, now_text: str | None, verb
 
 
 def _register() -> None:
-    from agent.cli import core  # noqa: F401  (commands register themselves on import)
-    for name in ("agent_loop", "landscape", "accounts"):
-        try:
-            __import__(f"agent.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"agent.cli.{name}":
-                raise
+    """Import every command module of this package; each registers its commands on `main`."""
+    import importlib
+    import pkgutil
+
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if module.name != "app":
+            importlib.import_module(f"{__name__}.{module.name}")
 
 
 _register()

@@ -1,0 +1,37 @@
+"""`touchbase auth`: the interactive sign-in of a google or outlook source."""
+from __future__ import annotations
+
+import click
+
+from agent.cli import main
+from agent.cli.app import App
+from agent.errors import UserError
+from agent.sync import make_context
+from connectors import connector_class
+
+pass_app = click.make_pass_decorator(App)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["google", "outlook"]))
+@click.option("--source", "source_name", help="The source to sign in (default: the first of KIND).")
+@click.option("--client-secrets", type=click.Path(dir_okay=False),
+              help="google: the OAuth desktop client JSON from Google Cloud.")
+@click.option("--no-browser", is_flag=True, help="google: print the URL, never open a browser.")
+@pass_app
+def auth(app: App, kind: str, source_name: str | None, client_secrets: str | None,
+         no_browser: bool) -> None:
+    """Sign in to a google or outlook source and save its token (mode 0600)."""
+    config = app.config
+    candidates = [s for s in config.sources if s.type == kind]
+    if source_name:
+        candidates = [s for s in candidates if s.name == source_name]
+    if not candidates:
+        raise UserError(f"{config.path}: no {kind} source{f' named {source_name!r}' if source_name else ''} "
+                        "in [[sources]]")
+    source = candidates[0]
+    options = {"no_browser": no_browser}
+    if client_secrets:
+        options["client_secrets"] = client_secrets
+    message = connector_class(kind).authorize(source, make_context(config, app.now()), **options)
+    click.echo(message)
