@@ -1,0 +1,105 @@
+"""Relationship state: who is tracked, their cadence, status and priority order."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from agent.config import Config
+from agent.inference import ColleagueStats, MeetingRules
+from agent.people import colleague_stats
+from agent.store import Store, parse_iso
+
+ON_TRACK, DUE, OVERDUE = "on track", "due", "overdue"
+_STATUS_RANK = {OVERDUE: 0, DUE: 1, ON_TRACK: 2}
+
+
+@dataclass
+class Relationship:
+    """One colleague as the agent sees them: figures, ratings, status."""
+
+    email: str
+    name: str
+    stats: ColleagueStats
+    cadence_days: int
+    status: str
+    days_since: float | None
+    rated: bool = False
+    vital: int | None = None
+    quality: int | None = None
+    trust: int | None = None
+    role: str = "neutral"
+    paused_until: datetime | None = None
+    let_go: bool = False
+
+    @property
+    def drifting(self) -> bool:
+        """Due or overdue."""
+        return self.status in (DUE, OVERDUE)
+
+    def paused(self, now: datetime) -> bool:
+        """True while the colleague is left alone after declines."""
+        return self.paused_until is not None and self.paused_until > now
+
+    def priority_key(self) -> tuple:
+        """Sort key: overdue before due before on track, vital first, longest gap first."""
+        ratio = (self.days_since / self.cadence_days) if self.days_since is not None else 1e6
+        return (_STATUS_RANK[self.status], -(self.vital or 0), -ratio, self.email)
+
+
+def relationships(config: Config, store: Store, now: datetime,
+                  stats: dict[str, ColleagueStats] | None = None) -> list[Relationship]:
+    """Tracked colleagues in priority order (let-go colleagues included, flagged)."""
+    stats = colleague_stats(config, store, now) if stats is None else stats
+    rules = MeetingRules(config)
+    rated = {row["email"]: row for row in store.db["people"].rows}
+    emails = set(rated) | {
+        email for email, entry in stats.items()
+        if entry.meetings_past_year >= config.landscape.track_min_meetings
+    }
+    result = [
+        _relationship(config, email, stats.get(email), rated.get(email), now)
+        for email in emails if email not in rules.exclude and _is_tracked(rated.get(email), stats.get(email), config)
+    ]
+    result.sort(key=Relationship.priority_key)
+    return result
+
+
+def _is_tracked(row: dict | None, entry: ColleagueStats | None, config: Config) -> bool:
+    if row and (row.get("vital") or row.get("quality") or row.get("trust") or row.get("rated_at")):
+        return True
+    return entry is not None and entry.meetings_past_year >= config.landscape.track_min_meetings
+
+
+def _relationship(config: Config, email: str, entry: ColleagueStats | None, row: dict | None,
+                  now: datetime) -> Relationship:
+    entry = entry or ColleagueStats(email=email)
+    row = row or {}
+    cadence = row.get("cadence_days") or config.touchbase.cadence_days
+    days_since = (now - entry.last_met).total_seconds() / 86400 if entry.last_met else None
+    return Relationship(
+        email=email,
+        name=entry.name or row.get("name") or "",
+        stats=entry,
+        cadence_days=cadence,
+        status=status_of(days_since, entry.next_meeting, cadence, now),
+        days_since=days_since,
+        rated=bool(row.get("rated_at")),
+        vital=row.get("vital"),
+        quality=row.get("quality"),
+        trust=row.get("trust"),
+        role=row.get("role") or "neutral",
+        paused_until=parse_iso(row["paused_until"]) if row.get("paused_until") else None,
+        let_go=bool(row.get("let_go_at")),
+    )
+
+
+def status_of(days_since: float | None, next_meeting: datetime | None, cadence: int,
+              now: datetime) -> str:
+    """On track (met within the cadence, or booked within it), due, or overdue (1.5x)."""
+    if days_since is not None and days_since <= cadence:
+        return ON_TRACK
+    if next_meeting is not None and next_meeting <= now + timedelta(days=cadence):
+        return ON_TRACK
+    if days_since is not None and days_since <= 1.5 * cadence:
+        return DUE
+    return OVERDUE
