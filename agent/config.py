@@ -114,6 +114,7 @@ class SmtpConfig:
     password_file: str = ""
     sender: str = ""
     timeout_seconds: int = 30
+    ca_file: str = ""
 
 
 @dataclass
