@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,9 @@ _TZ_BLOCK = re.compile(rb"^BEGIN:VTIMEZONE\r?\n.*?^END:VTIMEZONE\r?$\n?", re.M |
 _UID_LINE = re.compile(rb"^UID[;:][^\r\n]*(?:\r?\n[ \t][^\r\n]*)*", re.M)
 _FOLD = re.compile(rb"\r?\n[ \t]")
 STATE_VERSION = 1
+WINDOW_SLACK = timedelta(days=7)
+"""Expand this far past the window's end, so that later syncs of an unchanged file (whose
+window end moves with the clock) still read nothing."""
 
 
 @dataclass
@@ -54,17 +57,21 @@ class IcsConnector(Connector):
         """Re-read the files that changed; parse only the events whose text changed."""
         raw = {path: self._read(path) for path in self.paths}
         digest = hashlib.sha256(b"".join(hashlib.sha256(b).digest() for b in raw.values())).hexdigest()
-        window = [self.context.window_start.isoformat(), self.context.window_end.isoformat()]
-        same_window = self._window_covered(state)
-        if state.get("version") == STATE_VERSION and state.get("digest") == digest and same_window:
+        known = state.get("version") == STATE_VERSION and self._window_covered(state)
+        if known and state.get("digest") == digest:
             return Changes(unchanged=True), state
+        window = state["window"] if known else [
+            self.context.window_start.isoformat(),
+            (self.context.window_end + WINDOW_SLACK).isoformat(),
+        ]
         parsed = [split_calendar(path, data) for path, data in raw.items()]
         groups = merge_groups(parsed)
         hashes = {uid: _group_hash(blocks) for uid, blocks in groups.items()}
-        old = state.get("uids", {}) if same_window and state.get("version") == STATE_VERSION else {}
+        old = state.get("uids", {}) if known else {}
         changed = [uid for uid, h in hashes.items() if old.get(uid) != h]
         timezones = b"".join(p.timezones for p in parsed)
-        changes, bad = self._parse_groups(timezones, {uid: groups[uid] for uid in changed})
+        span = [datetime.fromisoformat(w) for w in window]
+        changes, bad = self._parse_groups(timezones, {uid: groups[uid] for uid in changed}, span)
         changes.full = not old
         changes.removed = [uid for uid in old if uid not in hashes or uid in bad]
         for uid in bad:
@@ -87,15 +94,16 @@ class IcsConnector(Connector):
         except OSError as exc:
             raise SourceError(self.name, f"{path}: cannot read: {exc.strerror}") from None
 
-    def _parse_groups(self, timezones: bytes,
-                      groups: dict[str, list[bytes]]) -> tuple[Changes, list[str]]:
+    def _parse_groups(self, timezones: bytes, groups: dict[str, list[bytes]],
+                      span: list[datetime]) -> tuple[Changes, list[str]]:
         zone = ZoneInfo(self.context.timezone)
+        context = replace(self.context, window_start=span[0], window_end=span[1])
         changes = Changes()
         bad: list[str] = []
         total = len(groups)
         for done, (uid, blocks) in enumerate(groups.items(), start=1):
             try:
-                changes.upserts[uid] = parse_group(timezones, blocks, self.context, zone, uid)
+                changes.upserts[uid] = parse_group(timezones, blocks, context, zone, uid)
             except Exception as exc:  # noqa: BLE001 - one bad event must not stop the file
                 changes.skipped.append(f"{self.name}: skipped event {_label(uid, blocks)}: {_reason(exc)}")
                 bad.append(uid)
