@@ -1,0 +1,233 @@
+"""CalDAV calendars (Nextcloud, Radicale, Fastmail, iCloud...) through the caldav library.
+
+Reads with a sync-collection REPORT (RFC 6578): the first sync lists every object, later ones
+only what changed since the stored sync token; an expired token means a full resync. Each
+calendar object (href) is one resource. Writes are the agent's own series only, stored under a
+deterministic UID, so a retry finds the object instead of creating a second one.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from agent.errors import AuthError, SourceError
+from agent.model import Changes, OwnEvent, SeriesSpec
+from connectors import ical
+from connectors.base import Connector
+from connectors.ical_write import end_rrule, series_calendar, series_uid
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class _TokenExpired(Exception):
+    """The server no longer knows a stored sync token."""
+
+
+class CalDavConnector(Connector):
+    """One CalDAV account; `calendars` picks calendars by display name (empty: all)."""
+
+    type_name = "caldav"
+
+    def __init__(self, source: Any, context: Any) -> None:
+        super().__init__(source, context)
+        self._client: Any = None
+        self._calendars: list[Any] | None = None
+
+    # --- connection --------------------------------------------------------------------------
+
+    def _password(self) -> str:
+        options = self.source.options
+        if options.get("password_file"):
+            path = Path(options["password_file"]).expanduser()
+            try:
+                return path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SourceError(self.name, f"cannot read password_file {path}: {exc.strerror}") from None
+        return os.environ.get(options.get("password_env") or "", "")
+
+    def _connect(self) -> list[Any]:
+        if self._calendars is not None:
+            return self._calendars
+        import caldav
+        from caldav.lib import error
+
+        url = self.source.options.get("url") or ""
+        if not url:
+            raise SourceError(self.name, "no url configured")
+        host = urlparse(url).hostname or ""
+        self._client = caldav.DAVClient(
+            url=url, username=self.source.options.get("username") or None,
+            password=self._password() or None, timeout=60, enable_rfc6764=False,
+            require_tls=host not in _LOOPBACK,
+        )
+        try:
+            found = self._client.principal().calendars()
+        except error.AuthorizationError as exc:
+            raise AuthError(self.name, f"the server refused the login ({exc.reason})",
+                            fix=f"check username and {self.source.options.get('password_env') or 'password_file'}") from None
+        except (error.DAVError, OSError) as exc:
+            raise SourceError(self.name, f"cannot reach {url}: {exc}") from None
+        wanted = list(self.source.options.get("calendars") or [])
+        self._calendars = [c for c in found if not wanted or _display_name(c) in wanted]
+        missing = sorted(set(wanted) - {_display_name(c) for c in self._calendars})
+        if missing:
+            raise SourceError(self.name, f"no calendar named {', '.join(missing)} on the server")
+        return self._calendars
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        if self._client is not None:
+            try:
+                self._client.close()
+            except Exception:  # noqa: BLE001 - closing must never fail a sync
+                pass
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def fetch_changes(self, state: dict) -> tuple[Changes, dict]:
+        """Changed and removed objects per calendar since the stored sync tokens.
+
+        When any calendar's token has expired, the whole source is read again in full.
+        """
+        from caldav.lib import error
+
+        window = [self.context.window_start.isoformat(), self.context.window_end.isoformat()]
+        tokens = state.get("tokens", {}) if state.get("window") == window else {}
+        try:
+            try:
+                return self._read_all(tokens), {"window": window, "tokens": self._new_tokens}
+            except _TokenExpired:
+                return self._read_all({}), {"window": window, "tokens": self._new_tokens}
+        except error.DAVError as exc:
+            raise SourceError(self.name, f"sync failed: {exc}") from None
+        except OSError as exc:
+            raise SourceError(self.name, f"network error: {exc}") from None
+
+    def _read_all(self, tokens: dict[str, str]) -> Changes:
+        changes = Changes(full=not tokens)
+        self._new_tokens: dict[str, str] = {}
+        for calendar in self._connect():
+            key = str(calendar.url)
+            collection = self._collection(calendar, tokens.get(key))
+            deleted = {str(u) for u in getattr(collection, "deleted_urls", set())}
+            for obj in collection:
+                href = str(obj.url)
+                if href in deleted or obj.data is None:
+                    changes.removed.append(href)
+                else:
+                    self._add_object(href, obj.data, changes)
+            self._new_tokens[key] = str(collection.sync_token)
+        return changes
+
+    @staticmethod
+    def _collection(calendar: Any, token: str | None) -> Any:
+        from caldav.lib import error
+
+        if not token:
+            return calendar.get_objects_by_sync_token(load_objects=True)
+        try:
+            return calendar.get_objects_by_sync_token(token, load_objects=True, disable_fallback=True)
+        except error.DAVError:
+            raise _TokenExpired() from None
+
+    def _add_object(self, href: str, data: str, changes: Changes) -> None:
+        zone = ZoneInfo(self.context.timezone)
+        try:
+            parsed = icalendar.Calendar.from_ical(data)
+            items = ical.expand(parsed, self.context.window_start, self.context.window_end, zone)
+        except Exception as exc:  # noqa: BLE001 - a bad object is skipped and named
+            changes.skipped.append(f"{self.name}: skipped {href}: {str(exc).splitlines()[0][:200]}")
+            return
+        for occ in items:
+            occ.resource = href
+        changes.upserts[href] = items
+
+    # --- writing (the agent's own series only) -----------------------------------------------
+
+    def _target(self) -> Any:
+        calendars = self._connect()
+        if not calendars:
+            raise SourceError(self.name, "the account has no calendar to write to")
+        return calendars[0]
+
+    def find_own_events(self) -> list[OwnEvent]:
+        """The agent's series, found by the X- tag property in the calendars' objects."""
+        own: list[OwnEvent] = []
+        for calendar in self._connect():
+            for obj in calendar.get_objects_by_sync_token(load_objects=True):
+                if obj.data and ical.TAG_PROPERTY in obj.data:
+                    own.extend(_own_events(str(obj.url), obj.data))
+        return own
+
+    def create_series(self, spec: SeriesSpec) -> str:
+        """PUT the series under its deterministic UID; an existing one is returned as is."""
+        from caldav.lib import error
+
+        calendar = self._target()
+        uid = series_uid(spec)
+        existing = self._object_by_uid(calendar, uid)
+        if existing is not None:
+            return str(existing.url)
+        try:
+            saved = calendar.save_event(series_calendar(spec).decode("utf-8"), no_overwrite=True)
+        except error.ConsistencyError:
+            existing = self._object_by_uid(calendar, uid)
+            if existing is None:
+                raise SourceError(self.name, f"cannot create series {uid}") from None
+            return str(existing.url)
+        except error.DAVError as exc:
+            raise SourceError(self.name, f"creating the touchbase failed: {exc}") from None
+        return str(saved.url)
+
+    def end_series(self, event_id: str, until: datetime) -> None:
+        """Set UNTIL on the agent's own series stored at `event_id` (an href)."""
+        calendar = self._target()
+        obj = calendar.event_by_url(event_id)
+        obj.load()
+        parsed = icalendar.Calendar.from_ical(obj.data)
+        events = [e for e in parsed.walk("VEVENT") if e.get(ical.TAG_PROPERTY)]
+        if not events:
+            raise SourceError(self.name, f"{event_id} was not created by touchbase; left untouched")
+        for event in events:
+            end_rrule(event, until)
+        obj.data = parsed.to_ical().decode("utf-8")
+        obj.save()
+
+    @staticmethod
+    def _object_by_uid(calendar: Any, uid: str) -> Any:
+        from caldav.lib import error
+
+        try:
+            return calendar.event_by_uid(uid)
+        except error.NotFoundError:
+            return None
+
+
+def _display_name(calendar: Any) -> str:
+    try:
+        return str(calendar.get_display_name() or calendar.name or "")
+    except Exception:  # noqa: BLE001 - a missing display name is just empty
+        return str(getattr(calendar, "name", "") or "")
+
+
+def _own_events(href: str, data: str) -> list[OwnEvent]:
+    parsed = icalendar.Calendar.from_ical(data)
+    result = []
+    for event in parsed.walk("VEVENT"):
+        tag = str(event.get(ical.TAG_PROPERTY, ""))
+        if not tag or event.get("RECURRENCE-ID") is not None:
+            continue
+        rule = event.get("RRULE")
+        result.append(OwnEvent(
+            event_id=href, tag=tag, series_id=str(event.get("UID", "")).split("@")[0],
+            title=str(event.get("SUMMARY", "")), start=event.decoded("DTSTART"),
+            ended=bool(rule and rule.get("UNTIL")),
+        ))
+    return result
+

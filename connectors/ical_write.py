@@ -1,0 +1,72 @@
+"""Writing the agent's touchbase series as iCalendar (CalDAV and the local calendar file)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from agent.model import SeriesSpec
+from connectors.ical import TAG_PROPERTY
+
+PRODID = "-//touchbase//touchbase-agent//EN"
+
+
+def series_uid(spec: SeriesSpec) -> str:
+    """The deterministic UID of a series: the same spec always gives the same UID."""
+    return f"{spec.series_id}@touchbase.local"
+
+
+def series_event(spec: SeriesSpec) -> icalendar.Event:
+    """The VEVENT of a relative-monthly touchbase series, tagged as the agent's."""
+    zone = ZoneInfo(spec.timezone)
+    start = spec.start.astimezone(zone)
+    event = icalendar.Event()
+    event.add("UID", series_uid(spec))
+    event.add("DTSTAMP", datetime(2000, 1, 1, tzinfo=timezone.utc))
+    event.add("DTSTART", start)
+    event.add("DTEND", start + timedelta(minutes=spec.duration_minutes))
+    event.add("SUMMARY", spec.title)
+    event.add("DESCRIPTION", spec.description)
+    event.add("RRULE", icalendar.vRecur.from_ical(spec.rrule))
+    event.add("STATUS", "CONFIRMED")
+    event.add("TRANSP", "OPAQUE")
+    event.add("ORGANIZER", f"mailto:{spec.organizer}")
+    event.add("ATTENDEE", f"mailto:{spec.organizer}",
+              parameters={"PARTSTAT": "ACCEPTED", "ROLE": "CHAIR", "CUTYPE": "INDIVIDUAL"})
+    params = {"PARTSTAT": "NEEDS-ACTION", "ROLE": "REQ-PARTICIPANT", "CUTYPE": "INDIVIDUAL", "RSVP": "TRUE"}
+    if spec.colleague_name:
+        params["CN"] = spec.colleague_name
+    event.add("ATTENDEE", f"mailto:{spec.colleague}", parameters=params)
+    event.add(TAG_PROPERTY, spec.tag)
+    return event
+
+
+def calendar_with(events: list[icalendar.Event], zones: set[str]) -> icalendar.Calendar:
+    """A VCALENDAR holding `events` and a VTIMEZONE for each zone they use."""
+    cal = icalendar.Calendar()
+    cal.add("PRODID", PRODID)
+    cal.add("VERSION", "2.0")
+    cal.add("CALSCALE", "GREGORIAN")
+    for name in sorted(zones):
+        if name != "UTC":
+            cal.add_component(icalendar.Timezone.from_tzid(name))
+    for event in events:
+        cal.add_component(event)
+    return cal
+
+
+def series_calendar(spec: SeriesSpec) -> bytes:
+    """One series as a complete iCalendar object (with its VTIMEZONE)."""
+    return calendar_with([series_event(spec)], {spec.timezone}).to_ical()
+
+
+def end_rrule(event: icalendar.Event, until: datetime) -> None:
+    """Set UNTIL on the RRULE of `event` (dropping COUNT) so no occurrence follows `until`."""
+    rule = event.get("RRULE")
+    if rule is None:
+        return
+    rule = icalendar.vRecur(dict(rule))
+    rule.pop("COUNT", None)
+    rule["UNTIL"] = [until.astimezone(timezone.utc)]
+    event["RRULE"] = rule

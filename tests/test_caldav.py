@@ -1,0 +1,139 @@
+"""The CalDAV connector against a real Radicale server on loopback."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import caldav
+import icalendar
+import pytest
+
+from agent.config import load_config
+from agent.model import SeriesSpec
+from agent.sync import open_connector
+from tests.fakes.radicale_server import radicale
+from tests.helpers import Ev, calendar, people_json, run_cli, write_config
+
+NOW = "2026-11-01T12:00:00+01:00"
+CURRENT = [""]
+
+
+@pytest.fixture(autouse=True)
+def _current_name(request):
+    CURRENT[0] = request.node.name
+ALICE = ";CN=Alice;PARTSTAT=ACCEPTED:MAILTO:Alice@ACME.example"
+BOB_DECLINED = ";CN=Bob;PARTSTAT=DECLINED:mailto:bob@acme.example"
+ROOM = ";CUTYPE=ROOM;CN=Room 1:mailto:room1@acme.example"
+
+
+def _events() -> list[Ev]:
+    return [
+        Ev(uid="weekly", start="20261005T100000", end="20261005T103000", attendees=(ALICE, ROOM),
+           extra="RRULE:FREQ=WEEKLY;COUNT=8\nEXDATE;TZID=Europe/Berlin:20261012T100000"),
+        Ev(uid="declined", start="20261020T140000", end="20261020T150000", attendees=(ALICE, BOB_DECLINED)),
+        Ev(uid="cancelled", start="20261021T140000", end="20261021T150000", attendees=(ALICE,),
+           extra="STATUS:CANCELLED"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def radicale_base(tmp_path_factory):
+    with radicale(tmp_path_factory.mktemp("radicale")) as base:
+        yield base
+
+
+@pytest.fixture
+def server(radicale_base, request, monkeypatch):
+    """A fresh calendar on the shared server, named after the test."""
+    monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "secret")
+    client = caldav.DAVClient(url=radicale_base, username="me", password="secret",
+                              require_tls=False, enable_rfc6764=False)
+    work = client.principal().make_calendar(name=request.node.name)
+    yield radicale_base, work
+    work.delete()
+
+
+def _caldav_config(tmp_path, base: str, extra: str = "", name: str = "") -> object:
+    text = (f'[[sources]]\nname = "dav"\ntype = "caldav"\nurl = "{base}"\nusername = "me"\n'
+            f'calendars = ["{name or CURRENT[0]}"]\n\n{extra}')
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return write_config(tmp_path, [], extra=text)
+
+
+def test_caldav_sync_matches_ics(tmp_path, server):
+    base, work = server
+    for event in _events():
+        work.save_event(calendar(event))
+    dav_rows = people_json(_caldav_config(tmp_path / "dav", base), NOW)
+    (tmp_path / "ics").mkdir()
+    ics = tmp_path / "same.ics"
+    ics.write_text(calendar(*_events()))
+    ics_rows = people_json(write_config(tmp_path / "ics", [ics]), NOW)
+    assert dav_rows == ics_rows
+    assert dav_rows["alice@acme.example"]["meetings"] == 4  # 3 weekly before now + the declined-by-Bob one
+
+
+def test_caldav_incremental_sync_applies_changes_and_deletions(tmp_path, server):
+    base, work = server
+    saved = [work.save_event(calendar(event)) for event in _events()]
+    config = _caldav_config(tmp_path, base)
+    assert people_json(config, NOW)["alice@acme.example"]["meetings"] == 4
+    saved[1].delete()
+    work.save_event(calendar(Ev(uid="new", start="20261028T090000", end="20261028T093000",
+                                attendees=(";PARTSTAT=ACCEPTED:mailto:carol@acme.example",))))
+    rows = people_json(config, NOW)
+    assert rows["alice@acme.example"]["meetings"] == 3
+    assert rows["carol@acme.example"]["one_on_ones"] == 1
+
+
+def test_caldav_expired_token_means_full_resync(tmp_path, server):
+    base, work = server
+    work.save_event(calendar(_events()[0]))
+    config = _caldav_config(tmp_path, base)
+    people_json(config, NOW)
+    loaded = load_config(config)
+    from agent.store import Store
+    store = Store(loaded.store_path)
+    state = store.source_state("dav")
+    state["tokens"] = {k: "http://radicale.org/ns/sync/0000" for k in state["tokens"]}
+    store.db["sources"].update("dav", {"state": json.dumps(state)})
+    store.close()
+    assert people_json(config, NOW)["alice@acme.example"]["meetings"] == 3
+
+
+def test_caldav_series_is_created_once_and_only_own_events_are_ended(tmp_path, server):
+    base, work = server
+    foreign = work.save_event(calendar(_events()[0]))
+    config = load_config(_caldav_config(tmp_path, base))
+    connector = open_connector(config, config.source("dav"), datetime.fromisoformat(NOW))
+    spec = SeriesSpec(series_id="tb-alice-1", colleague="alice@acme.example", colleague_name="Alice",
+                      organizer="me@acme.example", title="Touchbase: Alice", description="How are you?",
+                      start=datetime(2026, 11, 10, 10, 0, tzinfo=ZoneInfo("Europe/Berlin")),
+                      duration_minutes=30, timezone="Europe/Berlin", weekday="TU", week_index=2,
+                      tag="touchbase:alice@acme.example")
+    first = connector.create_series(spec)
+    assert connector.create_series(spec) == first
+    own = connector.find_own_events()
+    assert [(e.event_id, e.series_id) for e in own] == [(first, "tb-alice-1")]
+    with pytest.raises(Exception, match="not created by touchbase"):
+        connector.end_series(str(foreign.url), datetime(2026, 12, 31, tzinfo=ZoneInfo("UTC")))
+    connector.end_series(first, datetime(2027, 1, 31, tzinfo=ZoneInfo("UTC")))
+    assert connector.find_own_events()[0].ended
+    foreign.load()
+    assert "UNTIL" not in foreign.data
+    rule = icalendar.Calendar.from_ical(work.event_by_uid("tb-alice-1@touchbase.local").data).walk("VEVENT")[0]["RRULE"]
+    assert rule["BYDAY"] == ["2TU"]
+    connector.close()
+
+
+def test_caldav_wrong_password_is_one_clear_line(tmp_path, server, monkeypatch):
+    base, _ = server
+    monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "wrong")
+    config = _caldav_config(tmp_path, base)
+    result = run_cli(config, "sync", now=NOW)
+    assert result.exit_code == 1
+    assert "dav: the server refused the login" in result.output
+    assert "Traceback" not in result.output
+    status = run_cli(config, "status", now=NOW)
+    assert "needs re-authorising" in status.output
