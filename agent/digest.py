@@ -1,0 +1,166 @@
+"""The morning email: built from small sections, sent once per configured day.
+
+"Once" is kept by the `digests` table: the day's row is written in the same transaction that
+queues the mail, so a restart, a second process or a crash after queuing never sends a second
+one, and a queued mail that could not be delivered yet is retried by `flush_outgoing`.
+A run after the configured time on a configured day whose email has not gone out sends it
+(after the machine slept through the time, and on the very first run).
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from agent.config import WEEKDAYS, Config
+from agent.digest_sections import DigestContext, Section, build_sections
+from agent.errors import SourceError, UserError
+from agent.mail import enqueue, flush_outgoing, mail_status, new_message
+from agent.store import Store, iso
+from agent.templating import render
+
+KIND = "digest"
+STATUS_COLOURS = {
+    "overdue": "#c0392b", "due": "#b9770e", "on track": "#1e8449", "ok": "#1e8449",
+    "problem": "#c0392b",
+}
+
+
+@dataclass
+class Digest:
+    """One morning email: subject, text and HTML parts, and the sections they show."""
+
+    subject: str
+    text: str
+    html: str
+    day: date | None = None
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to act on (only the health section, and it shows no problem)."""
+        return not any(section.actionable for section in self.sections)
+
+
+def build_digest(config: Config, store: Store, now: datetime) -> Digest:
+    """The morning email as of `now` (nothing is sent or recorded)."""
+    ctx = DigestContext(config, store, now)
+    sections = build_sections(ctx)
+    day = ctx.today
+    heading = f"Your touchbase morning email, {day:%A} {day.day} {day:%B %Y}"
+    summary = [s.summary for s in sections if s.summary and s.actionable]
+    subject = f"touchbase {day:%a} {day.day} {day:%b}: " + (", ".join(summary) or "nothing to act on")
+    context = {"heading": heading, "subject": subject, "sections": sections,
+               "colours": STATUS_COLOURS}
+    return Digest(subject=subject, text=render("digest.txt.j2", **context),
+                  html=render("digest.html.j2", **context), day=day, sections=sections)
+
+
+def digest_day(config: Config, now: datetime) -> date:
+    """The user's calendar day at `now`."""
+    return now.astimezone(config.zone).date()
+
+
+def is_due(config: Config, store: Store, now: datetime) -> bool:
+    """Today is a configured day, its time has passed, and its email has not been handled."""
+    if not config.digest.enabled:
+        return False
+    local = now.astimezone(config.zone)
+    if WEEKDAYS[local.weekday()] not in config.digest.days:
+        return False
+    hour, minute = (int(part) for part in config.digest.time.split(":"))
+    if local.time().replace(tzinfo=None) < time(hour, minute):
+        return False
+    return day_record(store, local.date()) is None
+
+
+def day_record(store: Store, day: date) -> dict | None:
+    """The `digests` row of `day` (sent, queued or skipped), or None."""
+    rows = list(store.db["digests"].rows_where("day = ?", [day.isoformat()]))
+    return rows[0] if rows else None
+
+
+def send_digest_if_due(config: Config, store: Store, now: datetime) -> str | None:
+    """Send today's email once when due; None when not due, already handled or skipped.
+
+    A delivery failure does not raise: the mail stays queued (retried by `flush_outgoing`)
+    and the returned line says so.
+    """
+    if not is_due(config, store, now):
+        return None
+    digest = build_digest(config, store, now)
+    if digest.empty and config.digest.skip_when_empty:
+        _claim_day(store, digest.day, now, config.digest.transport, "skipped")
+        return None
+    outgoing_id = _queue(config, store, digest, now, claim=True)
+    if outgoing_id is None:
+        return None  # another process handled today's email meanwhile
+    return _deliver(config, store, digest, outgoing_id, now)
+
+
+def send_digest_now(config: Config, store: Store, now: datetime) -> str:
+    """Send the email now (`digest --send`); on a configured day it counts as that day's.
+
+    Raises SourceError (the mail stays queued) when the transport refuses it.
+    """
+    digest = build_digest(config, store, now)
+    local = now.astimezone(config.zone)
+    claim = config.digest.enabled and WEEKDAYS[local.weekday()] in config.digest.days
+    outgoing_id = _queue(config, store, digest, now, claim=claim, exclusive=False)
+    line = _deliver(config, store, digest, outgoing_id, now)
+    row = mail_status(store, outgoing_id)
+    if not row["sent_at"]:
+        error = _strip_source(row["last_error"] or "another mail ahead of it failed")
+        raise SourceError(config.digest.transport,
+                          f"{error} (the email is queued and will be retried by the daemon)")
+    return line
+
+
+def _strip_source(error: str) -> str:
+    return error.split(": ", 1)[1] if ": " in error else error
+
+
+def digest_message(config: Config, digest: Digest, now: datetime):
+    """The multipart (text + HTML) mail of `digest`."""
+    recipient = config.digest.to or config.user.email
+    if not recipient:
+        raise UserError(f"{config.path or 'config'}: [digest] to (or [user] email) is not set")
+    return new_message(config, to=[("", recipient)], subject=digest.subject, text=digest.text,
+                       html=digest.html, kind=KIND, key=f"digest|{digest.day}", when=now)
+
+
+def _queue(config: Config, store: Store, digest: Digest, now: datetime, claim: bool,
+           exclusive: bool = True) -> int | None:
+    """Queue the mail and (with `claim`) record the day, atomically; None: the day was taken."""
+    message = digest_message(config, digest, now)
+    transport = config.digest.transport
+    try:
+        with store.atomic():
+            outgoing_id = enqueue(store, message, KIND, transport, now)
+            if claim:
+                _claim_day(store, digest.day, now, transport, "queued", exclusive)
+    except sqlite3.IntegrityError:
+        return None
+    return outgoing_id
+
+
+def _claim_day(store: Store, day: date, now: datetime, transport: str, status: str,
+               exclusive: bool = True) -> None:
+    verb = "INSERT" if exclusive else "INSERT OR IGNORE"
+    store.db.conn.execute(
+        f"{verb} INTO digests (day, sent_at, transport, status) VALUES (?, ?, ?, ?)",
+        (day.isoformat(), iso(now), transport, status))
+
+
+def _deliver(config: Config, store: Store, digest: Digest, outgoing_id: int, now: datetime) -> str:
+    flush_outgoing(config, store, now)
+    row = mail_status(store, outgoing_id)
+    recipient = config.digest.to or config.user.email
+    transport = config.digest.transport
+    if row["sent_at"]:
+        store.db.conn.execute(
+            "UPDATE digests SET status = 'sent', sent_at = ? WHERE day = ? AND status = 'queued'",
+            (row["sent_at"], digest.day.isoformat()))
+        return f"morning email of {digest.day} sent via {transport} to {recipient}"
+    return (f"morning email of {digest.day} queued for {transport}, not delivered yet: "
+            f"{row['last_error'] or 'waiting'}")

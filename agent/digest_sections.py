@@ -1,0 +1,315 @@
+"""The sections of the morning email, each built by one small function.
+
+A builder takes the shared `DigestContext` and returns a `Section` (or None to leave it out).
+`SECTION_BUILDERS` is the ordered list the digest renders; a later part adds its own section by
+inserting a builder there (`add_section`). Templates render every section the same way, so a
+new section needs no template change.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+
+from agent.config import WEEKDAYS, Config
+from agent.followups import waiting_drafts
+from agent.inference import ColleagueStats, MeetingRules
+from agent.mail import queue_problems
+from agent.people import colleague_stats
+from agent.relationships import Relationship, relationships
+from agent.store import Store, parse_iso
+
+RECONNECT_LIMIT = 10
+FRIDAY_LIMIT = 25
+PROBLEM, OK = "problem", "ok"
+
+
+@dataclass
+class Item:
+    """One line of a section; `status` picks a colour (due, overdue, on track, ok, problem)."""
+
+    text: str
+    status: str = ""
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Section:
+    """A titled list of items. `actionable` False: it alone does not make the email worth sending."""
+
+    key: str
+    title: str
+    items: list[Item]
+    summary: str = ""  # a few words for the subject line ("2 meetings today")
+    intro: str = ""
+    more: int = 0  # items left out
+    more_hint: str = ""
+    actionable: bool = True
+
+
+class DigestContext:
+    """What the section builders read, computed once and shared."""
+
+    def __init__(self, config: Config, store: Store, now: datetime) -> None:
+        self.config, self.store = config, store
+        self.zone = config.zone
+        self.now = now.astimezone(self.zone)
+        self.today: date = self.now.date()
+
+    @cached_property
+    def stats(self) -> dict[str, ColleagueStats]:
+        """Per colleague figures as of now."""
+        return colleague_stats(self.config, self.store, self.now)
+
+    @cached_property
+    def relationships(self) -> list[Relationship]:
+        """Tracked colleagues in priority order."""
+        return relationships(self.config, self.store, self.now, stats=self.stats)
+
+    @cached_property
+    def tracked(self) -> dict[str, Relationship]:
+        """Tracked colleagues by address."""
+        return {r.email: r for r in self.relationships}
+
+    @cached_property
+    def drafts(self) -> list[dict]:
+        """Follow-up drafts still waiting."""
+        return waiting_drafts(self.config, self.store, self.now)
+
+    @cached_property
+    def _notes(self) -> dict[str, str]:
+        rows = self.store.db.conn.execute("SELECT email, text FROM notes ORDER BY created, id")
+        return {email: text for email, text in rows}
+
+    def last_note(self, email: str) -> str | None:
+        """The newest note about `email` (all notes read in one query)."""
+        return self._notes.get(email)
+
+    @cached_property
+    def previous_digest_at(self) -> datetime:
+        """When the last morning email before today went out (default: a day ago)."""
+        row = self.store.db.conn.execute(
+            "SELECT max(sent_at) FROM digests WHERE day < ? AND status != 'skipped'",
+            (self.today.isoformat(),)).fetchone()
+        return parse_iso(row[0]) if row and row[0] else self.now - timedelta(days=1)
+
+    def name(self, email: str) -> str:
+        """The display name of a colleague (their address when unknown)."""
+        rel = self.tracked.get(email)
+        entry = self.stats.get(email)
+        return (rel.name if rel else "") or (entry.name if entry else "") or email
+
+    def when(self, moment: datetime | None) -> str:
+        """A short local date, "Mon 5 Oct"."""
+        if moment is None:
+            return "never"
+        local = moment.astimezone(self.zone)
+        return f"{local:%a} {local.day} {local:%b}"
+
+    def clock(self, moment: datetime) -> str:
+        """Local time of day, "09:30"."""
+        return f"{moment.astimezone(self.zone):%H:%M}"
+
+    def moment(self, moment: datetime | None) -> str:
+        """Local date and time."""
+        return "never" if moment is None else f"{self.when(moment)} {self.clock(moment)}"
+
+    def last_met(self, rel: Relationship) -> str:
+        """ "last met Mon 5 Oct (12 days ago)", or that you have not met in the window."""
+        if rel.stats.last_met is None:
+            return "not met in the last months"
+        days = int(rel.days_since or 0)
+        return f"last met {self.when(rel.stats.last_met)} ({days} day{'s' if days != 1 else ''} ago)"
+
+
+SectionBuilder = Callable[[DigestContext], "Section | None"]
+
+
+# --- today's meetings ----------------------------------------------------------------------
+
+def today_section(ctx: DigestContext) -> Section | None:
+    """Today's meetings with tracked colleagues: last met, last note, open follow-ups."""
+    start = datetime.combine(ctx.today, time(0), ctx.zone)
+    rules = MeetingRules(ctx.config)
+    items = []
+    for occ in ctx.store.occurrences(start, start + timedelta(days=1)):
+        counted = rules.count(occ)
+        people = [ctx.tracked[e] for e in counted.colleagues if e in ctx.tracked] if counted else []
+        if people:
+            names = ", ".join(ctx.name(p.email) for p in people)
+            text = f"{ctx.clock(occ.start)}-{ctx.clock(occ.end)} {occ.title or '(no title)'} with {names}"
+            items.append(Item(text, details=[d for p in people for d in _prep(ctx, p)]))
+    if not items:
+        return None
+    n = len(items)
+    return Section("today", "Today's meetings", items,
+                   summary=f"{n} meeting{'s' if n != 1 else ''} today")
+
+
+def _prep(ctx: DigestContext, rel: Relationship) -> list[str]:
+    lines = [f"{ctx.name(rel.email)}: {ctx.last_met(rel)}"]
+    note = ctx.last_note(rel.email)
+    if note:
+        lines.append(f"last note: {note}")
+    for draft in ctx.drafts:
+        if rel.email in draft["emails"]:
+            lines.append(f"open follow-up: {draft['title'] or 'meeting'} of {ctx.when(draft['meeting_start'])}")
+    return lines
+
+
+# --- who to reconnect with -----------------------------------------------------------------
+
+def _reconnect_candidates(ctx: DigestContext) -> list[Relationship]:
+    return [r for r in ctx.relationships
+            if r.drifting and not r.let_go and not r.paused(ctx.now)]
+
+
+def reconnect_section(ctx: DigestContext) -> Section | None:
+    """Drifting colleagues in priority order, coloured due / overdue."""
+    people = _reconnect_candidates(ctx)
+    if not people:
+        return None
+    items = [_reconnect_item(ctx, rel) for rel in people[:RECONNECT_LIMIT]]
+    return Section("reconnect", "Who to reconnect with", items,
+                   summary=f"{len(people)} to reconnect with",
+                   more=max(0, len(people) - RECONNECT_LIMIT), more_hint="touchbase people")
+
+
+def _reconnect_item(ctx: DigestContext, rel: Relationship) -> Item:
+    text = ctx.name(rel.email) + (f" <{rel.email}>" if ctx.name(rel.email) != rel.email else "")
+    details = [f"{ctx.last_met(rel)}; aim: every {rel.cadence_days} days"]
+    if rel.stats.next_meeting is not None:
+        details.append(f"next meeting {ctx.when(rel.stats.next_meeting)}")
+    return Item(text, status=rel.status, details=details)
+
+
+# --- touchbases ----------------------------------------------------------------------------
+
+TOUCHBASE_KINDS = {
+    "touchbase-created": "Booked a monthly touchbase with",
+    "touchbase-proposed": "Proposed a touchbase with",
+    "touchbase-declined": "Declined a touchbase:",
+    "touchbase-paused": "Paused (declined repeatedly; left alone for now):",
+    "touchbase-ended": "Ended the touchbase with",
+    "touchbase-deleted-by-user": "You deleted the touchbase with (it will not be re-created):",
+}
+
+
+def touchbase_section(ctx: DigestContext) -> Section | None:
+    """Touchbases created, proposed, declined, paused since the last morning email."""
+    latest: dict[tuple[str, str], dict] = {}
+    for action in ctx.store.actions_since(ctx.previous_digest_at):
+        if action["kind"] in TOUCHBASE_KINDS:
+            latest[(action["kind"], action["email"])] = action
+    if not latest:
+        return None
+    order = list(TOUCHBASE_KINDS)
+    items = [_touchbase_item(ctx, action) for action in
+             sorted(latest.values(), key=lambda a: (order.index(a["kind"]), a["at"], a["id"]))]
+    proposed = sum(1 for a in latest.values() if a["kind"] == "touchbase-proposed")
+    intro = "Approve a proposal with: touchbase approve EMAIL" if proposed else ""
+    return Section("touchbases", "Touchbases", items, intro=intro,
+                   summary=f"{len(items)} touchbase update{'s' if len(items) != 1 else ''}")
+
+
+def _touchbase_item(ctx: DigestContext, action: dict) -> Item:
+    status = PROBLEM if action["kind"] in ("touchbase-declined", "touchbase-paused") else ""
+    details = [action["detail"]] if action["detail"] else []
+    return Item(f"{TOUCHBASE_KINDS[action['kind']]} {ctx.name(action['email'])}", status, details)
+
+
+# --- follow-up drafts ----------------------------------------------------------------------
+
+def drafts_section(ctx: DigestContext) -> Section | None:
+    """Follow-up drafts waiting to be finished and sent by the user."""
+    if not ctx.drafts:
+        return None
+    items = []
+    for draft in ctx.drafts:
+        names = ", ".join(ctx.name(e) for e in draft["emails"])
+        where = "outbox Drafts" if draft["location"] == "outbox" else f"{draft['location']} drafts"
+        items.append(Item(f"{draft['title'] or 'Meeting'} with {names} ({ctx.when(draft['meeting_start'])})",
+                          details=[f"in {where}"]))
+    n = len(items)
+    return Section("drafts", "Follow-up drafts waiting", items,
+                   intro="Add a line about what you took away, then send them yourself.",
+                   summary=f"{n} draft{'s' if n != 1 else ''} waiting")
+
+
+# --- the Friday reconnect list -------------------------------------------------------------
+
+def friday_section(ctx: DigestContext) -> Section | None:
+    """On the reconnect day (Fridays by default): drifting colleagues with nothing booked."""
+    if WEEKDAYS[ctx.today.weekday()] != ctx.config.landscape.reconnect_day:
+        return None
+    people = [r for r in _reconnect_candidates(ctx) if r.stats.next_meeting is None]
+    if not people:
+        return None
+    items = []
+    for rel in people[:FRIDAY_LIMIT]:
+        details = [ctx.last_met(rel)]
+        if note := ctx.last_note(rel.email):
+            details.append(f"last note: {note}")
+        items.append(Item(ctx.name(rel.email), status=rel.status, details=details))
+    return Section("friday", "Friday reconnect list", items,
+                   intro="A short note to each: share something useful, ask how things are going.",
+                   more=max(0, len(people) - FRIDAY_LIMIT), more_hint="touchbase people")
+
+
+# --- the agent's own health ----------------------------------------------------------------
+
+def health_section(ctx: DigestContext) -> Section:
+    """Last successful sync per source, accounts to re-authorise, failing jobs, stuck mail."""
+    items = _source_items(ctx) + _job_items(ctx) + [
+        Item(line, PROBLEM) for line in queue_problems(ctx.store)]
+    problems = sum(1 for item in items if item.status == PROBLEM)
+    return Section("health", "Agent health", items, actionable=bool(problems),
+                   summary=f"{problems} problem{'s' if problems != 1 else ''}" if problems else "")
+
+
+def _source_items(ctx: DigestContext) -> list[Item]:
+    rows = {row["name"]: row for row in ctx.store.sources()}
+    names = [s.name for s in ctx.config.sources] + sorted(set(rows) - {s.name for s in ctx.config.sources})
+    return [_source_item(ctx, name, rows.get(name, {})) for name in names]
+
+
+def _source_item(ctx: DigestContext, name: str, row: dict) -> Item:
+    success = parse_iso(row["last_success"]) if row.get("last_success") else None
+    text = f"{name}: last synced {ctx.moment(success)}"
+    details = []
+    if row.get("needs_reauth"):
+        details.append(f"needs re-authorising: {row['needs_reauth']}")
+    if row.get("last_error") and (row.get("last_error_at") or "") >= (row.get("last_success") or ""):
+        details.append(f"last error {ctx.moment(parse_iso(row['last_error_at']))}: {row['last_error']}")
+    return Item(text, PROBLEM if details or success is None else OK, details)
+
+
+def _job_items(ctx: DigestContext) -> list[Item]:
+    items = []
+    for row in ctx.store.db["jobs"].rows_where(order_by="name"):
+        if row.get("last_error") and (row.get("last_error_at") or "") >= (row.get("last_success") or ""):
+            failures = row.get("failures") or 1
+            items.append(Item(f"job {row['name']} failing ({failures} time{'s' if failures != 1 else ''})",
+                              PROBLEM, [row["last_error"]]))
+    return items
+
+
+SECTION_BUILDERS: list[SectionBuilder] = [
+    today_section, reconnect_section, touchbase_section, drafts_section, friday_section,
+    health_section,
+]
+
+
+def add_section(builder: SectionBuilder, before: SectionBuilder | None = health_section) -> None:
+    """Insert `builder` into the morning email (default: just before the health section)."""
+    if builder in SECTION_BUILDERS:
+        return
+    index = SECTION_BUILDERS.index(before) if before in SECTION_BUILDERS else len(SECTION_BUILDERS)
+    SECTION_BUILDERS.insert(index, builder)
+
+
+def build_sections(ctx: DigestContext) -> list[Section]:
+    """Every section that has something to show, in order."""
+    return [section for builder in SECTION_BUILDERS if (section := builder(ctx)) is not None]
+

@@ -1,0 +1,177 @@
+"""Follow-up drafts: one draft per small meeting with a tracked colleague, after it ends.
+
+Rules (DESIGN.md "Follow-up drafts"): a counted meeting of at most `followups.max_attendees`
+people besides the user, with at least one tracked colleague, that ended within the last
+`followups.lookback_hours` (so a first run never floods the user with drafts for old meetings).
+Each occurrence gets one draft ever (the `followups` table, keyed by source and occurrence key).
+The draft goes to the local outbox's Drafts folder or a mail account's drafts; it is never sent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from agent.config import Config
+from agent.inference import MeetingRules
+from agent.mail import (
+    KEY_HEADER, OUTBOX, drafts_folder, enqueue, flush_outgoing, header_values, new_message,
+    parse_raw, pending,
+)
+from agent.model import Occurrence
+from agent.notes import last_note
+from agent.relationships import Relationship, relationships
+from agent.store import Store, iso, parse_iso
+from agent.templating import render
+
+KIND = "followup"
+WAITING_DAYS = 7
+"""A draft counts as waiting in the morning email for this many days (while it is still there)."""
+LONGEST_MEETING = timedelta(days=1)
+
+
+@dataclass
+class FollowupMeeting:
+    """An occurrence that qualifies for a draft, with the tracked colleagues it was with."""
+
+    key: str
+    occurrence: Occurrence
+    people: list[Relationship]
+
+
+def run_followups(config: Config, store: Store, now: datetime) -> list[str]:
+    """Write a draft for every qualifying meeting that has none yet; one line per draft."""
+    if not config.followups.enabled:
+        return []
+    lines = [_write_draft(config, store, meeting, now)
+             for meeting in qualifying_meetings(config, store, now)]
+    if lines:
+        flush_outgoing(config, store, now)
+    return lines
+
+
+def qualifying_meetings(config: Config, store: Store, now: datetime) -> list[FollowupMeeting]:
+    """Meetings that ended within the lookback, small, with a tracked colleague, not drafted yet."""
+    rules = MeetingRules(config)
+    earliest_end = now - timedelta(hours=config.followups.lookback_hours)
+    found: list[tuple[Occurrence, tuple[str, ...]]] = []
+    for occ in store.occurrences(earliest_end - LONGEST_MEETING, now):
+        if not earliest_end <= occ.end <= now:
+            continue
+        counted = rules.count(occ)
+        if counted is None or counted.others > config.followups.max_attendees:
+            continue
+        if not _already_drafted(store, draft_key(occ), occ, counted.colleagues):
+            found.append((occ, counted.colleagues))
+    if not found:
+        return []
+    tracked = {r.email: r for r in relationships(config, store, now) if not r.let_go}
+    result = []
+    for occ, colleagues in found:
+        people = [tracked[email] for email in colleagues if email in tracked]
+        if people:
+            result.append(FollowupMeeting(draft_key(occ), occ, people))
+    return result
+
+
+def draft_key(occ: Occurrence) -> str:
+    """The key of an occurrence's draft: its source and occurrence key."""
+    return f"{occ.source}|{occ.key}"
+
+
+def _already_drafted(store: Store, key: str, occ: Occurrence, colleagues: tuple[str, ...]) -> bool:
+    """A draft exists for this occurrence, or for the same meeting seen in another calendar."""
+    if store.db["followups"].count_where("key = ?", [key]):
+        return True
+    return bool(store.db["followups"].count_where(
+        "meeting_start = ? AND email = ?", [iso(occ.start), ",".join(sorted(colleagues))]))
+
+
+def _write_draft(config: Config, store: Store, meeting: FollowupMeeting, now: datetime) -> str:
+    """Queue the draft and record it, in one transaction; returns a line describing it."""
+    occ = meeting.occurrence
+    transport = config.followups.transport
+    message = new_message(
+        config, to=[(p.name, p.email) for p in meeting.people],
+        subject=f"Thanks: {occ.title or 'our conversation'}",
+        text=draft_text(config, store, meeting, now), kind=KIND, key=meeting.key, when=now,
+    )
+    emails = ",".join(sorted(p.email for p in meeting.people))
+    with store.atomic():
+        enqueue(store, message, KIND, transport, now)
+        store.db["followups"].insert({
+            "key": meeting.key, "email": emails, "created_at": iso(now),
+            "meeting_start": iso(occ.start), "title": occ.title, "location": transport,
+            "kind": KIND,
+        })
+    who = ", ".join(f"{p.name} <{p.email}>" if p.name else p.email for p in meeting.people)
+    start = occ.start.astimezone(config.zone)
+    where = "the outbox's Drafts folder" if transport == OUTBOX else f"{transport} drafts"
+    return f"follow-up draft to {who} for {occ.title!r} ({start:%a %d %b %H:%M}) in {where}"
+
+
+def draft_text(config: Config, store: Store, meeting: FollowupMeeting, now: datetime) -> str:
+    """The body: thanks, a line to fill in, an offer to help, and the last note per person."""
+    people = meeting.people
+    notes = [{"name": p.name or p.email, "note": note}
+             for p in people if (note := last_note(store, p.email))]
+    return render(
+        "followup.txt.j2",
+        greeting=_join([_first_name(p) for p in people]),
+        title=" ".join(meeting.occurrence.title.split()) or "our conversation",
+        when=_when(meeting.occurrence.end, now, config),
+        notes=notes,
+    )
+
+
+def _first_name(person: Relationship) -> str:
+    if person.name.strip():
+        return person.name.split()[0]
+    return person.email.partition("@")[0].split(".")[0].capitalize()
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _when(moment: datetime, now: datetime, config: Config) -> str:
+    day, today = moment.astimezone(config.zone).date(), now.astimezone(config.zone).date()
+    if day == today:
+        return "today"
+    if day == today - timedelta(days=1):
+        return "yesterday"
+    return f"on {moment.astimezone(config.zone):%A}"
+
+
+# --- what the morning email shows ---------------------------------------------------------
+
+def waiting_drafts(config: Config, store: Store, now: datetime) -> list[dict]:
+    """Drafts of the last WAITING_DAYS still waiting: queued, or still in the outbox Drafts.
+
+    Each item: key, emails (list), title, meeting_start (aware), created_at, location.
+    Drafts in a mail account count until they are WAITING_DAYS old (the agent cannot see
+    whether they were sent).
+    """
+    since = now - timedelta(days=WAITING_DAYS)
+    rows = list(store.db["followups"].rows_where(
+        "created_at >= ? AND kind = ?", [iso(since), KIND], order_by="created_at, key"))
+    if not rows:
+        return []
+    present = _outbox_draft_keys(config, store) if any(r["location"] == OUTBOX for r in rows) else set()
+    return [_waiting_item(row) for row in rows
+            if row["location"] != OUTBOX or row["key"] in present]
+
+
+def _outbox_draft_keys(config: Config, store: Store) -> set[str]:
+    keys = header_values(drafts_folder(config), KEY_HEADER)
+    for row in pending(store):
+        if row["kind"] == KIND:
+            keys.add(str(parse_raw(row["raw"])[KEY_HEADER]))
+    return keys
+
+
+def _waiting_item(row: dict) -> dict:
+    return {
+        "key": row["key"], "emails": [e for e in row["email"].split(",") if e],
+        "title": row["title"], "location": row["location"], "created_at": row["created_at"],
+        "meeting_start": parse_iso(row["meeting_start"]) if row["meeting_start"] else None,
+    }

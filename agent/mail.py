@@ -1,0 +1,332 @@
+"""Outgoing mail behind one queue: the local Maildir outbox, SMTP, and mail-account sources.
+
+Every message is first written to the `outgoing` table and only then delivered. A delivery that
+fails stays queued with its error (one clear line) and is retried by the next `flush_outgoing`,
+so a refused login or a server that is down never loses a mail.
+
+Transports: `outbox` (a Maildir under `config.outbox_path`: mail in new/, drafts in the Maildir
+`Drafts/` beside it), `smtp`, or the name of a google/outlook source (its `send` or
+`create_draft`). Drafts are only ever stored, never sent.
+"""
+from __future__ import annotations
+
+import logging
+import mailbox
+import os
+import smtplib
+import ssl
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
+
+from agent.config import Config, SmtpConfig
+from agent.errors import SourceError, TouchbaseError, UserError
+from agent.store import Store, iso
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "outbox"
+SMTP = "smtp"
+DRAFTS_FOLDER = "Drafts"
+DRAFT_KINDS = frozenset({"followup"})
+"""Queued kinds that are stored as drafts instead of being sent."""
+KIND_HEADER = "X-Touchbase-Kind"
+KEY_HEADER = "X-Touchbase-Key"
+
+
+# --- building messages ---------------------------------------------------------------------
+
+def new_message(config: Config, *, to: list[tuple[str, str]], subject: str, text: str,
+                html: str | None = None, kind: str, key: str = "",
+                when: datetime | None = None) -> EmailMessage:
+    """A mail from the user (or [smtp] sender) to `to` (name, address) pairs; HTML optional."""
+    message = EmailMessage(policy=policy.SMTP)
+    sender = config.smtp.sender or config.user.email
+    message["From"] = sender
+    message["To"] = ", ".join(formataddr((_one_line(name), address)) for name, address in to)
+    message["Subject"] = _one_line(subject)
+    if when is not None:
+        message["Date"] = format_datetime(when)
+    message["Message-ID"] = make_msgid(domain=_domain_of(sender))
+    message[KIND_HEADER] = kind
+    if key:
+        message[KEY_HEADER] = _one_line(key)
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def _one_line(text: str) -> str:
+    """Header text without line breaks (user data must not inject headers)."""
+    return " ".join(str(text).split())
+
+
+def _domain_of(address: str) -> str:
+    return address.rpartition("@")[2] or "touchbase.invalid"
+
+
+# --- the queue -----------------------------------------------------------------------------
+
+def enqueue(store: Store, message: EmailMessage, kind: str, transport: str,
+            now: datetime) -> int:
+    """Keep `message` in the `outgoing` table until it is delivered; returns its id."""
+    table = store.db["outgoing"]
+    table.insert({
+        "created_at": iso(now), "kind": kind, "transport": transport,
+        "raw": message.as_bytes(policy=policy.SMTP), "attempts": 0,
+    })
+    return table.last_pk
+
+
+def flush_outgoing(config: Config, store: Store, now: datetime) -> int:
+    """Try to deliver every queued mail; returns how many went out.
+
+    A failure is recorded on the mail (attempts, last_error) and logged as one line; further
+    mail for the same transport waits for the next flush. Never raises for delivery errors.
+    """
+    sent, broken = 0, set()
+    for row in pending(store):
+        if row["transport"] in broken:
+            continue
+        if _deliver_row(config, store, row, now):
+            sent += 1
+        else:
+            broken.add(row["transport"])
+    return sent
+
+
+def pending(store: Store) -> list[dict]:
+    """Queued mail not yet delivered, oldest first (with its raw bytes)."""
+    return list(store.db["outgoing"].rows_where("sent_at IS NULL", order_by="id"))
+
+
+def queue_problems(store: Store) -> list[str]:
+    """One line per transport whose queued mail could not be delivered yet."""
+    rows = store.db.conn.execute(
+        "SELECT transport, count(*), max(id) FROM outgoing "
+        "WHERE sent_at IS NULL AND last_error IS NOT NULL GROUP BY transport ORDER BY transport")
+    lines = []
+    for transport, count, last_id in rows:
+        error = store.db["outgoing"].get(last_id)["last_error"]
+        lines.append(f"{count} mail(s) waiting for {transport}: {error}")
+    return lines
+
+
+def mail_status(store: Store, outgoing_id: int) -> dict:
+    """The queue row of one mail (sent_at, attempts, last_error), without its raw bytes."""
+    row = dict(store.db["outgoing"].get(outgoing_id))
+    row.pop("raw", None)
+    return row
+
+
+def _deliver_row(config: Config, store: Store, row: dict, now: datetime) -> bool:
+    conn = store.db.conn
+    conn.execute("UPDATE outgoing SET attempts = attempts + 1 WHERE id = ?", (row["id"],))
+    message = parse_raw(row["raw"])
+    try:
+        deliver(config, message, row["kind"], row["transport"], now,
+                maybe_delivered=row["attempts"] > 0)
+    except TouchbaseError as exc:
+        conn.execute("UPDATE outgoing SET last_error = ? WHERE id = ?", (str(exc), row["id"]))
+        log.error("mail %s (%s) not delivered, will retry: %s", row["id"], row["kind"], exc)
+        return False
+    conn.execute("UPDATE outgoing SET sent_at = ?, last_error = NULL WHERE id = ?",
+                 (iso(now), row["id"]))
+    return True
+
+
+def parse_raw(raw: bytes) -> EmailMessage:
+    """A queued mail's bytes as a message again."""
+    return message_from_bytes(raw, _class=EmailMessage, policy=policy.SMTP)
+
+
+# --- delivery ------------------------------------------------------------------------------
+
+def deliver(config: Config, message: EmailMessage, kind: str, transport: str, now: datetime,
+            maybe_delivered: bool = False) -> None:
+    """Hand `message` to `transport` now (a draft kind is stored as a draft, never sent).
+
+    `maybe_delivered`: an earlier attempt may have got through before a crash; the outbox
+    then checks for the Message-ID first. Raises SourceError (or UserError) on failure.
+    """
+    draft = kind in DRAFT_KINDS
+    if transport == OUTBOX:
+        folder = drafts_folder(config) if draft else outbox(config)
+        write_maildir(folder, message, draft=draft, check_duplicate=maybe_delivered)
+    elif transport == SMTP:
+        if draft:
+            raise UserError("smtp cannot hold drafts; use outbox or a mail-account source")
+        smtp_send(config, message)
+    else:
+        _via_source(config, message, transport, draft, now)
+
+
+def _via_source(config: Config, message: EmailMessage, name: str, draft: bool,
+                now: datetime) -> None:
+    from agent.sync import open_connector
+
+    connector = open_connector(config, config.source(name), now)
+    try:
+        if draft:
+            connector.create_draft(message)
+        else:
+            connector.send(message)
+    except TouchbaseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a backend failure keeps the mail queued
+        raise SourceError(name, f"unexpected error: {type(exc).__name__}: {exc}") from exc
+    finally:
+        connector.close()
+
+
+# --- the local Maildir outbox --------------------------------------------------------------
+
+def outbox(config: Config) -> mailbox.Maildir:
+    """The outbox Maildir (created on first use, mode 0700)."""
+    return _maildir(config.outbox_path)
+
+
+def drafts_folder(config: Config) -> mailbox.Maildir:
+    """The Drafts Maildir inside the outbox folder (`<outbox>/Drafts/{cur,new,tmp}`)."""
+    outbox(config)
+    return _maildir(config.outbox_path / DRAFTS_FOLDER)
+
+
+def _maildir(path: Path) -> mailbox.Maildir:
+    try:
+        return mailbox.Maildir(str(path), factory=None, create=True)
+    except OSError as exc:
+        raise SourceError(OUTBOX, f"cannot open the Maildir {path}: {exc.strerror or exc}") from None
+
+
+def write_maildir(folder: mailbox.Maildir, message: EmailMessage, draft: bool,
+                  check_duplicate: bool = False) -> str:
+    """Add `message` to `folder` (a draft goes to cur/ flagged D); returns its Maildir key."""
+    if check_duplicate:
+        existing = find_by_header(folder, "Message-ID", message["Message-ID"])
+        if existing:
+            return existing[0]
+    item = mailbox.MaildirMessage(message)
+    if draft:
+        item.set_subdir("cur")
+        item.set_flags("DS")
+    try:
+        return folder.add(item)
+    except OSError as exc:
+        raise SourceError(OUTBOX, f"cannot write to the Maildir: {exc.strerror or exc}") from None
+
+
+def find_by_header(folder: mailbox.Maildir, name: str, value: str | None) -> list[str]:
+    """Keys of the messages in `folder` whose header `name` equals `value`."""
+    if not value:
+        return []
+    return [key for key, headers in _headers(folder) if headers.get(name) == value]
+
+
+def header_values(folder: mailbox.Maildir, name: str) -> set[str]:
+    """Every value of header `name` among the messages in `folder`."""
+    return {str(headers[name]) for _, headers in _headers(folder) if headers.get(name)}
+
+
+def _headers(folder: mailbox.Maildir):
+    parser = BytesHeaderParser(policy=policy.default)
+    for key in folder.keys():
+        try:
+            with folder.get_file(key) as handle:
+                head = handle.read(65536)
+        except (KeyError, OSError):
+            continue  # moved or deleted meanwhile
+        yield key, parser.parsebytes(head)
+
+
+# --- SMTP ----------------------------------------------------------------------------------
+
+def smtp_password(cfg: SmtpConfig) -> str:
+    """The SMTP password from $password_env, else from password_file; never logged."""
+    if cfg.password_env and os.environ.get(cfg.password_env):
+        return os.environ[cfg.password_env]
+    if cfg.password_file:
+        path = Path(cfg.password_file).expanduser()
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise UserError(f"[smtp] password_file {path}: cannot read it: {exc.strerror}") from None
+    raise UserError(f"[smtp] username is set but there is no password: set ${cfg.password_env} "
+                    "or [smtp] password_file")
+
+
+def smtp_send(config: Config, message: EmailMessage) -> None:
+    """Send `message` through the configured SMTP server (STARTTLS, implicit TLS or none)."""
+    cfg = config.smtp
+    where = f"{cfg.host}:{cfg.port}"
+    password = smtp_password(cfg) if cfg.username else ""
+    sender = cfg.sender or config.user.email
+    try:
+        with _smtp_session(cfg) as client:
+            if cfg.username:
+                client.login(cfg.username, password)
+            refused = client.send_message(message, from_addr=sender)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise SourceError(SMTP, f"{where} refused the login of {cfg.username!r} "
+                                f"({_server_said(exc)}); check the password") from None
+    except smtplib.SMTPNotSupportedError as exc:
+        raise SourceError(SMTP, f"{where} does not support this: {exc}; check [smtp] security") from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise SourceError(SMTP, f"{where} refused every recipient: {_refusals(exc.recipients)}") from None
+    except smtplib.SMTPResponseException as exc:
+        raise SourceError(SMTP, f"{where} refused the mail ({_server_said(exc)})") from None
+    except smtplib.SMTPException as exc:
+        raise SourceError(SMTP, f"{where}: {exc}") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise SourceError(SMTP, f"{where}: the server's certificate is not trusted "
+                                f"({exc.verify_message}); see [smtp] ca_file") from None
+    except ssl.SSLError as exc:
+        raise SourceError(SMTP, f"{where}: TLS failed ({exc.reason or exc}); check [smtp] security "
+                                "and port") from None
+    except OSError as exc:
+        raise SourceError(SMTP, f"cannot reach {where}: {exc.strerror or exc}") from None
+    if refused:
+        log.warning("smtp: some recipients were refused: %s", _refusals(refused))
+
+
+def _smtp_session(cfg: SmtpConfig) -> smtplib.SMTP:
+    timeout = cfg.timeout_seconds
+    if cfg.security == "ssl":
+        return smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=timeout, context=_tls_context(cfg))
+    client = smtplib.SMTP(cfg.host, cfg.port, timeout=timeout)
+    try:
+        client.ehlo()
+        if cfg.security == "starttls":
+            client.starttls(context=_tls_context(cfg))
+            client.ehlo()
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _tls_context(cfg: SmtpConfig) -> ssl.SSLContext:
+    """A verifying TLS context; [smtp] ca_file replaces the system CAs."""
+    if not cfg.ca_file:
+        return ssl.create_default_context()
+    path = Path(cfg.ca_file).expanduser()
+    try:
+        return ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError) as exc:
+        raise UserError(f"[smtp] ca_file {path}: cannot load it: {exc}") from None
+
+
+def _server_said(exc: smtplib.SMTPResponseException) -> str:
+    text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    return f"{exc.smtp_code} {' '.join(text.split())}"
+
+
+def _refusals(recipients: dict) -> str:
+    return ", ".join(
+        f"{address} ({code} {msg.decode('utf-8', 'replace') if isinstance(msg, bytes) else msg})"
+        for address, (code, msg) in recipients.items()
+    )
