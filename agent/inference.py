@@ -106,6 +106,7 @@ class ColleagueStats:
     meetings: int = 0
     one_on_ones: int = 0
     last_met: datetime | None = None
+    last_seen: datetime | None = None  # the latest counted meeting in the whole synced past
     next_meeting: datetime | None = None
     organised_by_user: int = 0
     organised_by_them: int = 0
@@ -179,6 +180,8 @@ def _add(entry: ColleagueStats, counted: CountedMeeting, occ: Occurrence, now: d
         if occ.series_id:
             entry.upcoming_recurring = True
         return
+    if entry.last_seen is None or occ.start > entry.last_seen:
+        entry.last_seen = occ.start
     if occ.start >= year_start:
         entry.meetings_past_year += 1
     if occ.start < window_start:

@@ -75,7 +75,7 @@ def _relationship(config: Config, email: str, entry: ColleagueStats | None, row:
     entry = entry or ColleagueStats(email=email)
     row = row or {}
     cadence = row.get("cadence_days") or config.touchbase.cadence_days
-    days_since = (now - entry.last_met).total_seconds() / 86400 if entry.last_met else None
+    days_since = (now - entry.last_seen).total_seconds() / 86400 if entry.last_seen else None
     return Relationship(
         email=email,
         name=entry.name or row.get("name") or "",

@@ -1,7 +1,9 @@
 """The local SQLite store: schema as numbered migrations, every sync batch in one transaction."""
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
@@ -76,6 +78,17 @@ def m002_agent(db: sqlite_utils.Database) -> None:
         last_error TEXT, sent_at TEXT)""")
 
 
+@migrations()
+def m003_forgotten(db: sqlite_utils.Database) -> None:
+    """Hashes of forgotten addresses, so a later sync does not bring them back."""
+    db.execute("CREATE TABLE forgotten (digest TEXT PRIMARY KEY, at TEXT NOT NULL)")
+
+
+def address_digest(address: str) -> str:
+    """The SHA-256 of a lower-cased address: what the store keeps of a forgotten person."""
+    return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
+
+
 def iso(moment: datetime) -> str:
     """A sortable UTC ISO 8601 text for an aware datetime."""
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
@@ -92,6 +105,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db = self._open(path)
+        self.forgotten = {row[0] for row in self.db.conn.execute("SELECT digest FROM forgotten")}
 
     @staticmethod
     def _open(path: Path) -> sqlite_utils.Database:
@@ -126,11 +140,11 @@ class Store:
             if changes.full:
                 conn.execute("DELETE FROM occurrences WHERE source = ?", (source,))
             else:
-                gone = list(changes.removed) + list(changes.upserts)
+                gone = [scrub_text(r, self.forgotten) for r in [*changes.removed, *changes.upserts]]
                 conn.executemany("DELETE FROM occurrences WHERE source = ? AND resource = ?",
                                  ((source, r) for r in gone))
             rows = (
-                _occurrence_row(source, occ)
+                _occurrence_row(source, _scrub(occ, self.forgotten) if self.forgotten else occ)
                 for items in changes.upserts.values() for occ in items
             )
             conn.executemany(
@@ -161,6 +175,21 @@ class Store:
         for row in cursor:
             yield _row_occurrence(row)
 
+    def tagged_occurrences(self, uids: Iterable[str] = ()) -> Iterator[Occurrence]:
+        """Occurrences carrying the agent's tag, or belonging to one of the series `uids`.
+
+        The planner reads its own touchbases back this way wherever they were synced (declines).
+        """
+        uids = list(uids)
+        marks = ",".join("?" * len(uids))
+        extra = f" OR series_id IN ({marks}) OR resource IN ({marks})" if uids else ""
+        cursor = self.db.conn.execute(
+            f"SELECT resource, key, title, start, \"end\", all_day, cancelled, organizer, "
+            f"organizer_name, attendees, series_id, tag, calendar, user_response, source "
+            f"FROM occurrences WHERE tag != ''{extra} ORDER BY start", uids + uids)
+        for row in cursor:
+            yield _row_occurrence(row)
+
     def occurrence_count(self, source: str | None = None) -> int:
         """How many occurrences are stored (for one source or all)."""
         if source is None:
@@ -179,7 +208,7 @@ class Store:
                     skipped: int | None) -> None:
         """Remember a successful sync of `name` (`skipped` None: keep the last count)."""
         row = {
-            "name": name, "type": type_name, "state": json.dumps(state),
+            "name": name, "type": type_name, "state": scrub_text(json.dumps(state), self.forgotten),
             "last_success": iso(when), "needs_reauth": None,
             "occurrences": self.occurrence_count(name),
         }
@@ -226,6 +255,36 @@ def _check_known_schema(db: sqlite_utils.Database, path: Path) -> None:
         raise StoreError(
             f"{path}: this store was written by a newer touchbase (schema {unknown[-1]}); "
             "upgrade touchbase to use it")
+
+
+_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def scrub_text(text: str, forgotten: set[str]) -> str:
+    """`text` with every forgotten address replaced by a neutral token."""
+    if not forgotten or "@" not in text:
+        return text
+
+    def replace(match: re.Match) -> str:
+        text = match.group(0)
+        ends = [len(text)] + [i for i in range(len(text) - 1, text.index("@"), -1) if text[i] in ".-_"]
+        for end in ends:  # the longest prefix that is a forgotten address
+            digest = address_digest(text[:end])
+            if digest in forgotten:
+                return f"forgotten-{digest[:12]}" + text[end:]
+        return text
+
+    return _ADDRESS.sub(replace, text)
+
+
+def _scrub(occ: Occurrence, forgotten: set[str]) -> Occurrence:
+    """`occ` without the attendees, organiser and ids mentioning a forgotten address."""
+    occ.attendees = tuple(a for a in occ.attendees if address_digest(a.email) not in forgotten)
+    if address_digest(occ.organizer) in forgotten:
+        occ.organizer, occ.organizer_name = "", ""
+    for name in ("resource", "key", "series_id", "title"):
+        setattr(occ, name, scrub_text(getattr(occ, name), forgotten))
+    return occ
 
 
 def _occurrence_row(source: str, occ: Occurrence) -> tuple:

@@ -80,28 +80,75 @@ def sync(app: App) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@click.option("--status", "status_filter", type=click.Choice(["on-track", "due", "overdue"]),
+              help="Only tracked colleagues with this status.")
+@click.option("--role", type=click.Choice(["sponsor", "anti-sponsor", "neutral"]),
+              help="Only tracked colleagues with this role.")
+@click.option("--quadrant", type=click.Choice(["start-here", "keep-strong", "maintain-lightly", "let-it-rest"]),
+              help="Only tracked colleagues in this quadrant of the matrix.")
+@click.option("--tracked", is_flag=True, help="Only tracked colleagues.")
+@click.option("--sort", "sort_by", type=click.Choice(["meetings", "priority", "last-met", "name"]),
+              default="meetings", show_default=True, help="Order of the list.")
 @pass_app
-def people(app: App, as_json: bool) -> None:
-    """The colleagues you meet, with counts, last and next meeting."""
-    rows = people_rows(app.config, app.store, app.now())
+def people(app: App, as_json: bool, status_filter: str | None, role: str | None,
+           quadrant: str | None, tracked: bool, sort_by: str) -> None:
+    """The colleagues you meet, with counts, last and next meeting, status and quadrant."""
+    rows = annotated_people(app, sort_by)
+    wanted = {"status": status_filter, "role": role, "quadrant": quadrant}
+    for key, value in wanted.items():
+        if value:
+            rows = [r for r in rows if (r.get(key) or "").replace(" ", "-") == value]
+    if tracked or any(wanted.values()):
+        rows = [r for r in rows if r.get("tracked")]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        click.echo("No colleagues yet: run `touchbase sync` first.")
+        click.echo("Nobody to show: run `touchbase sync` first, or loosen the filters.")
         return
     click.echo(format_people_table(rows))
 
 
+def annotated_people(app: App, sort_by: str = "meetings") -> list[dict]:
+    """`people_rows` plus, for tracked colleagues, status, role, quadrant and priority."""
+    from agent.landscape import place
+    from agent.relationships import relationships
+
+    now = app.now()
+    rows = {r["email"]: r for r in people_rows(app.config, app.store, now)}
+    for rank, rel in enumerate(relationships(app.config, app.store, now), start=1):
+        row = rows.setdefault(rel.email, _empty_row(rel))
+        placed = place(rel, app.config)
+        row.update(tracked=True, status=rel.status, role=rel.role, quadrant=placed.quadrant,
+                   priority=rank, let_go=rel.let_go, paused=rel.paused(now))
+    ordered = list(rows.values())
+    keys = {
+        "meetings": lambda r: (-r["meetings"], r["email"]),
+        "priority": lambda r: (r.get("priority") or 10**9, r["email"]),
+        "last-met": lambda r: (r["last_met"] or "", r["email"]),
+        "name": lambda r: ((r["name"] or r["email"]).lower(), r["email"]),
+    }
+    ordered.sort(key=keys[sort_by])
+    return ordered
+
+
+def _empty_row(rel: object) -> dict:
+    return {"email": rel.email, "name": rel.name, "meetings": 0, "one_on_ones": 0,  # type: ignore[attr-defined]
+            "last_met": None, "next_meeting": None, "organised_by_user": 0, "organised_by_them": 0,
+            "typical_gap_days": None, "meetings_past_year": 0}
+
+
 def format_people_table(rows: list[dict]) -> str:
     """A readable fixed-width table of `people_rows`."""
-    header = f"{'name':24} {'email':32} {'mtgs':>4} {'1:1':>4} {'last met':10} {'next':10}"
+    header = (f"{'name':24} {'email':32} {'mtgs':>4} {'1:1':>4} {'last met':10} {'next':10} "
+              f"{'status':9} {'quadrant':16}")
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append(
             f"{(row['name'] or '-')[:24]:24} {row['email'][:32]:32} {row['meetings']:>4} "
             f"{row['one_on_ones']:>4} {(row['last_met'] or '-')[:10]:10} "
-            f"{(row['next_meeting'] or '-')[:10]:10}"
+            f"{(row['next_meeting'] or '-')[:10]:10} {row.get('status') or '-':9} "
+            f"{row.get('quadrant') or '-':16}"
         )
     return "\n".join(lines)
 

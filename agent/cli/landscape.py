@@ -1,0 +1,103 @@
+"""Landscape commands: rate, map, let-go, resume, forget, export."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from agent.cli import main
+from agent.cli.app import App
+from agent.errors import UserError
+from agent.landscape import matrix, reciprocity_flags
+from agent.notes import normalise_email
+from agent.privacy import export, forget
+from agent.ratings import ROLES, let_go, parse_cadence, rate, resume
+from agent.relationships import relationships
+from agent.relmap import render_map
+
+pass_app = click.make_pass_decorator(App)
+_SCORE = click.IntRange(1, 5)
+
+
+@main.command("rate")
+@click.argument("email")
+@click.option("--vital", type=_SCORE, help="How vital the relationship is to your mission (1-5).")
+@click.option("--quality", type=_SCORE, help="How good your communication is (1-5).")
+@click.option("--trust", type=_SCORE, help="How much trust there is (1-5).")
+@click.option("--role", type=click.Choice(ROLES), help="Sponsor (supportive), anti-sponsor (likely to resist) or neutral.")
+@click.option("--cadence", help="How often you want to meet: 30d, 2w, 1m (default: [touchbase] cadence_days).")
+@click.option("--motivators", help="What motivates them.")
+@click.option("--demotivators", help="What demotivates them.")
+@click.option("--name", help="Their name, when the calendar does not say it.")
+@pass_app
+def rate_command(app: App, email: str, vital: int | None, quality: int | None, trust: int | None,
+                 role: str | None, cadence: str | None, motivators: str | None,
+                 demotivators: str | None, name: str | None) -> None:
+    """Rate a colleague (frequency is never rated: it is inferred from the calendar)."""
+    row = rate(app.store, email, app.now(), vital=vital, quality=quality, trust=trust, role=role,
+               cadence_days=parse_cadence(cadence) if cadence else None,
+               motivators=motivators, demotivators=demotivators, name=name)
+    shown = ", ".join(f"{k}={row[k]}" for k in ("vital", "quality", "trust", "role", "cadence_days")
+                      if row.get(k) is not None)
+    click.echo(f"Rated {row['email']}: {shown or 'tracked'}")
+
+
+@main.command("map")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), required=True,
+              help="Write the map as one self-contained HTML page to this file.")
+@pass_app
+def map_command(app: App, html_path: str) -> None:
+    """Write the relationship matrix, reconnect list and reciprocity flags as HTML."""
+    now = app.now()
+    rels = relationships(app.config, app.store, now)
+    page = render_map(app.config, matrix(app.config, rels), reciprocity_flags(rels), now)
+    target = Path(html_path).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page, encoding="utf-8")
+    click.echo(f"Wrote the map of {len([r for r in rels if not r.let_go])} colleagues to {target}")
+
+
+@main.command("let-go")
+@click.argument("email")
+@pass_app
+def let_go_command(app: App, email: str) -> None:
+    """Let a relationship go: no touchbase, no reconnect reminders (undo with resume)."""
+    let_go(app.store, email, app.now())
+    click.echo(f"Let go of {normalise_email(email)}; `touchbase resume` brings them back.")
+
+
+@main.command("resume")
+@click.argument("email")
+@pass_app
+def resume_command(app: App, email: str) -> None:
+    """End a pause or a let-go for a colleague."""
+    resume(app.store, email)
+    click.echo(f"{normalise_email(email)} is tracked again.")
+
+
+@main.command("forget")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def forget_command(app: App, email: str, yes: bool) -> None:
+    """Erase everything about a person from the store (events keep what others need)."""
+    address = normalise_email(email)
+    if not yes and not click.confirm(f"Erase everything about {address}?", default=False):
+        raise UserError("nothing erased")
+    counts = forget(app.store, address, app.now())
+    touched = ", ".join(f"{table} {n}" for table, n in counts.items() if n)
+    click.echo(f"Forgot {address} ({touched or 'nothing stored'}).")
+
+
+@main.command("export")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (default: stdout).")
+@pass_app
+def export_command(app: App, output: str | None) -> None:
+    """Write your own data (ratings, notes, touchbases, figures) as JSON."""
+    text = json.dumps(export(app.config, app.store, app.now()), indent=2, default=str)
+    if output:
+        Path(output).expanduser().write_text(text + "\n", encoding="utf-8")
+        click.echo(f"Wrote {output}")
+    else:
+        click.echo(text)

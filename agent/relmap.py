@@ -1,0 +1,85 @@
+"""The relationship map: a self-contained HTML page with an inline SVG of the matrix, and a
+compact table version for mail clients that show neither SVG nor scripts."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import jinja2
+
+from agent.config import Config
+from agent.landscape import (KEEP_STRONG, MAINTAIN, QUADRANT_ADVICE, START_HERE, WATCH,
+                             Placement, ReciprocityFlag, reconnect_list)
+from agent.relationships import DUE, ON_TRACK, OVERDUE, Relationship
+
+STATUS_COLOURS = {OVERDUE: "#b3261e", DUE: "#e6a100", ON_TRACK: "#1e7d32"}
+STATUS_CSS = {OVERDUE: "overdue", DUE: "due", ON_TRACK: "ontrack"}
+SIZE, PAD = 560, 40
+
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("agent", "templates"),
+                          autoescape=jinja2.select_autoescape(["html", "j2"]))
+
+
+def _label(rel: Relationship) -> str:
+    return rel.name or rel.email
+
+
+def dots(placements: list[Placement]) -> list[dict]:
+    """One positioned, coloured, labelled dot per placed colleague."""
+    inner = SIZE - 2 * PAD
+    return [
+        {
+            "x": round(PAD + p.strength * inner, 1),
+            "y": round(PAD + (1 - p.importance) * inner, 1),
+            "colour": STATUS_COLOURS[p.relationship.status],
+            "label": _label(p.relationship),
+            "status": p.relationship.status,
+            "quadrant": p.quadrant,
+        }
+        for p in placements
+    ]
+
+
+def _quadrant_labels() -> list[dict]:
+    inner = SIZE - 2 * PAD
+    left, right = PAD + 8, PAD + inner / 2 + 8
+    top, bottom = PAD + 18, PAD + inner / 2 + 18
+    return [{"name": START_HERE, "x": left, "y": top}, {"name": KEEP_STRONG, "x": right, "y": top},
+            {"name": WATCH, "x": left, "y": bottom}, {"name": MAINTAIN, "x": right, "y": bottom}]
+
+
+def reconnect_rows(config: Config, placements: list[Placement], now: datetime) -> list[dict]:
+    """Rows of the reconnect table, in priority order."""
+    by_email = {p.relationship.email: p for p in placements}
+    rels = reconnect_list([p.relationship for p in placements], now)
+    zone = config.zone
+    return [
+        {
+            "label": _label(rel), "status": rel.status, "css": STATUS_CSS[rel.status],
+            "last_met": rel.stats.last_met.astimezone(zone).date().isoformat() if rel.stats.last_met else "never",
+            "advice": by_email[rel.email].advice,
+        }
+        for rel in rels
+    ]
+
+
+def render_map(config: Config, placements: list[Placement], flags: list[ReciprocityFlag],
+               now: datetime) -> str:
+    """The whole HTML page: no network, no scripts, no external fonts; all user data escaped."""
+    return _ENV.get_template("map.html.j2").render(
+        day=now.date().isoformat(), size=SIZE, pad=PAD, inner=SIZE - 2 * PAD,
+        quadrants=_quadrant_labels(), dots=dots(placements),
+        reconnect=reconnect_rows(config, placements, now),
+        flags=[f.suggestion for f in flags], advice_rows=list(QUADRANT_ADVICE.items()),
+    )
+
+
+def compact_rows(placements: list[Placement]) -> list[dict]:
+    """The mail version: a table row per colleague with strength and importance as bar widths."""
+    return [
+        {
+            "label": _label(p.relationship), "quadrant": p.quadrant,
+            "status": p.relationship.status, "colour": STATUS_COLOURS[p.relationship.status],
+            "strength_pct": int(round(p.strength * 100)), "importance_pct": int(round(p.importance * 100)),
+        }
+        for p in sorted(placements, key=lambda p: (p.quadrant != START_HERE, -p.importance, -p.strength))
+    ]
