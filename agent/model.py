@@ -78,10 +78,14 @@ class SeriesSpec:
     weekday: str  # MO..SU
     week_index: int  # 1..4, or -1 for the last
     tag: str  # value of the agent's tag
+    frequency: str = "monthly"  # "monthly" (relative: week_index + weekday) or "weekly" (weekday)
+    attendees: tuple[str, ...] = ()  # invitees; () means just the colleague ("" for a block of your own)
 
     @property
     def rrule(self) -> str:
-        """The RRULE text of a relative-monthly series."""
+        """The RRULE text: relative-monthly (e.g. second Tuesday), or weekly on `weekday`."""
+        if self.frequency == "weekly":
+            return f"FREQ=WEEKLY;BYDAY={self.weekday}"
         return f"FREQ=MONTHLY;BYDAY={self.week_index}{self.weekday}"
 
 
