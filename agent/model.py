@@ -67,7 +67,7 @@ class SeriesSpec:
     """A recurring touchbase the agent wants written into a calendar."""
 
     series_id: str  # deterministic per colleague and series; also the iCalendar UID stem
-    colleague: str
+    colleague: str  # "" for a block of the user's own (the Friday reconnect hour): no invitee
     colleague_name: str
     organizer: str
     title: str
@@ -79,7 +79,6 @@ class SeriesSpec:
     week_index: int  # 1..4, or -1 for the last
     tag: str  # value of the agent's tag
     frequency: str = "monthly"  # "monthly" (relative: week_index + weekday) or "weekly" (weekday)
-    attendees: tuple[str, ...] = ()  # invitees; () means just the colleague ("" for a block of your own)
 
     @property
     def rrule(self) -> str:

@@ -34,10 +34,12 @@ def series_event(spec: SeriesSpec) -> icalendar.Event:
     event.add("ORGANIZER", f"mailto:{spec.organizer}")
     event.add("ATTENDEE", f"mailto:{spec.organizer}",
               parameters={"PARTSTAT": "ACCEPTED", "ROLE": "CHAIR", "CUTYPE": "INDIVIDUAL"})
-    params = {"PARTSTAT": "NEEDS-ACTION", "ROLE": "REQ-PARTICIPANT", "CUTYPE": "INDIVIDUAL", "RSVP": "TRUE"}
-    if spec.colleague_name:
-        params["CN"] = spec.colleague_name
-    event.add("ATTENDEE", f"mailto:{spec.colleague}", parameters=params)
+    if spec.colleague:
+        params = {"PARTSTAT": "NEEDS-ACTION", "ROLE": "REQ-PARTICIPANT", "CUTYPE": "INDIVIDUAL",
+                  "RSVP": "TRUE"}
+        if spec.colleague_name:
+            params["CN"] = spec.colleague_name
+        event.add("ATTENDEE", f"mailto:{spec.colleague}", parameters=params)
     event.add(TAG_PROPERTY, spec.tag)
     return event
 
