@@ -190,21 +190,6 @@ class Store:
         for row in cursor:
             yield _row_occurrence(row)
 
-    def tagged_occurrences(self, uids: Iterable[str] = ()) -> Iterator[Occurrence]:
-        """Occurrences carrying the agent's tag, or belonging to one of the series `uids`.
-
-        The planner reads its own touchbases back this way wherever they were synced (declines).
-        """
-        uids = list(uids)
-        marks = ",".join("?" * len(uids))
-        extra = f" OR series_id IN ({marks}) OR resource IN ({marks})" if uids else ""
-        cursor = self.db.conn.execute(
-            f"SELECT resource, key, title, start, \"end\", all_day, cancelled, organizer, "
-            f"organizer_name, attendees, series_id, tag, calendar, user_response, source "
-            f"FROM occurrences WHERE tag != ''{extra} ORDER BY start", uids + uids)
-        for row in cursor:
-            yield _row_occurrence(row)
-
     def occurrence_count(self, source: str | None = None) -> int:
         """How many occurrences are stored (for one source or all)."""
         if source is None:
