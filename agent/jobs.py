@@ -1,0 +1,194 @@
+"""The agent's jobs, run in order, each guarded so one failure never stops the others.
+
+`run_once` is what `touchbase run --once` does and what the daemon does at start; the daemon
+then runs the same job functions on its schedule. Each run is recorded in the `jobs` table
+(last success, last error, consecutive failures), which `touchbase status` and the morning
+email show next to each source's health.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agent.config import Config
+from agent.store import Store, iso
+
+log = logging.getLogger(__name__)
+
+Heartbeat = Callable[[], Any]
+JobFunction = Callable[[Config, Store, datetime, Heartbeat], str]
+
+
+@dataclass
+class JobResult:
+    """What one job did: `detail` on success, `error` on failure."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    error: str = ""
+
+    def line(self) -> str:
+        """One line for the terminal or the log."""
+        if self.ok:
+            return f"{self.name}: ok" + (f" ({self.detail})" if self.detail else "")
+        return f"{self.name}: FAILED: {self.error}"
+
+
+class JobFailed(Exception):
+    """A job ran to its end but part of it failed (e.g. a source); the message says which."""
+
+
+def job_sync(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
+    """Read every source; a failing source is recorded per source and fails the job."""
+    from agent.sync import sync_all
+
+    results = sync_all(config, store, now, progress=lambda done, total: heartbeat())
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise JobFailed("; ".join(r.error for r in failed))
+    parts = [f"{r.name}: {'unchanged' if r.unchanged else f'{r.occurrences} occurrences'}"
+             for r in results]
+    return ", ".join(parts) or "no sources configured"
+
+
+def job_followups(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
+    """Draft follow-ups for meetings that just ended."""
+    from agent.followups import run_followups
+
+    return describe(run_followups(config, store, now), "draft")
+
+
+def job_planner(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
+    """Book or propose touchbases, and read back declines."""
+    from agent.planner import run_planner
+
+    return describe(run_planner(config, store, now), "action")
+
+
+def job_mail(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
+    """Retry mail that could not be sent or filed before."""
+    from agent.mail import flush_outgoing
+
+    return describe(flush_outgoing(config, store, now), "message")
+
+
+def job_digest(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
+    """Send today's morning email when it is due and has not gone out."""
+    from agent.digest import send_digest_if_due
+
+    return describe(send_digest_if_due(config, store, now), "email")
+
+
+JOBS: dict[str, JobFunction] = {
+    "sync": job_sync,
+    "followups": job_followups,
+    "planner": job_planner,
+    "mail": job_mail,
+    "digest": job_digest,
+}
+"""Every job, in the order `run_once` runs them."""
+
+
+def run_job(config: Config, store: Store, name: str, now: datetime,
+            heartbeat: Heartbeat | None = None, func: JobFunction | None = None) -> JobResult:
+    """Run one job; any exception is logged and recorded, never raised."""
+    func = func or JOBS[name]
+    try:
+        detail = func(config, store, now, heartbeat or _nothing) or ""
+    except Exception as exc:  # noqa: BLE001 - a failing job must not stop the others
+        message = _message(exc)
+        log.error("job %s failed: %s", name, message, exc_info=_traceback_wanted(exc))
+        _record_quietly(store, name, False, message, now)
+        return JobResult(name, ok=False, error=message)
+    log.info("job %s: ok%s", name, f" ({detail})" if detail else "")
+    _record_quietly(store, name, True, detail, now)
+    return JobResult(name, ok=True, detail=detail)
+
+
+def run_once(config: Config, store: Store, now: datetime,
+             heartbeat: Heartbeat | None = None) -> list[JobResult]:
+    """Run every job once, in order: sync, follow-ups, planner, mail retry, morning email."""
+    results = []
+    for name in JOBS:
+        results.append(run_job(config, store, name, now, heartbeat))
+        if heartbeat:
+            heartbeat()
+    return results
+
+
+def record_job(store: Store, name: str, ok: bool, message: str, now: datetime) -> None:
+    """Remember how job `name` went at `now` (a success resets the failure count)."""
+    row = store.db.conn.execute("SELECT failures FROM jobs WHERE name = ?", (name,)).fetchone()
+    failures = row[0] if row else 0
+    if ok:
+        values = {"name": name, "last_success": iso(now), "failures": 0}
+    else:
+        values = {"name": name, "last_error": message, "last_error_at": iso(now),
+                  "failures": failures + 1}
+    with store.atomic():
+        store.db["jobs"].upsert(values, pk="name")
+
+
+def job_health(store: Store) -> list[dict]:
+    """Every recorded job: name, last_success, last_error, last_error_at, failures, failing.
+
+    `failing` is true when the latest run failed; `last_error` stays as history after a success.
+    Jobs are listed in run order, then any other recorded name.
+    """
+    rows = {row["name"]: dict(row) for row in store.db["jobs"].rows}
+    order = [n for n in JOBS if n in rows] + sorted(n for n in rows if n not in JOBS)
+    health = []
+    for name in order:
+        row = rows[name]
+        row["failing"] = bool(row["failures"]) and (row["last_error_at"] or "") >= (row["last_success"] or "")
+        health.append(row)
+    return health
+
+
+def describe(value: Any, noun: str) -> str:
+    """A short summary of what a job function returned (a count, a text, or a summary())."""
+    if value is None:
+        return ""
+    summary = getattr(value, "summary", None)
+    if callable(summary):
+        return str(summary())
+    if isinstance(value, bool):
+        return "done" if value else "nothing due"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return f"{value} {noun}{'' if value == 1 else 's'}"
+    if isinstance(value, (list, tuple, set, dict)):
+        return describe(len(value), noun)
+    return ""
+
+
+def _message(exc: Exception) -> str:
+    from agent.errors import TouchbaseError
+
+    if isinstance(exc, (TouchbaseError, JobFailed)):
+        return " ".join(line.strip() for line in str(exc).splitlines()) or type(exc).__name__
+    if isinstance(exc, ImportError) and exc.name and exc.name.startswith("agent."):
+        return f"{exc.name} is not available in this installation"
+    return f"unexpected error: {type(exc).__name__}: {exc}"
+
+
+def _traceback_wanted(exc: Exception) -> bool:
+    from agent.errors import TouchbaseError
+
+    return log.isEnabledFor(logging.DEBUG) or not isinstance(exc, (TouchbaseError, JobFailed, ImportError))
+
+
+def _record_quietly(store: Store, name: str, ok: bool, message: str, now: datetime) -> None:
+    try:
+        record_job(store, name, ok, message, now)
+    except Exception as exc:  # noqa: BLE001 - a full disk must not kill the daemon
+        log.error("cannot record job %s in the store: %s", name, exc)
+
+
+def _nothing() -> None:
+    return None
