@@ -1,0 +1,265 @@
+"""Google Calendar (read and write) and Gmail (drafts, sending) behind the connector interface.
+
+Reading: connectors.google_sync (events.list with sync tokens). Writing: touchbase series with a
+client-chosen event id (a retried insert answers 409: already created), tagged in
+extendedProperties.private, found again by privateExtendedProperty, ended by setting UNTIL on
+the agent's own event only. Free/busy through freebusy.query. Gmail: drafts.create for follow-ups
+(found again by Message-ID first, so a retry after a crash never makes a second draft) and
+messages.send for the morning email. Requests and errors: connectors.google_http. Sign-in and
+the token file: connectors.google_auth.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from agent.errors import AuthError, SourceError, UserError
+from agent.model import AGENT_TAG_NAME, Changes, OwnEvent, SeriesSpec
+from connectors import google_auth
+from connectors.base import Connector, ConnectorContext, Interval
+from connectors.google_http import Caller, RetryPolicy, rfc3339
+from connectors.google_mapping import (
+    OWNER_PROPERTY, OWNER_VALUE, event_id_for, is_own, own_event, parse_moment, series_body, until_of, with_until,
+)
+from connectors.google_sync import CalendarSync
+
+SEND_UPDATES = ("all", "externalOnly", "none")
+
+
+class GoogleConnector(Connector):
+    """One Google account: its calendars, and its Gmail when the config sends mail through it."""
+
+    type_name = "google"
+    sees_attendee_busy = True
+    is_mail_account = True
+    retry_policy: RetryPolicy = RetryPolicy()
+
+    def __init__(self, source: Any, context: ConnectorContext) -> None:
+        super().__init__(source, context)
+        self.fix = google_auth.reauth_command(self.name)
+        self.token_file = google_auth.token_path(source, context.data_dir)
+        self.caller = Caller(self.name, self.fix, self.retry_policy)
+        self.zone = ZoneInfo(context.timezone)
+        self._credentials: Any = None
+        self._saved_token: str | None = None
+        self._services: dict[str, Any] = {}
+        send_updates = self.options.get("send_updates") or "all"
+        if send_updates not in SEND_UPDATES:
+            raise UserError(f"source {self.name!r}: send_updates must be one of "
+                            f"{', '.join(SEND_UPDATES)}, got {send_updates!r}")
+        self.send_updates = send_updates
+
+    @property
+    def options(self) -> dict:
+        """The source's type-specific config keys."""
+        return getattr(self.source, "options", {}) or {}
+
+    @property
+    def calendars(self) -> list[str]:
+        """The calendar ids to read (the first is where touchbases are written)."""
+        return list(self.options.get("calendars") or ["primary"])
+
+    # --- clients ----------------------------------------------------------------------------
+
+    def _service(self, api: str) -> Any:
+        """A googleapiclient resource for "calendar" or "gmail" (static discovery, no network)."""
+        if api in self._services:
+            return self._services[api]
+        import google_auth_httplib2
+        import httplib2
+        from googleapiclient.discovery import build
+
+        if self._credentials is None:
+            self._credentials = google_auth.load_credentials(self.name, self.token_file)
+            self._saved_token = self._credentials.token
+        http = google_auth_httplib2.AuthorizedHttp(self._credentials, http=httplib2.Http(timeout=60))
+        version = {"calendar": "v3", "gmail": "v1"}[api]
+        options = {}
+        root = (self.options.get("api_endpoint") or "").rstrip("/")
+        if root:
+            # Calendar's discovery servicePath is calendar/v3/; Gmail's method paths already
+            # start with gmail/v1/, so its base URL is the root itself.
+            options["api_endpoint"] = f"{root}/calendar/v3/" if api == "calendar" else f"{root}/"
+        self._services[api] = build(api, version, http=http, static_discovery=True,
+                                    cache_discovery=False, client_options=options or None)
+        return self._services[api]
+
+    def _require_scope(self, scope: str, what: str) -> None:
+        granted = google_auth.granted_scopes(self._credentials)
+        if granted and scope not in granted:
+            raise AuthError(self.name, f"{what} needs the {scope.rsplit('/', 1)[-1]} permission, "
+                                       "which the saved sign-in does not have.", fix=self.fix)
+
+    def close(self) -> None:
+        """Save a refreshed access token (atomically, 0600) so the next cycle needs no refresh."""
+        creds = self._credentials
+        if creds is not None and creds.token and creds.token != self._saved_token:
+            try:
+                google_auth.save_credentials(self.token_file, creds)
+                self._saved_token = creds.token
+            except OSError as exc:
+                self.context.warn(f"{self.name}: cannot save the refreshed token to "
+                                  f"{self.token_file}: {exc.strerror}")
+        self._services.clear()
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def fetch_changes(self, state: dict) -> tuple[Changes, dict]:
+        """Events created, changed or removed since `state` (empty: a full read)."""
+        events = self._service("calendar").events()
+        sync = CalendarSync(events, self.caller, self.calendars, self.zone,
+                            (self.context.window_start, self.context.window_end),
+                            self.context.user_emails, self.context.warn)
+        return sync.fetch(state)
+
+    def find_own_events(self) -> list[OwnEvent]:
+        """The agent's series masters, found by the private extended property (never by title)."""
+        events = self._service("calendar").events()
+        own: list[OwnEvent] = []
+        page_token = None
+        while True:
+            query = {"calendarId": self.calendars[0], "singleEvents": False, "maxResults": 2500,
+                     "privateExtendedProperty": f"{OWNER_PROPERTY}={OWNER_VALUE}"}
+            if page_token:
+                query["pageToken"] = page_token
+            page = self.caller.run(lambda q=query: events.list(**q).execute(num_retries=0),
+                                   "finding the agent's own events")
+            for item in page.get("items") or []:
+                if item.get("status") != "cancelled" and not item.get("recurringEventId") \
+                        and is_own(item):
+                    own.append(own_event(item, self.zone))
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                return own
+
+    # --- writing (the agent's own series only) ----------------------------------------------
+
+    def create_series(self, spec: SeriesSpec) -> str:
+        """Insert the series under its deterministic id; a 409 means it already exists."""
+        events = self._service("calendar").events()
+        event_id = event_id_for(spec.series_id)
+        body = series_body(spec, event_id)
+        from googleapiclient.errors import HttpError
+
+        try:
+            self.caller.run(lambda: events.insert(
+                calendarId=self.calendars[0], body=body, sendUpdates=self.send_updates,
+            ).execute(num_retries=0), f"creating the touchbase with {spec.colleague}",
+                passthrough=(409,))
+        except HttpError:
+            pass  # 409: created by an earlier attempt (or deleted by the user: never again)
+        return event_id
+
+    def end_series(self, event_id: str, until: datetime) -> None:
+        """Set UNTIL on the agent's own series `event_id`; any other event is left untouched."""
+        from googleapiclient.errors import HttpError
+
+        events = self._service("calendar").events()
+        calendar = self.calendars[0]
+        try:
+            item = self.caller.run(lambda: events.get(calendarId=calendar, eventId=event_id)
+                                   .execute(num_retries=0), f"reading event {event_id}",
+                                   passthrough=(404, 410))
+        except HttpError:
+            return  # gone already: nothing left to end
+        if not is_own(item):
+            raise SourceError(self.name, f"event {event_id} was not created by touchbase; "
+                                         "left untouched")
+        if item.get("status") == "cancelled" or not item.get("recurrence"):
+            return
+        current = until_of(item)
+        if current is not None and current <= until:
+            return  # already ends by then
+        recurrence = with_until(item["recurrence"], until)
+        self.caller.run(lambda: events.patch(
+            calendarId=calendar, eventId=event_id, body={"recurrence": recurrence},
+            sendUpdates=self.send_updates,
+        ).execute(num_retries=0), f"ending the touchbase series {event_id}")
+
+    def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
+        """Busy intervals of the user's calendar and of `emails` where Google shows them."""
+        service = self._service("calendar")
+        items = [{"id": self.calendars[0]}] + [{"id": e} for e in emails]
+        body = {"timeMin": rfc3339(start), "timeMax": rfc3339(end), "items": items}
+        answer = self.caller.run(lambda: service.freebusy().query(body=body)
+                                 .execute(num_retries=0), "reading free/busy")
+        intervals: list[Interval] = []
+        for info in (answer.get("calendars") or {}).values():
+            if info.get("errors"):
+                continue  # not visible to the user: nothing known
+            for block in info.get("busy") or []:
+                intervals.append((parse_moment({"dateTime": block["start"]}, self.zone)[0],
+                                  parse_moment({"dateTime": block["end"]}, self.zone)[0]))
+        return sorted(intervals)
+
+    # --- Gmail ------------------------------------------------------------------------------
+
+    def create_draft(self, message: EmailMessage) -> str:
+        """Store `message` in Gmail's Drafts (never sent); an existing draft with the same
+        Message-ID is returned instead of a second one."""
+        gmail = self._service("gmail")
+        self._require_scope(google_auth.SCOPE_GMAIL_COMPOSE, "writing Gmail drafts")
+        message = _with_message_id(message)
+        existing = self._draft_with_id(gmail, message["Message-ID"])
+        if existing:
+            return existing
+        raw = base64.urlsafe_b64encode(message.as_bytes()).decode("ascii")
+        drafts = gmail.users().drafts()
+        answer = self.caller.run(lambda: drafts.create(userId="me", body={"message": {"raw": raw}})
+                                 .execute(num_retries=0), "writing a Gmail draft")
+        return str(answer.get("id", ""))
+
+    def _draft_with_id(self, gmail: Any, message_id: str) -> str:
+        bare = message_id.strip().strip("<>")
+        drafts = gmail.users().drafts()
+        answer = self.caller.run(lambda: drafts.list(userId="me", q=f"rfc822msgid:{bare}",
+                                                     maxResults=10).execute(num_retries=0),
+                                 "looking for an earlier Gmail draft")
+        found = answer.get("drafts") or []
+        return str(found[0].get("id", "")) if found else ""
+
+    def send(self, message: EmailMessage) -> None:
+        """Send `message` from the Gmail account (the morning email)."""
+        gmail = self._service("gmail")
+        self._require_scope(google_auth.SCOPE_GMAIL_COMPOSE, "sending mail through Gmail")
+        raw = base64.urlsafe_b64encode(message.as_bytes()).decode("ascii")
+        messages = gmail.users().messages()
+        self.caller.run(lambda: messages.send(userId="me", body={"raw": raw})
+                        .execute(num_retries=0), "sending mail through Gmail")
+
+    # --- sign-in ----------------------------------------------------------------------------
+
+    @classmethod
+    def authorize(cls, source: Any, context: ConnectorContext, **options: Any) -> str:
+        """The installed-app loopback sign-in; saves the token (0600) and returns a summary.
+
+        Options: client_secrets (a path; else the source's `client_secrets` key), no_browser,
+        roles (what the config uses this source for: read, write, drafts, send; default all).
+        """
+        secrets = options.get("client_secrets") or (getattr(source, "options", {}) or {}).get(
+            "client_secrets", "")
+        if not secrets:
+            raise UserError(f"source {source.name!r}: give --client-secrets FILE or set "
+                            "client_secrets in its [[sources]] entry (see docs/connect-google.md)")
+        roles = set(options.get("roles") or google_auth.ROLES)
+        return google_auth.run_installed_app_flow(
+            source.name, Path(secrets).expanduser(), roles,
+            google_auth.token_path(source, context.data_dir),
+            no_browser=bool(options.get("no_browser")),
+        )
+
+
+def _with_message_id(message: EmailMessage) -> EmailMessage:
+    """`message` with a Message-ID (a deterministic one from its content when it has none)."""
+    if message["Message-ID"]:
+        return message
+    copied = copy.deepcopy(message)
+    digest = hashlib.sha256(message.as_bytes()).hexdigest()[:32]
+    copied["Message-ID"] = f"<{digest}@touchbase.local>"
+    return copied
