@@ -14,22 +14,30 @@ USER = "me@acme.example"
 
 def write_config(tmp_path: Path, ics_paths: list[Path] | None = None, extra: str = "",
                  user: str = USER, timezone: str = "Europe/Berlin",
-                 internal: list[str] | None = None) -> Path:
-    """A config file using the given .ics files, with a store and outbox under tmp_path."""
+                 internal: list[str] | None = None, user_keys: str = "",
+                 colleague_keys: str = "") -> Path:
+    """A config file using the given .ics files, with a store and outbox under tmp_path.
+
+    `user_keys` and `colleague_keys` are raw TOML lines added to [user] and [colleagues].
+    """
     internal = ["acme.example"] if internal is None else internal
     sources = "".join(
         f'[[sources]]\nname = "work{"" if i == 0 else i}"\ntype = "ics"\npath = "{p}"\n\n'
         for i, p in enumerate(ics_paths or [])
     )
     text = (
-        f'[user]\nemail = "{user}"\ntimezone = "{timezone}"\n\n'
-        f'[colleagues]\ninternal_domains = {json.dumps(internal)}\n\n'
+        f'[user]\nemail = "{user}"\ntimezone = "{timezone}"\n{_lines(user_keys)}\n'
+        f'[colleagues]\ninternal_domains = {json.dumps(internal)}\n{_lines(colleague_keys)}\n'
         f'[store]\npath = "{tmp_path / "data" / "touchbase.db"}"\n\n'
         f"{sources}{extra}\n"
     )
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _lines(text: str) -> str:
+    return "".join(line.strip() + "\n" for line in text.strip().splitlines() if line.strip())
 
 
 def run_cli(config: Path | None, *args: str, now: str | None = None,
