@@ -5,6 +5,7 @@ import click
 
 from agent.cli import main
 from agent.cli.app import App
+from agent.config import Config, write_target
 from agent.errors import UserError
 from agent.sync import make_context
 from connectors import connector_class
@@ -30,8 +31,20 @@ def auth(app: App, kind: str, source_name: str | None, client_secrets: str | Non
         raise UserError(f"{config.path}: no {kind} source{f' named {source_name!r}' if source_name else ''} "
                         "in [[sources]]")
     source = candidates[0]
-    options = {"no_browser": no_browser}
+    options = {"no_browser": no_browser, "roles": source_roles(config, source.name)}
     if client_secrets:
         options["client_secrets"] = client_secrets
     message = connector_class(kind).authorize(source, make_context(config, app.now()), **options)
     click.echo(message)
+
+
+def source_roles(config: Config, name: str) -> list[str]:
+    """What the config uses source `name` for (read, write, drafts, send): scopes follow it."""
+    roles = ["read"]
+    if write_target(config) == name:
+        roles.append("write")
+    if config.followups.enabled and config.followups.transport == name:
+        roles.append("drafts")
+    if config.digest.transport == name:
+        roles.append("send")
+    return roles
