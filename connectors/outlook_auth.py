@@ -1,0 +1,187 @@
+"""Sign-in for Outlook / Microsoft 365 sources: msal's device-code flow and a persisted token cache.
+
+The cache is encrypted where the platform offers it (DPAPI on Windows, the Keychain on macOS,
+libsecret on Linux, through msal-extensions); otherwise it is a plain JSON file written atomically
+with mode 0600, and the agent says so in one line. The daemon only ever acquires tokens silently;
+when that fails it raises AuthError naming the command that fixes it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msal
+import requests
+from msal_extensions import FilePersistence, PersistedTokenCache, build_encrypted_persistence
+
+from agent.errors import AuthError, SourceError
+
+log = logging.getLogger(__name__)
+
+AUTHORITY_HOST = "https://login.microsoftonline.com"
+CALENDAR_SCOPES = ["Calendars.ReadWrite"]
+DRAFT_SCOPE = "Mail.ReadWrite"
+SEND_SCOPE = "Mail.Send"
+
+_HTTP_CACHE: dict = {}  # msal's discovery answers, shared by the connectors of one process
+_WARNED: set[str] = set()
+
+
+class AtomicFilePersistence(FilePersistence):
+    """msal-extensions' plain-file persistence, but written atomically with mode 0600."""
+
+    def save(self, content: str) -> None:
+        """Write `content` to a 0600 temporary file beside the cache, then rename it over."""
+        location = self.get_location()
+        folder = os.path.dirname(location) or "."
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=".tokens-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp, 0o600)
+            os.replace(temp, location)
+        except BaseException:
+            if os.path.exists(temp):
+                os.unlink(temp)
+            raise
+
+
+def cache_path(source: Any, data_dir: Path) -> Path:
+    """The token cache file of `source`: its `token_cache` key, else data folder/tokens/NAME.bin."""
+    configured = source.options.get("token_cache") or ""
+    if configured:
+        return Path(configured).expanduser()
+    return data_dir / "tokens" / f"{source.name}.bin"
+
+
+def open_token_cache(path: Path, warn: Callable[[str], None]) -> tuple[PersistedTokenCache, bool]:
+    """The persisted cache at `path` and whether it is encrypted (falls back to a 0600 file)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        persistence = build_encrypted_persistence(str(path))
+        encrypted = True
+    except Exception:  # noqa: BLE001 - no keyring library or service: fall back to a plain file
+        persistence = AtomicFilePersistence(str(path))
+        encrypted = False
+        if str(path) not in _WARNED:
+            _WARNED.add(str(path))
+            warn(f"no OS keyring available: the Outlook token cache is a plain file (mode 0600): {path}")
+    return PersistedTokenCache(persistence), encrypted
+
+
+def authority_of(source: Any) -> tuple[str, bool]:
+    """The authority URL of `source` and whether msal's instance discovery stays on."""
+    override = (source.options.get("authority") or "").rstrip("/")
+    if override:
+        return override, False
+    tenant = source.options.get("tenant") or "organizations"
+    return f"{AUTHORITY_HOST}/{tenant}", True
+
+
+def scopes_for(roles: list[str]) -> list[str]:
+    """The delegated permissions a source needs for its roles (read, write, drafts, send).
+
+    msal adds openid, profile and offline_access by itself.
+    """
+    scopes = list(CALENDAR_SCOPES)
+    if "drafts" in roles:
+        scopes.append(DRAFT_SCOPE)
+    if "send" in roles:
+        scopes.append(SEND_SCOPE)
+    return scopes
+
+
+class OutlookAuth:
+    """msal's PublicClientApplication for one source, with its persisted token cache."""
+
+    def __init__(self, source: Any, data_dir: Path, warn: Callable[[str], None] = log.warning) -> None:
+        self.source_name = source.name
+        self.fix = f"touchbase auth outlook --source {source.name}"
+        client_id = source.options.get("client_id") or ""
+        if not client_id:
+            raise SourceError(source.name, "client_id is not set (the application id of your app "
+                                           "registration; see docs/connect-outlook.md)")
+        self.path = cache_path(source, data_dir)
+        self.cache, self.encrypted = open_token_cache(self.path, warn)
+        authority, discovery = authority_of(source)
+        try:
+            self.app = msal.PublicClientApplication(
+                client_id, authority=authority, token_cache=self.cache, http_cache=_HTTP_CACHE,
+                instance_discovery=None if discovery else False)
+        except requests.RequestException as exc:
+            raise SourceError(source.name, f"cannot reach the sign-in service {authority}: "
+                                           f"{_first_line(exc)}") from None
+        except ValueError as exc:
+            raise SourceError(source.name, f"the authority {authority} is not usable: "
+                                           f"{_first_line(exc)}") from None
+
+    def token(self, force_refresh: bool = False, scopes: list[str] | None = None) -> str:
+        """An access token acquired silently (cache, else refresh token); AuthError otherwise."""
+        accounts = self.app.get_accounts()
+        if not accounts:
+            raise AuthError(self.source_name, "not signed in to Outlook.", fix=self.fix)
+        try:
+            result = self.app.acquire_token_silent_with_error(
+                scopes or CALENDAR_SCOPES, account=accounts[0], force_refresh=force_refresh)
+        except requests.RequestException as exc:
+            raise SourceError(self.source_name, f"cannot reach the sign-in service: "
+                                                f"{_first_line(exc)}; retrying next cycle") from None
+        if result and "access_token" in result:
+            return result["access_token"]
+        reason = _reason(result)
+        raise AuthError(self.source_name, f"the Outlook sign-in has expired or was revoked ({reason}).",
+                        fix=self.fix)
+
+    def sign_in(self, scopes: list[str], echo: Callable[[str], None]) -> dict:
+        """The device-code flow: show the code and URL via `echo`, wait for the user, save tokens."""
+        try:
+            flow = self.app.initiate_device_flow(scopes=scopes)
+            if "user_code" not in flow:
+                raise AuthError(self.source_name, f"the sign-in service refused the device-code "
+                                                  f"request ({_reason(flow)}).")
+            echo(flow.get("message") or f"Open {flow.get('verification_uri')} and enter the code "
+                                          f"{flow['user_code']}")
+            result = self.app.acquire_token_by_device_flow(flow)
+        except requests.RequestException as exc:
+            raise SourceError(self.source_name, f"cannot reach the sign-in service: "
+                                                f"{_first_line(exc)}") from None
+        if "access_token" not in result:
+            raise AuthError(self.source_name, f"sign-in did not complete ({_reason(result)}).",
+                            fix=self.fix)
+        return result
+
+    def username(self) -> str:
+        """The signed-in account's username, or "" before sign-in."""
+        accounts = self.app.get_accounts()
+        return accounts[0].get("username", "") if accounts else ""
+
+
+class ScopedTokens:
+    """A TokenProvider for a fixed set of scopes (calendar calls vs. mail calls)."""
+
+    def __init__(self, auth: OutlookAuth, scopes: list[str]) -> None:
+        self.auth = auth
+        self.scopes = scopes
+
+    def token(self, force_refresh: bool = False) -> str:
+        """An access token for these scopes."""
+        return self.auth.token(force_refresh=force_refresh, scopes=self.scopes)
+
+
+def _reason(result: dict | None) -> str:
+    if not result:
+        return "no saved sign-in for these permissions"
+    error = str(result.get("error", "") or "error")
+    description = str(result.get("error_description", "")).strip().splitlines()
+    return f"{error}: {description[0][:160]}" if description else error
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]

@@ -1,0 +1,198 @@
+"""The Microsoft identity platform endpoints msal calls, as a stateful fake.
+
+- GET  /{tenant}/v2.0/.well-known/openid-configuration  (tenant discovery)
+- POST /{tenant}/oauth2/v2.0/devicecode                 (device authorization, RFC 8628)
+- POST /{tenant}/oauth2/v2.0/token                      (device_code and refresh_token grants)
+
+Answers follow the documented wire format: `authorization_pending` while the user has not
+entered the code, `invalid_grant` for a revoked or expired refresh token, and token responses with
+`access_token`, `refresh_token`, `id_token`, `client_info`, `scope`, `expires_in`.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+OIDC_SCOPES = {"openid", "profile", "offline_access", "email"}
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+@dataclass
+class Grant:
+    """What one token carries: who, which scopes, until when."""
+
+    scopes: frozenset[str]
+    expires_at: float
+
+
+@dataclass
+class Identity:
+    """Device codes, refresh tokens and access tokens of one tenant and one user."""
+
+    client_id: str
+    user: str
+    tenant: str = "11111111-2222-3333-4444-555555555555"
+    interval: int = 1
+    auto_approve: bool = True  # the user enters the code before the first poll
+    pending_polls: int = 0  # polls answered authorization_pending before approval
+    token_lifetime: int = 3600
+    base_url: str = ""
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    device_codes: dict[str, dict] = field(default_factory=dict)
+    refresh_tokens: dict[str, frozenset[str]] = field(default_factory=dict)
+    access_tokens: dict[str, Grant] = field(default_factory=dict)
+    consented: set[str] = field(default_factory=set)
+    token_requests: int = 0
+
+    # --- test controls -----------------------------------------------------------------------
+
+    def revoke_access_tokens(self) -> None:
+        """Every access token issued so far stops working (as after a password change)."""
+        with self.lock:
+            self.access_tokens.clear()
+
+    def revoke_refresh_tokens(self) -> None:
+        """Every refresh token stops working: only a new sign-in helps."""
+        with self.lock:
+            self.refresh_tokens.clear()
+            self.access_tokens.clear()
+
+    def check(self, header: str) -> Grant | None:
+        """The grant of a valid `Authorization: Bearer` header, else None."""
+        if not header.startswith("Bearer "):
+            return None
+        with self.lock:
+            grant = self.access_tokens.get(header[7:])
+            if grant is None or grant.expires_at < time.time():
+                return None
+            return grant
+
+    # --- endpoints ---------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, form: dict[str, str]) -> tuple[int, dict]:
+        """Answer one identity request; `path` starts with /{tenant}/."""
+        parts = path.strip("/").split("/")
+        if method == "GET" and path.endswith("/v2.0/.well-known/openid-configuration"):
+            return 200, self.openid_configuration(parts[0])
+        if method == "POST" and path.endswith("/oauth2/v2.0/devicecode"):
+            return self.device_code(form)
+        if method == "POST" and path.endswith("/oauth2/v2.0/token"):
+            with self.lock:
+                self.token_requests += 1
+            return self.token(form)
+        return 404, {"error": "not_found", "error_description": f"no identity endpoint {path}"}
+
+    def openid_configuration(self, tenant: str) -> dict:
+        """The tenant discovery document."""
+        root = f"{self.base_url}/{tenant}"
+        return {
+            "issuer": f"{self.base_url}/{self.tenant}/v2.0",
+            "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+            "token_endpoint": f"{root}/oauth2/v2.0/token",
+            "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "tenant_region_scope": "EU",
+        }
+
+    def device_code(self, form: dict[str, str]) -> tuple[int, dict]:
+        """Start a device-code sign-in."""
+        if form.get("client_id") != self.client_id:
+            return 400, {"error": "unauthorized_client",
+                         "error_description": "AADSTS700016: Application not found in the directory."}
+        code = secrets.token_urlsafe(24)
+        user_code = secrets.token_hex(4).upper()
+        with self.lock:
+            self.device_codes[code] = {"scopes": _scopes(form.get("scope", "")), "polls": 0,
+                                       "approved": self.auto_approve and not self.pending_polls,
+                                       "user_code": user_code}
+        verification = f"{self.base_url}/devicelogin"
+        return 200, {
+            "device_code": code, "user_code": user_code, "verification_uri": verification,
+            "expires_in": 900, "interval": self.interval,
+            "message": f"To sign in, use a web browser to open the page {verification} and enter "
+                       f"the code {user_code} to authenticate.",
+        }
+
+    def approve(self, user_code: str) -> None:
+        """The user entered `user_code` and consented."""
+        with self.lock:
+            for entry in self.device_codes.values():
+                if entry["user_code"] == user_code:
+                    entry["approved"] = True
+
+    def token(self, form: dict[str, str]) -> tuple[int, dict]:
+        """The token endpoint: device_code and refresh_token grants."""
+        if form.get("client_id") != self.client_id:
+            return 400, {"error": "unauthorized_client", "error_description": "AADSTS700016"}
+        grant = form.get("grant_type", "")
+        if grant == "urn:ietf:params:oauth:grant-type:device_code":
+            return self._device_grant(form)
+        if grant == "refresh_token":
+            return self._refresh_grant(form)
+        return 400, {"error": "unsupported_grant_type", "error_description": grant}
+
+    def _device_grant(self, form: dict[str, str]) -> tuple[int, dict]:
+        with self.lock:
+            entry = self.device_codes.get(form.get("device_code", ""))
+            if entry is None:
+                return 400, {"error": "expired_token", "error_description": "AADSTS70020"}
+            entry["polls"] += 1
+            if not entry["approved"] and self.auto_approve and entry["polls"] > self.pending_polls:
+                entry["approved"] = True
+            if not entry["approved"]:
+                return 400, {"error": "authorization_pending",
+                             "error_description": "AADSTS70016: OAuth 2.0 device flow error. "
+                                                  "Authorization is pending. Continue polling."}
+            del self.device_codes[form["device_code"]]
+            self.consented |= entry["scopes"]
+            return 200, self._issue(entry["scopes"])
+
+    def _refresh_grant(self, form: dict[str, str]) -> tuple[int, dict]:
+        with self.lock:
+            held = self.refresh_tokens.pop(form.get("refresh_token", ""), None)
+            if held is None:
+                return 400, {"error": "invalid_grant", "suberror": "bad_token",
+                             "error_description": "AADSTS700082: The refresh token has expired "
+                                                  "due to inactivity."}
+            wanted = _scopes(form.get("scope", "")) or held
+            if not wanted <= self.consented:
+                self.refresh_tokens[form["refresh_token"]] = held
+                return 400, {"error": "invalid_grant", "suberror": "consent_required",
+                             "error_description": "AADSTS65001: The user or administrator has not "
+                                                  "consented to use the application."}
+            return 200, self._issue(wanted)
+
+    def _issue(self, scopes: frozenset[str]) -> dict:
+        access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = int(time.time())
+        self.access_tokens[access] = Grant(scopes, now + self.token_lifetime)
+        self.refresh_tokens[refresh] = frozenset(self.consented)
+        uid = "00000000-0000-0000-66f3-3332eca7ea81"
+        claims = {"iss": f"{self.base_url}/{self.tenant}/v2.0", "aud": self.client_id, "iat": now,
+                  "nbf": now, "exp": now + 3600, "sub": "subject-of-me", "oid": uid, "tid": self.tenant,
+                  "name": "Me Myself", "preferred_username": self.user, "ver": "2.0"}
+        return {
+            "token_type": "Bearer", "scope": " ".join(sorted(scopes | {"openid", "profile"})),
+            "expires_in": self.token_lifetime, "ext_expires_in": self.token_lifetime,
+            "access_token": access, "refresh_token": refresh,
+            "id_token": f"{_b64({'typ': 'JWT', 'alg': 'none'})}.{_b64(claims)}.",
+            "client_info": _b64({"uid": uid, "utid": self.tenant}),
+        }
+
+
+def _scopes(text: str) -> frozenset[str]:
+    """Requested resource scopes, without the OpenID ones and the Graph resource prefix."""
+    names = set()
+    for scope in text.split():
+        scope = scope.rsplit("/", 1)[-1] if scope.startswith("https://") else scope
+        if scope not in OIDC_SCOPES:
+            names.add(scope)
+    return frozenset(names)
