@@ -82,13 +82,18 @@ def attendees_of(event: icalendar.Event) -> Iterable[Attendee]:
 
 
 def address_of(value: object) -> str:
-    """The bare lower-cased address of a CAL-ADDRESS value."""
+    """The bare lower-cased address of a CAL-ADDRESS value.
+
+    A value that is not a mailto: URI (Apple's servers write urn:uuid: principals) gives way to
+    the RFC 7986 EMAIL parameter when there is one.
+    """
     if value is None:
         return ""
     text = str(value).strip()
     if text.lower().startswith("mailto:"):
-        text = text[7:]
-    return text.strip().lower()
+        return text[7:].strip().lower()
+    email = _param(value, "EMAIL")
+    return (email or text).strip().lower()
 
 
 def as_aware(value: date | datetime, zone: ZoneInfo) -> tuple[datetime, bool]:
