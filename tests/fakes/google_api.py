@@ -71,6 +71,7 @@ class GoogleEmulator:
         self.faults: list[Fault] = []
         self.counts: Counter[str] = Counter()
         self.log: list[tuple[str, int]] = []
+        self.queries: list[tuple[str, dict[str, list[str]]]] = []
         self.visible_busy: dict[str, list[tuple[datetime, datetime]]] = {}
         self.drafts: dict[str, dict] = {}
         self.sent: list[dict] = []
@@ -159,6 +160,7 @@ class GoogleEmulator:
         with self.lock:
             self.counts.clear()
             self.log.clear()
+            self.queries.clear()
 
     def put_event(self, body: dict, calendar_id: str = "primary") -> dict:
         """Create or replace an event (master, single, or an exception with recurringEventId)."""
@@ -250,6 +252,7 @@ class GoogleEmulator:
         except ApiError as exc:
             return exc.status, exc.body(), {}
         self.counts[method] += 1
+        self.queries.append((method, {k: list(v) for k, v in query.items()}))
         fault = self._fault_for(method)
         if fault is not None:
             return self._fault_answer(fault, method)

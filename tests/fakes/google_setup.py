@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from agent.config import load_config
 from agent.sync import open_connector
@@ -44,3 +46,55 @@ def open_google(config_path: Path, now: datetime, name: str = SOURCE) -> Connect
     """The google connector of `config_path` as the agent opens it."""
     config = load_config(config_path)
     return open_connector(config, config.source(name), now)
+
+
+ZONE = "Europe/Berlin"
+
+
+def timed(local: str, zone: str = ZONE) -> dict:
+    """A start/end object for a wall-clock time ("2026-10-05T10:00") in `zone`."""
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(zone))
+    return {"dateTime": moment.isoformat(), "timeZone": zone}
+
+
+def gev(event_id: str, start: str, minutes: int = 30, attendees: tuple = (),
+        organizer: str = "", summary: str = "Meeting", recurrence: list[str] | None = None,
+        **extra: object) -> dict:
+    """A Google event body; attendees are (email, responseStatus) or (email, status, {extra})."""
+    end = (datetime.fromisoformat(start) + timedelta(minutes=minutes)).isoformat()
+    body: dict = {"id": event_id, "summary": summary, "start": timed(start), "end": timed(end)}
+    people = []
+    for entry in attendees:
+        email, status = entry[0], entry[1]
+        person = {"email": email, "responseStatus": status}
+        if len(entry) > 2:
+            person.update(entry[2])
+        people.append(person)
+    if people:
+        body["attendees"] = people
+    if organizer:
+        body["organizer"] = {"email": organizer}
+    if recurrence:
+        body["recurrence"] = recurrence
+    body.update(extra)
+    return body
+
+
+@pytest.fixture
+def google():
+    """A started emulator, stopped after the test."""
+    emulator = GoogleEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    """Back-off in hundredths of a second so retry tests stay fast (the logic is unchanged)."""
+    from connectors.google import GoogleConnector
+    from connectors.google_http import RetryPolicy
+
+    monkeypatch.setattr(GoogleConnector, "retry_policy",
+                        RetryPolicy(base_seconds=0.01, cap_seconds=0.05, budget_seconds=10))
