@@ -110,14 +110,10 @@ def send_digest_now(config: Config, store: Store, now: datetime) -> str:
     line = _deliver(config, store, digest, outgoing_id, now)
     row = mail_status(store, outgoing_id)
     if not row["sent_at"]:
-        error = _strip_source(row["last_error"] or "another mail ahead of it failed")
-        raise SourceError(config.digest.transport,
-                          f"{error} (the email is queued and will be retried by the daemon)")
+        transport = config.digest.transport
+        error = (row["last_error"] or "not delivered").removeprefix(f"{transport}: ")
+        raise SourceError(transport, f"{error} (the email is queued and will be retried by the daemon)")
     return line
-
-
-def _strip_source(error: str) -> str:
-    return error.split(": ", 1)[1] if ": " in error else error
 
 
 def digest_message(config: Config, digest: Digest, now: datetime):

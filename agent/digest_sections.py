@@ -119,7 +119,7 @@ class DigestContext:
         """ "last met Mon 5 Oct (12 days ago)", or that you have not met in the window."""
         if rel.stats.last_met is None:
             return "not met in the last months"
-        days = int(rel.days_since or 0)
+        days = (self.today - rel.stats.last_met.astimezone(self.zone).date()).days
         return f"last met {self.when(rel.stats.last_met)} ({days} day{'s' if days != 1 else ''} ago)"
 
 

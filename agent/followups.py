@@ -60,17 +60,18 @@ def qualifying_meetings(config: Config, store: Store, now: datetime) -> list[Fol
         counted = rules.count(occ)
         if counted is None or counted.others > config.followups.max_attendees:
             continue
-        if not _already_drafted(store, draft_key(occ), occ, counted.colleagues):
+        if not store.db["followups"].count_where("key = ?", [draft_key(occ)]):
             found.append((occ, counted.colleagues))
     if not found:
         return []
     tracked = {r.email: r for r in relationships(config, store, now) if not r.let_go}
-    result = []
+    result: dict[tuple[str, str], FollowupMeeting] = {}
     for occ, colleagues in found:
         people = [tracked[email] for email in colleagues if email in tracked]
-        if people:
-            result.append(FollowupMeeting(draft_key(occ), occ, people))
-    return result
+        same = (iso(occ.start), _emails(people))  # one meeting seen in two calendars
+        if people and same not in result and not _drafted_elsewhere(store, *same):
+            result[same] = FollowupMeeting(draft_key(occ), occ, people)
+    return list(result.values())
 
 
 def draft_key(occ: Occurrence) -> str:
@@ -78,12 +79,14 @@ def draft_key(occ: Occurrence) -> str:
     return f"{occ.source}|{occ.key}"
 
 
-def _already_drafted(store: Store, key: str, occ: Occurrence, colleagues: tuple[str, ...]) -> bool:
-    """A draft exists for this occurrence, or for the same meeting seen in another calendar."""
-    if store.db["followups"].count_where("key = ?", [key]):
-        return True
-    return bool(store.db["followups"].count_where(
-        "meeting_start = ? AND email = ?", [iso(occ.start), ",".join(sorted(colleagues))]))
+def _emails(people: list[Relationship]) -> str:
+    """The `followups.email` value: the tracked addresses, sorted, comma-separated."""
+    return ",".join(sorted(p.email for p in people))
+
+
+def _drafted_elsewhere(store: Store, start: str, emails: str) -> bool:
+    """A draft exists for the same meeting (start and people) read from another calendar."""
+    return bool(store.db["followups"].count_where("meeting_start = ? AND email = ?", [start, emails]))
 
 
 def _write_draft(config: Config, store: Store, meeting: FollowupMeeting, now: datetime) -> str:
@@ -95,7 +98,7 @@ def _write_draft(config: Config, store: Store, meeting: FollowupMeeting, now: da
         subject=f"Thanks: {occ.title or 'our conversation'}",
         text=draft_text(config, store, meeting, now), kind=KIND, key=meeting.key, when=now,
     )
-    emails = ",".join(sorted(p.email for p in meeting.people))
+    emails = _emails(meeting.people)
     with store.atomic():
         enqueue(store, message, KIND, transport, now)
         store.db["followups"].insert({

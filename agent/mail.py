@@ -43,7 +43,7 @@ def new_message(config: Config, *, to: list[tuple[str, str]], subject: str, text
                 html: str | None = None, kind: str, key: str = "",
                 when: datetime | None = None) -> EmailMessage:
     """A mail from the user (or [smtp] sender) to `to` (name, address) pairs; HTML optional."""
-    message = EmailMessage(policy=policy.SMTP)
+    message = EmailMessage(policy=policy.default)
     sender = config.smtp.sender or config.user.email
     message["From"] = sender
     message["To"] = ", ".join(formataddr((_one_line(name), address)) for name, address in to)
@@ -77,7 +77,7 @@ def enqueue(store: Store, message: EmailMessage, kind: str, transport: str,
     table = store.db["outgoing"]
     table.insert({
         "created_at": iso(now), "kind": kind, "transport": transport,
-        "raw": message.as_bytes(policy=policy.SMTP), "attempts": 0,
+        "raw": message.as_bytes(policy=policy.default), "attempts": 0,
     })
     return table.last_pk
 
@@ -86,16 +86,21 @@ def flush_outgoing(config: Config, store: Store, now: datetime) -> int:
     """Try to deliver every queued mail; returns how many went out.
 
     A failure is recorded on the mail (attempts, last_error) and logged as one line; further
-    mail for the same transport waits for the next flush. Never raises for delivery errors.
+    mail for the same transport waits for the next flush and carries the same error. Never
+    raises for delivery errors.
     """
-    sent, broken = 0, set()
+    sent, broken = 0, {}
     for row in pending(store):
-        if row["transport"] in broken:
+        transport = row["transport"]
+        if transport in broken:
+            store.db.conn.execute("UPDATE outgoing SET last_error = ? WHERE id = ?",
+                                  (broken[transport], row["id"]))
             continue
-        if _deliver_row(config, store, row, now):
+        error = _deliver_row(config, store, row, now)
+        if error is None:
             sent += 1
         else:
-            broken.add(row["transport"])
+            broken[transport] = error
     return sent
 
 
@@ -123,7 +128,8 @@ def mail_status(store: Store, outgoing_id: int) -> dict:
     return row
 
 
-def _deliver_row(config: Config, store: Store, row: dict, now: datetime) -> bool:
+def _deliver_row(config: Config, store: Store, row: dict, now: datetime) -> str | None:
+    """Deliver one queued mail; None on success, else the error line (also recorded)."""
     conn = store.db.conn
     conn.execute("UPDATE outgoing SET attempts = attempts + 1 WHERE id = ?", (row["id"],))
     message = parse_raw(row["raw"])
@@ -133,15 +139,15 @@ def _deliver_row(config: Config, store: Store, row: dict, now: datetime) -> bool
     except TouchbaseError as exc:
         conn.execute("UPDATE outgoing SET last_error = ? WHERE id = ?", (str(exc), row["id"]))
         log.error("mail %s (%s) not delivered, will retry: %s", row["id"], row["kind"], exc)
-        return False
+        return str(exc)
     conn.execute("UPDATE outgoing SET sent_at = ?, last_error = NULL WHERE id = ?",
                  (iso(now), row["id"]))
-    return True
+    return None
 
 
 def parse_raw(raw: bytes) -> EmailMessage:
     """A queued mail's bytes as a message again."""
-    return message_from_bytes(raw, _class=EmailMessage, policy=policy.SMTP)
+    return message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
 
 
 # --- delivery ------------------------------------------------------------------------------
