@@ -80,7 +80,7 @@ def job_digest(config: Config, store: Store, now: datetime, heartbeat: Heartbeat
     """Send today's morning email when it is due and has not gone out."""
     from agent.digest import send_digest_if_due
 
-    return describe(send_digest_if_due(config, store, now), "email")
+    return send_digest_if_due(config, store, now) or "not due, or already handled today"
 
 
 JOBS: dict[str, JobFunction] = {
