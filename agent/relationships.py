@@ -11,6 +11,8 @@ from agent.store import Store, parse_iso
 
 ON_TRACK, DUE, OVERDUE = "on track", "due", "overdue"
 _STATUS_RANK = {OVERDUE: 0, DUE: 1, ON_TRACK: 2}
+VITAL_RATING = 4
+"""A vital rating at least this high puts a drifting colleague ahead of the others."""
 
 
 @dataclass
@@ -40,34 +42,56 @@ class Relationship:
         """True while the colleague is left alone after declines."""
         return self.paused_until is not None and self.paused_until > now
 
+    @property
+    def vital_one(self) -> bool:
+        """Rated vital (4 or 5 of 5)."""
+        return (self.vital or 0) >= VITAL_RATING
+
     def priority_key(self) -> tuple:
-        """Sort key: overdue before due before on track, vital first, longest gap first."""
+        """Sort key: drifting first, and among them vital before the rest; then overdue before
+        due, the higher vital rating, the longest gap against the cadence (never met: longest)."""
         ratio = (self.days_since / self.cadence_days) if self.days_since is not None else 1e6
-        return (_STATUS_RANK[self.status], -(self.vital or 0), -ratio, self.email)
+        return (not self.drifting, not self.vital_one, _STATUS_RANK[self.status],
+                -(self.vital or 0), -ratio, self.email)
 
 
 def relationships(config: Config, store: Store, now: datetime,
                   stats: dict[str, ColleagueStats] | None = None) -> list[Relationship]:
-    """Tracked colleagues in priority order (let-go colleagues included, flagged)."""
+    """Tracked colleagues in priority order (paused and let-go colleagues included, flagged).
+
+    Tracked: every colleague the user rated, plus those the calendar shows as a real working
+    relationship (`landscape.track_min_meetings` counted meetings in the past year). Excluded
+    addresses and the user's own addresses are never tracked.
+    """
     stats = colleague_stats(config, store, now) if stats is None else stats
     rules = MeetingRules(config)
-    rated = {row["email"]: row for row in store.db["people"].rows}
-    emails = set(rated) | {
-        email for email, entry in stats.items()
-        if entry.meetings_past_year >= config.landscape.track_min_meetings
-    }
+    rows = {row["email"]: row for row in store.db["people"].rows}
+    minimum = config.landscape.track_min_meetings
+    emails = {email for email, row in rows.items() if _rated(row)}
+    emails |= {email for email, entry in stats.items() if entry.meetings_past_year >= minimum}
     result = [
-        _relationship(config, email, stats.get(email), rated.get(email), now)
-        for email in emails if email not in rules.exclude and _is_tracked(rated.get(email), stats.get(email), config)
+        _relationship(config, email, stats.get(email), rows.get(email), now)
+        for email in emails if email not in rules.exclude and email not in rules.user
     ]
     result.sort(key=Relationship.priority_key)
     return result
 
 
-def _is_tracked(row: dict | None, entry: ColleagueStats | None, config: Config) -> bool:
-    if row and (row.get("vital") or row.get("quality") or row.get("trust") or row.get("rated_at")):
-        return True
-    return entry is not None and entry.meetings_past_year >= config.landscape.track_min_meetings
+def relationship_of(config: Config, store: Store, email: str, now: datetime,
+                    stats: dict[str, ColleagueStats] | None = None) -> Relationship:
+    """The relationship with one colleague, tracked or not (for `person` and `approve`)."""
+    stats = colleague_stats(config, store, now) if stats is None else stats
+    row = next(iter(store.db["people"].rows_where("email = ?", [email])), None)
+    return _relationship(config, email, stats.get(email), row, now)
+
+
+def is_tracked(config: Config, rel: Relationship) -> bool:
+    """True when `rel` would be listed by `relationships`."""
+    return rel.rated or rel.stats.meetings_past_year >= config.landscape.track_min_meetings
+
+
+def _rated(row: dict) -> bool:
+    return bool(row.get("rated_at") or row.get("vital") or row.get("quality") or row.get("trust"))
 
 
 def _relationship(config: Config, email: str, entry: ColleagueStats | None, row: dict | None,
@@ -78,12 +102,12 @@ def _relationship(config: Config, email: str, entry: ColleagueStats | None, row:
     days_since = (now - entry.last_seen).total_seconds() / 86400 if entry.last_seen else None
     return Relationship(
         email=email,
-        name=entry.name or row.get("name") or "",
+        name=row.get("name") or entry.name or "",
         stats=entry,
         cadence_days=cadence,
         status=status_of(days_since, entry.next_meeting, cadence, now),
         days_since=days_since,
-        rated=bool(row.get("rated_at")),
+        rated=_rated(row) if row else False,
         vital=row.get("vital"),
         quality=row.get("quality"),
         trust=row.get("trust"),

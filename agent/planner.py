@@ -1,0 +1,389 @@
+"""The touchbase planner: reads the agent's own series back, then books or proposes new ones.
+
+One run (daily from the daemon; `touchbase plan` shows the same without changing anything):
+
+1. Read back, per write target holding live series: the backend's own events found by the agent's
+   tag, and the synced occurrences of each series. A `pending` row (recorded just before a write)
+   found there becomes `active` (the run that wrote it was interrupted); one not found is dropped
+   and planned again under the same deterministic id. An active series that is gone was deleted by
+   the user and is never re-created. Declines are counted (docs/touchbases.md); at `decline_limit`
+   the agent ends its own series and pauses the colleague. A let-go colleague's series is ended.
+2. Plan: tracked, drifting colleagues with no upcoming small recurring meeting, not paused or let
+   go, and without a touchbase, in priority order; at most `max_active` live series and
+   `max_new_per_day` new ones a day. Each gets the earliest free slot in working hours; mode
+   `auto` writes the series, `propose` records a proposal for `touchbase approve`, `off` neither.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from agent import slots
+from agent import touchbases as tb
+from agent.config import Config, SourceConfig, write_target
+from agent.errors import AlreadyExists, ConfigError, NotFound, SourceError, UserError
+from agent.inference import MeetingRules
+from agent.model import Occurrence, OwnEvent, SeriesSpec
+from agent.notes import normalise_email
+from agent.planreport import PlannerReport
+from agent.prompts import description_for, title_for
+from agent.readback import count_declines, occurrences_by_series, own_by_series
+from agent.relationships import Relationship, relationship_of, relationships
+from agent.store import Store, iso
+from agent.sync import LOCAL_SOURCE, local_source, open_connector, sync_source
+from connectors import connector_class
+from connectors.base import Connector
+
+OpenConnector = Callable[[Config, SourceConfig, datetime], Connector]
+
+__all__ = ["PlannerReport", "Planner", "run_planner", "approve", "target_source", "describe_touchbase"]
+
+
+def target_source(config: Config) -> SourceConfig:
+    """Where new touchbases go: `write_to` (or the first source), or the local calendar file
+    when that source only reads."""
+    name = write_target(config)
+    if not name:
+        return local_source(config)
+    source = config.source(name)
+    if connector_class(source.type).read_only:
+        return local_source(config)
+    return source
+
+
+def run_planner(config: Config, store: Store, now: datetime, apply: bool = True) -> PlannerReport:
+    """Read back the agent's series, then book (auto) or propose new touchbases.
+
+    `apply=False` changes nothing (neither the store nor any calendar) and reports what a run
+    would do. A backend that fails is reported in `errors` and raised as a SourceError at the end
+    (after everything else was done and recorded), so the daemon shows the job as failing.
+    """
+    report = Planner(config, store, now, apply).run()
+    if report.errors and apply:
+        raise SourceError("planner", "; ".join(report.errors))
+    return report
+
+
+def approve(config: Config, store: Store, email: str, now: datetime) -> str:
+    """Book the touchbase proposed for `email` (or one for a colleague you name); returns a line."""
+    planner = Planner(config, store, now)
+    try:
+        planner.read_back()
+        line = planner.approve(normalise_email(email))
+    finally:
+        planner.finish()
+    if planner.report.errors:
+        raise SourceError("planner", "; ".join(planner.report.errors))
+    return line
+
+
+def describe_touchbase(config: Config, row: tb.Touchbase) -> str:
+    """For example "every second Tuesday 10:00-10:30, starting 2026-12-08"."""
+    if row.start is None:
+        return row.state
+    return slots.describe_series(row.start, config.touchbase.duration_minutes, config.zone)
+
+
+class Planner:
+    """One planner run; `open_connector` opens a source's connector (tests pass a crashing one)."""
+
+    def __init__(self, config: Config, store: Store, now: datetime, apply: bool = True,
+                 open_connector: OpenConnector = open_connector) -> None:
+        self.config, self.store, self.now, self.apply = config, store, now, apply
+        self.open_connector = open_connector
+        self.rules = MeetingRules(config)
+        self.report = PlannerReport(mode=config.touchbase.mode, apply=apply)
+        self.rows = tb.load(store)
+        self.people = {row["email"]: row for row in store.db["people"].rows}
+        self._connectors: dict[str, Connector] = {}
+        self._user_busy: list[slots.Interval] | None = None
+        self._taken: list[slots.Interval] = []  # slots booked or planned in this run
+        self._local_written = False
+
+    def run(self) -> PlannerReport:
+        """Read back, then plan (unless the mode is off)."""
+        try:
+            self.read_back()
+            if self.config.touchbase.mode != "off":
+                self.plan()
+        finally:
+            self.finish()
+        return self.report
+
+    def finish(self) -> None:
+        """Close connectors; re-read the local calendar file when this run wrote it."""
+        for connector in self._connectors.values():
+            connector.close()
+        self._connectors.clear()
+        if self._local_written:
+            self._local_written = False
+            sync_source(self.config, self.store, local_source(self.config), self.now)
+
+    # --- read back ---------------------------------------------------------------------------
+
+    def read_back(self) -> None:
+        """Reconcile pending and active rows with what each write target holds."""
+        live = [row for row in self.rows if row.state in tb.BOOKED]
+        if not live:
+            return
+        ids = [key for row in live for key in (row.series_id, row.event_id) if key]
+        synced = occurrences_by_series(self.store.tagged_occurrences(ids), live)
+        for target in sorted({row.target for row in live}):
+            group = [row for row in live if row.target == target]
+            source = self._source_named(target)
+            if source is None:
+                self.report.notes.append(f"{len(group)} touchbase(s) live in {target!r}, which is "
+                                         "no longer configured: left as they are")
+                continue
+            try:
+                connector = self._connector(source)
+                own = own_by_series(connector.find_own_events())
+                for row in group:
+                    self._reconcile(row, own.get(row.series_id), connector, synced.get(row.series_id, []))
+            except SourceError as exc:
+                self.report.errors.append(str(exc))
+
+    def _reconcile(self, row: tb.Touchbase, own: OwnEvent | None, connector: Connector,
+                   synced: list[Occurrence]) -> None:
+        name = self._name(row.email)
+        if row.state == tb.PENDING:
+            if own is not None:
+                row.state, row.event_id = tb.ACTIVE, own.event_id
+                self._save(row)
+                self._log("touchbase-created", row.email, self._booked_detail(row, connector))
+                self.report.add("recovered", row.email, name, self._booked_detail(row, connector))
+            else:
+                self._forget(row)
+                self.report.add("retried", row.email, name)
+            return
+        if own is None:
+            self._mark_deleted(row, name, "the series is no longer in the calendar")
+            return
+        self._count_declines(row, name, synced)
+        if row.declines >= self.config.touchbase.decline_limit:
+            self._end(row, name, connector, own, paused=True)
+        elif self.people.get(row.email, {}).get("let_go_at"):
+            self._end(row, name, connector, own, paused=False)
+        elif own.ended:
+            self._mark_deleted(row, name, "the series was ended in the calendar")
+
+    def _count_declines(self, row: tb.Touchbase, name: str, synced: list[Occurrence]) -> None:
+        count, starts = count_declines(synced, row.email, self.rules, self.now)
+        if count <= row.declines:
+            return
+        row.declines = count
+        self._save(row)
+        when = starts[-1].astimezone(self.config.zone)
+        detail = (f"{count} of {self.config.touchbase.decline_limit} declined "
+                  f"(latest: {when:%Y-%m-%d %H:%M})")
+        self._log("touchbase-declined", row.email, detail)
+        self.report.add("declined", row.email, name, detail)
+
+    def _end(self, row: tb.Touchbase, name: str, connector: Connector, own: OwnEvent,
+             paused: bool) -> None:
+        if self.apply and not own.ended:
+            connector.end_series(own.event_id or row.event_id, self.now)
+            self._local_written |= connector.name == LOCAL_SOURCE
+        row.state, row.ended_at = tb.ENDED, self.now
+        self._save(row)
+        reason = (f"after {row.declines} declines" if paused else "you let this relationship go")
+        self._log("touchbase-ended", row.email, reason)
+        self.report.add("ended", row.email, name, reason)
+        if paused:
+            self._pause(row, name)
+
+    def _pause(self, row: tb.Touchbase, name: str) -> None:
+        until = self.now + timedelta(days=self.config.landscape.pause_days)
+        reason = f"declined the touchbase {row.declines} times"
+        if self.apply:
+            self.store.db["people"].upsert({"email": row.email, "paused_until": iso(until),
+                                            "paused_reason": reason}, pk="email")
+        detail = f"left alone until {until.astimezone(self.config.zone):%Y-%m-%d} ({reason})"
+        self._log("touchbase-paused", row.email, detail)
+        self.report.add("paused", row.email, name, detail)
+
+    def _mark_deleted(self, row: tb.Touchbase, name: str, why: str) -> None:
+        row.state, row.ended_at = tb.DELETED, self.now
+        self._save(row)
+        self._log("touchbase-deleted-by-user", row.email, why)
+        self.report.add("deleted", row.email, name, why)
+
+    # --- planning ----------------------------------------------------------------------------
+
+    def plan(self) -> None:
+        """Withdraw stale proposals, then book or propose for candidates within the limits."""
+        rels = relationships(self.config, self.store, self.now)
+        grouped = tb.by_email(self.rows)
+        candidates = [r for r in rels if self._eligible(r, grouped.get(r.email, []))]
+        wanted = {r.email for r in candidates}
+        for row in [r for r in self.rows if r.state == tb.PROPOSED and r.email not in wanted]:
+            self._forget(row)
+            self.report.add("withdrawn", row.email, self._name(row.email), "no longer drifting")
+        live = sum(1 for row in self.rows if row.state in tb.LIVE)
+        today = self._created_today()
+        waiting = 0
+        for rel in candidates:
+            proposal = self._proposal(rel.email)
+            if proposal is not None and self.config.touchbase.mode == "propose":
+                continue
+            if proposal is None and (live >= self.config.touchbase.max_active
+                                     or today >= self.config.touchbase.max_new_per_day):
+                waiting += 1
+                continue
+            try:
+                done = self._book(rel, proposal) if self.config.touchbase.mode == "auto" else self._propose(rel)
+            except SourceError as exc:  # the target fails: stop here, retried on the next run
+                self.report.errors.append(str(exc))
+                return
+            if done and proposal is None:
+                live, today = live + 1, today + 1
+        self._note_waiting(waiting, live, today)
+
+    def _eligible(self, rel: Relationship, rows: list[tb.Touchbase]) -> bool:
+        if not rel.drifting or rel.let_go or rel.paused(self.now) or rel.stats.upcoming_recurring:
+            return False
+        return not any(row.state in (tb.PENDING, tb.ACTIVE, tb.DELETED) for row in rows)
+
+    def _note_waiting(self, waiting: int, live: int, today: int) -> None:
+        if not waiting:
+            return
+        limits = self.config.touchbase
+        why = (f"{live} of max_active = {limits.max_active} touchbases in use"
+               if live >= limits.max_active else
+               f"max_new_per_day = {limits.max_new_per_day} reached today")
+        self.report.notes.append(f"{waiting} more drifting colleague(s) wait: {why}")
+
+    def _created_today(self) -> int:
+        zone = self.config.zone
+        today = self.now.astimezone(zone).date()
+        return sum(1 for row in self.rows if row.created_at.astimezone(zone).date() == today)
+
+    def _proposal(self, email: str) -> tb.Touchbase | None:
+        return next((r for r in self.rows if r.email == email and r.state == tb.PROPOSED), None)
+
+    def _propose(self, rel: Relationship) -> bool:
+        source = target_source(self.config)
+        slot = self._find_slot(self._connector(source), rel.email)
+        if slot is None:
+            self.report.add("skipped", rel.email, rel.name, "no free slot in working hours in the next 4 weeks")
+            return False
+        row = tb.Touchbase(series_id=self._next_series_id(rel.email), email=rel.email,
+                           state=tb.PROPOSED, created_at=self.now, target=source.name,
+                           start=slot.start, rrule=slot.rrule,
+                           title=title_for(rel.name, rel.email))
+        self.rows.append(row)
+        self._save(row)
+        detail = f"{slot.describe()}; book it with: touchbase approve {rel.email}"
+        self._log("touchbase-proposed", rel.email, detail)
+        self.report.add("proposed", rel.email, rel.name, detail)
+        return True
+
+    def _book(self, rel: Relationship, proposal: tb.Touchbase | None) -> bool:
+        """Write a series for `rel`: a pending row first, then the write, then active."""
+        source = target_source(self.config)
+        connector = self._connector(source)
+        slot = self._find_slot(connector, rel.email)
+        if slot is None:
+            self.report.add("skipped", rel.email, rel.name, "no free slot in working hours in the next 4 weeks")
+            return False
+        row = proposal or tb.Touchbase(series_id=self._next_series_id(rel.email), email=rel.email,
+                                       state=tb.PENDING, created_at=self.now)
+        if proposal is None:
+            self.rows.append(row)
+        row.state, row.target, row.start, row.rrule = tb.PENDING, source.name, slot.start, slot.rrule
+        row.title = title_for(rel.name, rel.email)
+        spec = self._spec(rel, row, slot)
+        self._save(row)
+        if self.apply:
+            row.event_id = connector.create_series(spec)
+            self._local_written |= source.name == LOCAL_SOURCE
+        row.state = tb.ACTIVE
+        self._save(row)
+        detail = self._booked_detail(row, connector)
+        self._log("touchbase-created", rel.email, detail)
+        self.report.add("created", rel.email, rel.name, detail)
+        return True
+
+    def approve(self, email: str) -> str:
+        """Book the proposal for `email`, or a new touchbase when none was proposed."""
+        mine = [row for row in self.rows if row.email == email]
+        booked = next((row for row in mine if row.state in tb.BOOKED), None)
+        if booked is not None:
+            raise AlreadyExists(f"{email} already has a touchbase: {self._describe(booked)}")
+        proposal = self._proposal(email)
+        live = sum(1 for row in self.rows if row.state in tb.LIVE)
+        if proposal is None and live >= self.config.touchbase.max_active:
+            raise UserError(f"no room for another touchbase: {live} of max_active = "
+                            f"{self.config.touchbase.max_active} in use")
+        rel = relationship_of(self.config, self.store, email, self.now)
+        if not self._book(rel, proposal):
+            raise NotFound(f"no free slot for a touchbase with {email} in working hours in the next 4 weeks")
+        return self.report.actions[-1].line(applied=True)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _find_slot(self, connector: Connector, email: str) -> slots.Slot | None:
+        start, end = slots.busy_range(self.config, self.now)
+        if self._user_busy is None:
+            self._user_busy = slots.user_busy(self.config, self.store, start, end)
+        theirs = connector.busy(start, end, [email])
+        slot = slots.find_slot(self.config, slots.BusyIndex([*self._user_busy, *self._taken, *theirs]),
+                               self.now)
+        if slot is not None:
+            self._taken.extend(slots.occurrences_of(slot, slots.CHECK_OCCURRENCES, self.config.zone))
+        return slot
+
+    def _spec(self, rel: Relationship, row: tb.Touchbase, slot: slots.Slot) -> SeriesSpec:
+        minutes = self.config.touchbase.duration_minutes
+        return SeriesSpec(
+            series_id=row.series_id, colleague=rel.email, colleague_name=rel.name,
+            organizer=self.config.user.email, title=row.title,
+            description=description_for(row.series_id, minutes), start=slot.start,
+            duration_minutes=minutes, timezone=str(self.config.zone), weekday=slot.weekday,
+            week_index=slot.week_index, tag=row.series_id,
+        )
+
+    def _next_series_id(self, email: str) -> str:
+        taken = {row.series_id for row in self.rows}
+        number = sum(1 for row in self.rows if row.email == email) + 1
+        while tb.series_id_for(email, number) in taken:
+            number += 1
+        return tb.series_id_for(email, number)
+
+    def _booked_detail(self, row: tb.Touchbase, connector: Connector) -> str:
+        where = (f"in {self.config.local_calendar_path} (import or subscribe to it)"
+                 if connector.name == LOCAL_SOURCE else f"in {connector.name}")
+        return f"{self._describe(row)} {where}"
+
+    def _describe(self, row: tb.Touchbase) -> str:
+        return describe_touchbase(self.config, row)
+
+    def _name(self, email: str) -> str:
+        row = self.people.get(email) or {}
+        return row.get("name") or ""
+
+    def _source_named(self, name: str) -> SourceConfig | None:
+        if name == LOCAL_SOURCE:
+            return local_source(self.config)
+        try:
+            return self.config.source(name)
+        except ConfigError:
+            return None
+
+    def _connector(self, source: SourceConfig) -> Connector:
+        if source.name not in self._connectors:
+            self._connectors[source.name] = self.open_connector(self.config, source, self.now)
+        return self._connectors[source.name]
+
+    def _save(self, row: tb.Touchbase) -> None:
+        if self.apply:
+            tb.save(self.store, row)
+
+    def _forget(self, row: tb.Touchbase) -> None:
+        self.rows.remove(row)
+        if self.apply:
+            tb.remove(self.store, row.series_id)
+
+    def _log(self, kind: str, email: str, detail: str) -> None:
+        if self.apply:
+            self.store.log_action(kind, email, detail, self.now)

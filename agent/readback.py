@@ -1,0 +1,79 @@
+"""Reading the agent's own touchbases back: what the backend still holds, and declines.
+
+Declines are counted per occurrence from every synced copy of a series (the write target, or the
+user's own calendar after an import), matched by the agent's tag, by UID or by the backend's
+series id. What counts toward `decline_limit` is documented in docs/touchbases.md: the distinct
+occurrences the colleague declined that have started, plus the next one if it is declined.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from agent.inference import MeetingRules
+from agent.model import Occurrence, OwnEvent
+from agent.touchbases import Touchbase
+
+
+def own_by_series(events: Iterable[OwnEvent]) -> dict[str, OwnEvent]:
+    """The backend's own events keyed by series id (the tag when the backend keeps no id)."""
+    result: dict[str, OwnEvent] = {}
+    for event in events:
+        key = event.series_id or event.tag
+        if key and (key not in result or result[key].ended and not event.ended):
+            result[key] = event
+    return result
+
+
+def series_keys(row: Touchbase) -> set[str]:
+    """The ids under which occurrences of `row`'s series may be stored."""
+    keys = {row.series_id}
+    if row.event_id:
+        keys.add(row.event_id)
+    return keys
+
+
+def occurrences_by_series(occurrences: Iterable[Occurrence],
+                          rows: list[Touchbase]) -> dict[str, list[Occurrence]]:
+    """Synced occurrences grouped under the series id of the row they belong to."""
+    lookup: dict[str, str] = {}
+    for row in rows:
+        for key in series_keys(row):
+            lookup[key] = row.series_id
+    grouped: dict[str, list[Occurrence]] = defaultdict(list)
+    for occ in occurrences:
+        for key in (occ.tag, occ.series_id, occ.resource, _uid_stem(occ.series_id),
+                    _uid_stem(occ.resource)):
+            if key and key in lookup:
+                grouped[lookup[key]].append(occ)
+                break
+    return grouped
+
+
+def count_declines(occurrences: Iterable[Occurrence], colleague: str, rules: MeetingRules,
+                   now: datetime) -> tuple[int, list[datetime]]:
+    """Declines that count: distinct declined occurrences that started, plus the next if declined.
+
+    Returns the count and the starts of the declined occurrences it counted.
+    """
+    declined: dict[datetime, bool] = {}
+    for occ in occurrences:
+        if occ.cancelled:
+            continue
+        said_no = _declined_by(occ, colleague, rules)
+        declined[occ.start] = declined.get(occ.start, False) or said_no
+    counted = [start for start, no in declined.items() if no and start <= now]
+    upcoming = sorted(start for start in declined if start > now)
+    if upcoming and declined[upcoming[0]]:
+        counted.append(upcoming[0])
+    return len(counted), sorted(counted)
+
+
+def _declined_by(occ: Occurrence, colleague: str, rules: MeetingRules) -> bool:
+    return any(rules.normalise(a.email) == colleague and a.response == "declined"
+               for a in occ.attendees)
+
+
+def _uid_stem(uid: str) -> str:
+    return uid.split("@", 1)[0] if "@" in uid else ""

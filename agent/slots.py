@@ -1,0 +1,185 @@
+"""Free-slot finding for touchbases: working hours and days in the user's zone, busy merged.
+
+A touchbase repeats relative-monthly ("second Tuesday"), so a slot is judged on its first two
+occurrences: both must be free. Recurrences are computed with dateutil's rrule from the same RRULE
+text the series carries, never by hand.
+"""
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+
+from agent.config import WEEKDAYS, Config
+from agent.inference import MeetingRules
+from agent.store import Store
+
+Interval = tuple[datetime, datetime]
+
+SEARCH_DAYS = 28
+"""The first occurrence is looked for in the four weeks from tomorrow: every weekday position once."""
+CHECK_OCCURRENCES = 2
+"""How many occurrences of a candidate series must be free."""
+STEP_MINUTES = 30
+ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
+DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                "Saturday", "Sunday")))
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The first occurrence of a relative-monthly series and its position in the month."""
+
+    start: datetime
+    end: datetime
+    weekday: str  # MO..SU
+    week_index: int  # 1..4, or -1 for the last
+
+    @property
+    def rrule(self) -> str:
+        """The RRULE text of the series."""
+        return rrule_text(self.week_index, self.weekday)
+
+    def describe(self) -> str:
+        """For example "every second Tuesday 10:00-10:30, starting 2026-12-08"."""
+        return (f"every {ORDINALS[self.week_index]} {DAY_NAMES[self.weekday]} "
+                f"{self.start:%H:%M}-{self.end:%H:%M}, starting {self.start:%Y-%m-%d}")
+
+
+def describe_series(start: datetime, minutes: int, zone: ZoneInfo) -> str:
+    """The description of a relative-monthly series whose first occurrence is `start`."""
+    local = start.astimezone(zone)
+    week_index, weekday = position_in_month(local.date())
+    return Slot(local, local + timedelta(minutes=minutes), weekday, week_index).describe()
+
+
+def rrule_text(week_index: int, weekday: str) -> str:
+    """FREQ=MONTHLY;BYDAY=2TU for the second Tuesday."""
+    return f"FREQ=MONTHLY;BYDAY={week_index}{weekday}"
+
+
+def position_in_month(day: date) -> tuple[int, str]:
+    """(week index, weekday) of `day`: 1..4, or -1 for a fifth weekday (which is the last)."""
+    index = (day.day - 1) // 7 + 1
+    return (-1 if index == 5 else index), WEEKDAYS[day.weekday()]
+
+
+def working_hours(config: Config) -> tuple[time, time]:
+    """The configured working hours as two times (24:00 means the end of the day)."""
+    first, last = config.touchbase.working_hours.split("-")
+    end = time.max if last == "24:00" else time.fromisoformat(last)
+    return time.fromisoformat(first), end
+
+
+def search_range(config: Config, now: datetime) -> tuple[datetime, datetime]:
+    """Where first occurrences are looked for: from tomorrow 00:00 (user's zone), four weeks."""
+    zone = config.zone
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    start = datetime.combine(tomorrow, time(0), zone)
+    return start, start + timedelta(days=SEARCH_DAYS)
+
+
+def busy_range(config: Config, now: datetime) -> tuple[datetime, datetime]:
+    """The span busy time is read for: the search range plus the next month's occurrence."""
+    start, end = search_range(config, now)
+    return start, end + timedelta(days=37)
+
+
+def occurrences_of(slot: Slot, count: int, zone: ZoneInfo) -> list[Interval]:
+    """The first `count` occurrences of the series starting at `slot`, in `zone`."""
+    local = slot.start.astimezone(zone).replace(tzinfo=None)
+    rule = rrulestr(slot.rrule, dtstart=local)
+    length = slot.end - slot.start
+    result = []
+    for moment in rule:
+        aware = moment.replace(tzinfo=zone)
+        result.append((aware, aware + length))
+        if len(result) >= count:
+            break
+    return result
+
+
+def user_busy(config: Config, store: Store, start: datetime, end: datetime) -> list[Interval]:
+    """The user's busy time from every synced source: timed, not cancelled, not declined."""
+    rules = MeetingRules(config)
+    result = []
+    for occ in store.occurrences(start - timedelta(days=1), end):
+        if occ.all_day or occ.cancelled or occ.end <= start:
+            continue
+        if _user_declined(occ, rules):
+            continue
+        result.append((occ.start, occ.end))
+    return result
+
+
+def _user_declined(occ, rules: MeetingRules) -> bool:  # noqa: ANN001 - an Occurrence
+    if occ.user_response == "declined":
+        return True
+    own = [a for a in occ.attendees if rules.normalise(a.email) in rules.user]
+    return bool(own) and all(a.response == "declined" for a in own)
+
+
+class BusyIndex:
+    """Busy intervals merged and sorted, for fast overlap checks."""
+
+    def __init__(self, intervals: Iterable[Interval] = ()) -> None:
+        self.starts: list[datetime] = []
+        self.ends: list[datetime] = []
+        self.add_all(intervals)
+
+    def add_all(self, intervals: Iterable[Interval]) -> None:
+        """Add intervals (merging overlapping ones)."""
+        merged: list[Interval] = []
+        for start, end in sorted([*zip(self.starts, self.ends), *intervals]):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        self.starts = [s for s, _ in merged]
+        self.ends = [e for _, e in merged]
+
+    def is_free(self, start: datetime, end: datetime) -> bool:
+        """True when nothing busy overlaps [start, end)."""
+        index = bisect.bisect_left(self.starts, end)
+        return index == 0 or self.ends[index - 1] <= start
+
+
+def find_slot(config: Config, busy: BusyIndex, now: datetime) -> Slot | None:
+    """The earliest slot in working hours whose first occurrences are all free, or None."""
+    zone = config.zone
+    first_day, last_moment = search_range(config, now)
+    length = timedelta(minutes=config.touchbase.duration_minutes)
+    opens, closes = working_hours(config)
+    days = set(config.touchbase.working_days)
+    day = first_day.date()
+    while datetime.combine(day, time(0), zone) < last_moment:
+        if WEEKDAYS[day.weekday()] in days:
+            slot = _slot_on(day, opens, closes, length, zone, busy)
+            if slot is not None:
+                return slot
+        day += timedelta(days=1)
+    return None
+
+
+def _slot_on(day: date, opens: time, closes: time, length: timedelta, zone: ZoneInfo,
+             busy: BusyIndex) -> Slot | None:
+    week_index, weekday = position_in_month(day)
+    moment = datetime.combine(day, opens, zone)
+    closing = datetime.combine(day, closes, zone)
+    while moment + length <= closing:
+        slot = Slot(moment, moment + length, weekday, week_index)
+        if _all_free(slot, zone, busy):
+            return slot
+        moment += timedelta(minutes=STEP_MINUTES)
+    return None
+
+
+def _all_free(slot: Slot, zone: ZoneInfo, busy: BusyIndex) -> bool:
+    for start, end in occurrences_of(slot, CHECK_OCCURRENCES, zone):
+        if not busy.is_free(start, end):
+            return False
+    return True

@@ -1,0 +1,212 @@
+"""The local calendar file: where touchbases go when the write target only reads (ics).
+
+A valid iCalendar file in the data folder that the user can import into or subscribe to from any
+calendar application. Every event the agent writes (built by connectors/ical_write.py, like the
+CalDAV connector's) has a deterministic UID (`<series id>@touchbase.local`),
+the X-TOUCHBASE-AGENT tag, a VTIMEZONE for its zone and a relative-monthly RRULE; writing the
+same series again rewrites it in place, so a retry never duplicates it. Events in the file without
+the tag are never changed. Reading (sync) is the ICS connector's; a missing file is an empty calendar.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import icalendar
+
+from agent.errors import SourceError
+from agent.model import OwnEvent, SeriesSpec
+from connectors import ical
+from connectors.base import Interval
+from connectors.ical_write import end_rrule, series_event, series_uid
+from connectors.ics import IcsConnector
+
+try:  # POSIX: serialise writers (the daemon and an `approve` at the same time)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+PRODID = "-//touchbase//touchbase-agent local calendar//EN"
+CALENDAR_NAME = "Touchbases"
+EMPTY = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{PRODID}\r\nEND:VCALENDAR\r\n".encode()
+
+
+class LocalCalendar(IcsConnector):
+    """The agent's own calendar file in the data folder (read like an .ics source, and written)."""
+
+    type_name = "local"
+    read_only = False
+
+    @property
+    def path(self) -> Path:
+        """The calendar file."""
+        return self.paths[0]
+
+    def _read(self, path: Path) -> bytes:
+        if not path.exists():
+            return EMPTY
+        return super()._read(path)
+
+    # --- reading back --------------------------------------------------------------------------
+
+    def find_own_events(self) -> list[OwnEvent]:
+        """Every series in the file that carries the agent's tag."""
+        zone = ZoneInfo(self.context.timezone)
+        result = []
+        for event in _masters(self._load()):
+            tag = str(event.get(ical.TAG_PROPERTY, ""))
+            if not tag:
+                continue
+            start, _ = ical.as_aware(event.decoded("DTSTART"), zone)
+            result.append(OwnEvent(event_id=str(event["UID"]), tag=tag, series_id=tag,
+                                   title=str(event.get("SUMMARY", "")), start=start,
+                                   ended=_ended(event)))
+        return result
+
+    def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
+        """Occurrences in the file (touchbases written but perhaps not yet synced)."""
+        zone = ZoneInfo(self.context.timezone)
+        return [(occ.start, occ.end) for occ in ical.expand(self._load(), start, end, zone)
+                if not occ.cancelled and not occ.all_day]
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def create_series(self, spec: SeriesSpec) -> str:
+        """Write `spec` under its deterministic UID; an existing copy is rewritten, not duplicated."""
+        uid = series_uid(spec)
+        with self._locked():
+            calendar = self._load()
+            old = _find(calendar, uid)
+            if old is not None and not old.get(ical.TAG_PROPERTY):
+                raise SourceError(self.name, f"{self.path}: event {uid} was not written by touchbase")
+            sequence = int(old.get("SEQUENCE", 0)) if old is not None else 0
+            event = build_event(spec, sequence)
+            if old is not None and old.to_ical() == event.to_ical():
+                return uid
+            if old is not None:
+                event = build_event(spec, sequence + 1)
+                calendar.subcomponents.remove(old)
+            calendar.add_component(event)
+            self._save(calendar)
+        return uid
+
+    def end_series(self, event_id: str, until: datetime) -> None:
+        """Let the agent's series stop after `until` (cancel it if it had not started)."""
+        with self._locked():
+            calendar = self._load()
+            event = _find(calendar, event_id)
+            if event is None or not event.get(ical.TAG_PROPERTY) or _ended(event):
+                return
+            start, _ = ical.as_aware(event.decoded("DTSTART"), ZoneInfo(self.context.timezone))
+            if until <= start:
+                event.pop("STATUS", None)
+                event.add("STATUS", "CANCELLED")
+            else:
+                end_rrule(event, until.replace(microsecond=0))
+            sequence = int(event.pop("SEQUENCE", 0)) + 1
+            event.add("SEQUENCE", sequence)
+            self._save(calendar)
+
+    # --- the file ------------------------------------------------------------------------------
+
+    def _load(self) -> icalendar.Calendar:
+        data = self._read(self.path)
+        try:
+            return icalendar.Calendar.from_ical(data)
+        except (ValueError, IndexError) as exc:
+            raise SourceError(self.name, f"{self.path}: not a valid calendar file ({exc})") from None
+
+    def _save(self, calendar: icalendar.Calendar) -> None:
+        _set_header(calendar)
+        _refresh_timezones(calendar)
+        data = calendar.to_ical()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=".touchbase-", suffix=".ics", dir=self.path.parent)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temp, 0o600)
+            os.replace(temp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise SourceError(self.name, f"{self.path}: cannot write: {exc.strerror}") from None
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if fcntl is None:
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.parent / (self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def build_event(spec: SeriesSpec, sequence: int) -> icalendar.Event:
+    """The VEVENT of a touchbase series, with its revision number and a category."""
+    event = series_event(spec)
+    event.add("SEQUENCE", sequence)
+    event.add("CATEGORIES", ["Touchbase"])
+    return event
+
+
+def _masters(calendar: icalendar.Calendar) -> Iterator[icalendar.Event]:
+    for event in calendar.walk("VEVENT"):
+        if event.get("RECURRENCE-ID") is None and event.get("UID"):
+            yield event
+
+
+def _find(calendar: icalendar.Calendar, uid: str) -> icalendar.Event | None:
+    for event in _masters(calendar):
+        if str(event["UID"]) == uid:
+            return event
+    return None
+
+
+def _ended(event: icalendar.Event) -> bool:
+    if str(event.get("STATUS", "")).upper() == "CANCELLED":
+        return True
+    rule = event.get("RRULE")
+    return rule is not None and ("UNTIL" in rule or "COUNT" in rule)
+
+
+def _set_header(calendar: icalendar.Calendar) -> None:
+    for key, value in (("PRODID", PRODID), ("VERSION", "2.0"), ("CALSCALE", "GREGORIAN"),
+                       ("X-WR-CALNAME", CALENDAR_NAME)):
+        if key not in calendar:
+            calendar.add(key, value)
+
+
+def _refresh_timezones(calendar: icalendar.Calendar) -> None:
+    """Regenerate the VTIMEZONEs of known zones so they cover every event in the file."""
+    calendar.subcomponents = [
+        c for c in calendar.subcomponents
+        if not (c.name == "VTIMEZONE" and _known_zone(str(c.get("TZID", ""))))
+    ]
+    years = [event.decoded("DTSTART").year for event in _masters(calendar) if event.get("DTSTART")]
+    first = min(years, default=_utc_now().year) - 1
+    calendar.add_missing_timezones(first_date=date(first, 1, 1),
+                                   last_date=date(max(first + 20, 2038), 1, 1))
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+        return True
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
