@@ -49,6 +49,7 @@ class GoogleConnector(Connector):
         self._credentials: Any = None
         self._saved_token: str | None = None
         self._services: dict[str, Any] = {}
+        self._http: Any = None
         send_updates = self.options.get("send_updates") or "all"
         if send_updates not in SEND_UPDATES:
             raise UserError(f"source {self.name!r}: send_updates must be one of "
@@ -72,13 +73,15 @@ class GoogleConnector(Connector):
         if api in self._services:
             return self._services[api]
         import google_auth_httplib2
-        import httplib2
         from googleapiclient.discovery import build
+
+        from connectors.google_transport import RequestsHttp
 
         if self._credentials is None:
             self._credentials = google_auth.load_credentials(self.name, self.token_file)
             self._saved_token = self._credentials.token
-        http = google_auth_httplib2.AuthorizedHttp(self._credentials, http=httplib2.Http(timeout=60))
+        if self._http is None:
+            self._http = google_auth_httplib2.AuthorizedHttp(self._credentials, http=RequestsHttp())
         version = {"calendar": "v3", "gmail": "v1"}[api]
         options = {}
         root = (self.options.get("api_endpoint") or "").rstrip("/")
@@ -86,7 +89,7 @@ class GoogleConnector(Connector):
             # Calendar's discovery servicePath is calendar/v3/; Gmail's method paths already
             # start with gmail/v1/, so its base URL is the root itself.
             options["api_endpoint"] = f"{root}/calendar/v3/" if api == "calendar" else f"{root}/"
-        self._services[api] = build(api, version, http=http, static_discovery=True,
+        self._services[api] = build(api, version, http=self._http, static_discovery=True,
                                     cache_discovery=False, client_options=options or None)
         return self._services[api]
 
@@ -107,6 +110,9 @@ class GoogleConnector(Connector):
                 self.context.warn(f"{self.name}: cannot save the refreshed token to "
                                   f"{self.token_file}: {exc.strerror}")
         self._services.clear()
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
     # --- reading ----------------------------------------------------------------------------
 

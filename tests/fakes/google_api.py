@@ -52,6 +52,7 @@ class Fault:
     method: str | None = None  # e.g. "events.list"; None: any API request
     times: int = 1
     style: str = "errors"
+    after: bool = False  # do the work, then answer the error (a reply lost after a write)
 
 
 class GoogleEmulator:
@@ -150,10 +151,12 @@ class GoogleEmulator:
                 token["expired"] = True
 
     def inject(self, status: int, reason: str = "", retry_after: str | None = None,
-               method: str | None = None, times: int = 1, style: str = "errors") -> None:
-        """Answer the next `times` matching requests with an error (status 0: drop)."""
+               method: str | None = None, times: int = 1, style: str = "errors",
+               after: bool = False) -> None:
+        """Answer the next `times` matching requests with an error (status 0: drop the
+        connection); with `after`, the request is carried out first and only its answer lost."""
         with self.lock:
-            self.faults.append(Fault(status, reason, retry_after, method, times, style))
+            self.faults.append(Fault(status, reason, retry_after, method, times, style, after))
 
     def reset_counts(self) -> None:
         """Forget the request counts."""
@@ -254,8 +257,16 @@ class GoogleEmulator:
         self.counts[method] += 1
         self.queries.append((method, {k: list(v) for k, v in query.items()}))
         fault = self._fault_for(method)
-        if fault is not None:
+        if fault is not None and not fault.after:
             return self._fault_answer(fault, method)
+        answer = self._answer(method, args, verb, path, query, body, headers)
+        if fault is not None:  # carried out, but the answer is lost
+            self.log.pop()
+            return self._fault_answer(fault, method)
+        return answer
+
+    def _answer(self, method: str, args: dict, verb: str, path: str, query: dict, body: Any,
+                headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         try:
             if method in ("oauth.token", "oauth.auth"):
                 return getattr(self, method.replace(".", "_"))(query, body)
