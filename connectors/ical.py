@@ -26,17 +26,35 @@ _CUTYPE = {"INDIVIDUAL": "person", "ROOM": "room", "RESOURCE": "resource", "GROU
 def expand(calendar: icalendar.Calendar, start: datetime, end: datetime,
            zone: ZoneInfo) -> list[Occurrence]:
     """Every occurrence of every event in `calendar` that starts in [start, end)."""
+    series = recurring_uids(calendar)
     query = recurring_ical_events.of(calendar, skip_bad_series=True)
     result = []
     for component in query.between(start, end):
-        occ = to_occurrence(component, zone)
+        occ = to_occurrence(component, zone, recurring=str(component.get("UID", "")) in series)
         if occ is not None:
             result.append(occ)
     return result
 
 
-def to_occurrence(event: icalendar.Event, zone: ZoneInfo, resource: str = "") -> Occurrence | None:
-    """One expanded VEVENT as an Occurrence (None when it has no start)."""
+def recurring_uids(calendar: icalendar.Calendar) -> set[str]:
+    """UIDs of the events that are part of a series (an RRULE, RDATE or RECURRENCE-ID).
+
+    Needed because recurring-ical-events gives every occurrence it returns, even that of a
+    single event, a RECURRENCE-ID and drops the RRULE.
+    """
+    return {
+        str(event.get("UID", "")) for event in calendar.walk("VEVENT")
+        if event.get("RRULE") or event.get("RDATE") or event.get("RECURRENCE-ID") is not None
+    }
+
+
+def to_occurrence(event: icalendar.Event, zone: ZoneInfo, resource: str = "",
+                  recurring: bool | None = None) -> Occurrence | None:
+    """One expanded VEVENT as an Occurrence (None when it has no start).
+
+    `recurring` says whether the event belongs to a series (see `recurring_uids`); None means:
+    tell from the component itself, which only works on an unexpanded one.
+    """
     dtstart = event.get("DTSTART")
     if dtstart is None:
         return None
@@ -45,7 +63,8 @@ def to_occurrence(event: icalendar.Event, zone: ZoneInfo, resource: str = "") ->
     uid = str(event.get("UID", ""))
     recurrence = event.get("RECURRENCE-ID")
     recurrence_at = as_aware(recurrence.dt, zone)[0] if recurrence is not None else start
-    recurring = bool(event.get("RRULE") or event.get("RDATE") or recurrence is not None)
+    if recurring is None:
+        recurring = bool(event.get("RRULE") or event.get("RDATE") or recurrence is not None)
     organizer = event.get("ORGANIZER")
     return Occurrence(
         resource=resource or uid,
