@@ -53,6 +53,7 @@ class Fault:
     times: int = 1
     style: str = "errors"
     after: bool = False  # do the work, then answer the error (a reply lost after a write)
+    message: str = ""  # the human text (default: Google's usual one for the reason)
 
 
 class GoogleEmulator:
@@ -152,11 +153,12 @@ class GoogleEmulator:
 
     def inject(self, status: int, reason: str = "", retry_after: str | None = None,
                method: str | None = None, times: int = 1, style: str = "errors",
-               after: bool = False) -> None:
+               after: bool = False, message: str = "") -> None:
         """Answer the next `times` matching requests with an error (status 0: drop the
         connection); with `after`, the request is carried out first and only its answer lost."""
         with self.lock:
-            self.faults.append(Fault(status, reason, retry_after, method, times, style, after))
+            self.faults.append(Fault(status, reason, retry_after, method, times, style, after,
+                                     message))
 
     def reset_counts(self) -> None:
         """Forget the request counts."""
@@ -303,6 +305,7 @@ class GoogleEmulator:
                    "userRateLimitExceeded": "User Rate Limit Exceeded",
                    "quotaExceeded": "Calendar usage limits exceeded.",
                    "backendError": "Backend Error"}.get(reason, reason)
+        message = fault.message or message
         error = ApiError(fault.status, reason, message, domain)
         headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
         return fault.status, error.body(fault.style), headers
