@@ -18,6 +18,9 @@ import platformdirs
 
 from agent.config import APP_NAME, Config, parse_config
 from agent.errors import UserError
+from agent.notes import add_note
+from agent.ratings import rate
+from agent.store import Store
 
 ZONE_NAME = "Europe/Berlin"
 ZONE = ZoneInfo(ZONE_NAME)
@@ -67,6 +70,26 @@ EVERYONE = (YOU, *COLLEAGUES, *(_person(f"{f} {l}") for f, l in zip(_FIRST, _LAS
 """The 40 people invited to the all-hands."""
 
 
+DEMO_RATINGS: dict[Person, dict[str, object]] = {
+    PRIYA: {"vital": 5, "quality": 4, "trust": 5, "role": "sponsor"},
+    MEI: {"vital": 5, "quality": 3, "trust": 3},
+    OMAR: {"vital": 4, "quality": 2, "trust": 2, "role": "anti-sponsor"},
+    AISHA: {"vital": 4, "quality": 5, "trust": 4},
+    JONAS: {"vital": 3, "quality": 4, "trust": 4},
+    LUCAS: {"vital": 3},
+    TOM: {"vital": 2},
+}
+"""How the demo user rated some colleagues (1-5; sponsor / anti-sponsor)."""
+DEMO_NOTES: tuple[tuple[Person, int, str], ...] = (
+    (AISHA, 21, "Preparing the onboarding redesign; I offered to review her draft flow."),
+    (PRIYA, 6, "Wants a one-page summary of the Fabrikam pilot before Q2 planning."),
+    (MEI, 140, "Moving to the design system team; asked what components we need."),
+    (OMAR, 150, "Worried the API migration lands on his team; wants a say in the timeline."),
+    (SOFIA, 13, "Leads the onboarding flow review; wants feedback on the empty states."),
+)
+"""Notes the demo user kept: (colleague, days before now, text)."""
+
+
 @dataclass
 class DemoSetup:
     """What `create_demo` wrote: the folder, its files and the config to run with."""
@@ -95,6 +118,14 @@ def create_demo(folder: Path, now: datetime) -> DemoSetup:
     config = parse_config(tomllib.loads(text), config_path)
     events = sum(1 for c in calendar.subcomponents if c.name == "VEVENT")
     return DemoSetup(folder, calendar_path, config_path, config, events)
+
+
+def seed_store(store: Store, now: datetime) -> None:
+    """Put the demo user's ratings and notes into a fresh store."""
+    for person, fields in DEMO_RATINGS.items():
+        rate(store, person.email, now, name=person.name, **fields)
+    for person, days, text in DEMO_NOTES:
+        add_note(store, person.email, text, now - timedelta(days=days))
 
 
 def prepare_folder(folder: Path) -> Path:

@@ -53,23 +53,63 @@ def test_demo_runs_without_config_and_shows_key_figures(home: Path):
     assert [line.split("  ")[0] for line in top[:3]] == ["Priya Shah", "Aisha Okafor", "Jonas Weber"]
     drifting = section(output, "Who is drifting")
     assert [re.split(r"\s{2,}", line)[:2] for line in drifting] == [
-        ["overdue", "Omar Haddad"], ["overdue", "Mei Chen"],
+        ["overdue", "Mei Chen"], ["overdue", "Omar Haddad"],
         ["overdue", "Lucas Moreau"], ["due", "Tom Becker"],
     ]
     assert "Who is drifting (4 of 12 tracked colleagues)" in output
-    assert "Reconnect with Omar Haddad and Mei Chen first" in output
+    assert "step failed" not in output
     for name in ("config.toml", CALENDAR_FILE, "touchbase.db", MARKER_FILE):
         assert (folder / name).exists(), name
     assert f"touchbase --config {folder / 'config.toml'} people" in output
+
+
+def test_demo_runs_the_agent_once_and_shows_what_it_did(home: Path):
+    folder = home / "demo"
+    output = run_demo("demo", "--dir", str(folder))
+
+    landscape = section(output, "Your landscape")
+    assert landscape[0].startswith("start here") and "Mei Chen, Omar Haddad (anti-sponsor)" in landscape[0]
+    assert landscape[1].startswith("keep strong") and "Priya Shah (sponsor)" in landscape[1]
+    assert f"map: {folder / 'map.html'}" in output
+    assert "<svg" in (folder / "map.html").read_text(encoding="utf-8")
+
+    assert f"Touchbases booked by the agent (2), in {folder / 'touchbase.ics'}" in output
+    assert section(output, "Touchbases booked") == [
+        "Mei Chen: monthly, second Wednesday, 09:00, 30 min, first on Wed 11 Mar",
+        "Omar Haddad: monthly, second Wednesday, 09:30, 30 min, first on Wed 11 Mar",
+    ]
+    ics = (folder / "touchbase.ics").read_text(encoding="utf-8")
+    assert "mei.chen@northwind.example" in ics and "omar.haddad@northwind.example" in ics
+
+    draft = section(output, "Follow-up draft to Aisha Okafor, never sent")
+    assert draft[0] == "Subject: Thanks: Coffee 1:1 with Aisha"
+    assert "| Hi Aisha," in draft
+    assert any("Preparing the onboarding redesign" in line for line in draft)
+    assert f"in {folder / 'outbox' / 'Drafts'}" in output
+
+    morning = section(output, "Morning email")
+    assert morning[0].startswith("Subject: touchbase Tue 10 Mar")
+    assert "| Today's meetings" in morning
+    assert any("14:00-14:30 Priya / You 1:1" in line for line in morning)
+    assert any("Lucas Moreau" in line for line in morning)
+
+    steps = section(output, "What to do next")
+    assert steps[:3] == [
+        f"- Import or subscribe to {folder / 'touchbase.ics'} to see the touchbases in your calendar.",
+        "- Add a line of your own to the draft for Aisha Okafor and send it yourself.",
+        "- Lucas Moreau and Tom Becker come next: the agent books at most 2 new touchbases a day.",
+    ]
 
 
 def test_demo_output_is_identical_on_a_second_run(home: Path):
     folder = home / "demo"
     first = run_demo("demo", "--dir", str(folder))
     calendar = (folder / CALENDAR_FILE).read_bytes()
+    page = (folder / "map.html").read_bytes()
     second = run_demo("demo", "--dir", str(folder))
     assert second == first
     assert (folder / CALENDAR_FILE).read_bytes() == calendar
+    assert (folder / "map.html").read_bytes() == page
 
 
 def test_demo_starts_fresh_and_uses_the_data_dir_by_default(home: Path):
@@ -96,7 +136,7 @@ def test_demo_follows_now(home: Path):
     assert "as of Tue 16 Jun 2026 09:00" in output
     drifting = section(output, "Who is drifting")
     assert [re.split(r"\s{2,}", line)[1] for line in drifting] == [
-        "Omar Haddad", "Mei Chen", "Lucas Moreau", "Tom Becker"]
+        "Mei Chen", "Omar Haddad", "Lucas Moreau", "Tom Becker"]
 
 
 def test_demo_calendar_has_what_the_docs_promise(home: Path):

@@ -5,6 +5,7 @@ import importlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
@@ -17,16 +18,22 @@ from agent.cli import main
 from agent.cli.app import App
 from agent.cli.core import pass_app
 from agent.config import Config
-from agent.demo import DEMO_NOW, DemoSetup, create_demo, default_demo_dir
+from agent.demo import DEMO_NOW, DemoSetup, create_demo, default_demo_dir, seed_store
 from agent.errors import SourceError
+from agent.landscape import KEEP_STRONG, MAINTAIN, START_HERE, WATCH, matrix, reciprocity_flags
 from agent.people import people_rows
 from agent.relationships import Relationship, relationships
+from agent.relmap import render_map
 from agent.store import Store, parse_iso
 from agent.sync import sync_all
 
 TOP = 5
-MAIL_LINES = 22
+MAIL_LINES = 18
+MAP_FILE = "map.html"
 _MISSING = "is not available in this installation"
+_ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
+_DAYS = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday", "FR": "Friday",
+         "SA": "Saturday", "SU": "Sunday"}
 
 
 @main.command()
@@ -45,18 +52,18 @@ def demo(app: App, folder: str | None) -> None:
     app.use_config(setup.config)
     app.fixed_now = now
     config, store, now = setup.config, app.store, app.now()
+    seed_store(store, now)
     results = sync_all(config, store, now)
     failed = [r for r in results if not r.ok]
     if failed:
         raise SourceError(failed[0].name, failed[0].error)
-    occurrences = sum(r.occurrences for r in results)
     rels = relationships(config, store, now)
-    echo_header(setup, now, occurrences)
+    echo_header(setup, now, sum(r.occurrences for r in results))
     echo_top(people_rows(config, store, now), config.colleagues.window_days)
     echo_drifting(rels, now)
-    echo_next(rels, setup)
-    echo_agent(config, store, now, rels)
-    click.echo(f"\nLook around:  touchbase --config {setup.config_path} people")
+    echo_landscape(config, rels, now, setup.folder / MAP_FILE)
+    shown = echo_agent(config, store, now, rels)
+    echo_next(rels, setup, shown)
 
 
 def echo_header(setup: DemoSetup, now: datetime, occurrences: int) -> None:
@@ -80,31 +87,54 @@ def echo_top(rows: list[dict], window_days: int) -> None:
 
 def echo_drifting(rels: list[Relationship], now: datetime) -> None:
     """Tracked colleagues who are due or overdue, most urgent first."""
-    drifting = [r for r in rels if r.drifting and not r.let_go]
+    drifting = _drifting(rels)
     click.echo(f"\nWho is drifting ({len(drifting)} of {len(rels)} tracked colleagues)")
     if not drifting:
         click.echo("  nobody: every tracked colleague is on track")
-    width = max((len(r.name or r.email) for r in drifting), default=10)
+    width = max((len(_name(r)) for r in drifting), default=10)
     for rel in drifting:
         last = rel.stats.last_met.astimezone(now.tzinfo) if rel.stats.last_met else None
-        since = f"last met {int(rel.days_since)} days ago ({_day(last, year=True)})" if last else "never met"
-        click.echo(f"  {rel.status:8} {(rel.name or rel.email):{width}}  {since}")
+        since = (f"last met {_days_ago(last, now)} days ago ({_day(last, year=True)})"
+                 if last else "never met")
+        click.echo(f"  {rel.status:8} {_name(rel):{width}}  {since}")
 
 
-def echo_next(rels: list[Relationship], setup: DemoSetup) -> None:
+def echo_landscape(config: Config, rels: list[Relationship], now: datetime, map_path: Path) -> None:
+    """The matrix as four lines of names, and the HTML map written next to the demo's files."""
+    placements = matrix(config, rels)
+    map_path.write_text(render_map(config, placements, reciprocity_flags(rels), now),
+                        encoding="utf-8")
+    click.echo(f"\nYour landscape (how vital x how strong); map: {map_path}")
+    for quadrant in (START_HERE, KEEP_STRONG, MAINTAIN, WATCH):
+        names = [_name(p.relationship) + _role(p.relationship)
+                 for p in placements if p.quadrant == quadrant]
+        click.echo(f"  {quadrant:16}  {', '.join(names) or '-'}")
+    first = next((p for p in placements if p.quadrant == START_HERE), None)
+    if first is not None:
+        click.echo(f"  {_name(first.relationship)}: {first.advice}")
+
+
+def echo_next(rels: list[Relationship], setup: DemoSetup, shown: Shown) -> None:
     """What the user could do next, naming only commands that exist."""
-    drifting = [r for r in rels if r.drifting and not r.let_go]
+    drifting = _drifting(rels)
+    waiting = [r for r in drifting if r.email not in shown.booked]
     click.echo("\nWhat to do next")
-    if drifting:
-        names = " and ".join(_first(r) for r in drifting[:2])
+    if shown.calendar:
+        click.echo(f"  - Import or subscribe to {shown.calendar} to see the touchbases in your calendar.")
+    if shown.draft_to:
+        click.echo(f"  - Add a line of your own to the draft for {shown.draft_to} and send it yourself.")
+    names = " and ".join(_name(r) for r in waiting[:2])
+    if waiting and shown.booked:
+        click.echo(f"  - {names} come next: the agent books at most "
+                   f"{setup.config.touchbase.max_new_per_day} new touchbases a day.")
+    elif waiting:
         click.echo(f"  - Reconnect with {names} first: a 30-minute touchbase a month is enough.")
     cfg = f"touchbase --config {setup.config_path}"
     hints = [
-        ("person", f"See one colleague in detail:  {cfg} person {drifting[0].email}"
+        ("people", f"Everyone, with figures:  {cfg} people"),
+        ("person", f"One colleague in detail:  {cfg} person {(waiting or drifting)[0].email}"
          if drifting else ""),
-        ("plan", f"Preview what the agent would book:  {cfg} plan"),
-        ("map", f"See the whole landscape:  {cfg} map"),
-        ("init", "Run it on your own calendar:  touchbase init"),
+        ("init", "Your own calendar:  touchbase init"),
     ]
     for command, text in hints:
         if text and command in main.commands:
@@ -114,58 +144,105 @@ def echo_next(rels: list[Relationship], setup: DemoSetup) -> None:
 # --- what the agent did (shown once the agent loop exists) ------------------------------------
 
 
-def echo_agent(config: Config, store: Store, now: datetime, rels: list[Relationship]) -> None:
+@dataclass
+class Shown:
+    """What the agent section showed, for the next steps."""
+
+    booked: list[str] = field(default_factory=list)  # emails with a touchbase
+    calendar: Path | None = None
+    draft_to: str = ""
+
+
+def echo_agent(config: Config, store: Store, now: datetime, rels: list[Relationship]) -> Shown:
     """Run the agent loop once and show its touchbases, a draft and the morning email."""
     try:
         jobs = importlib.import_module("agent.jobs")
     except ImportError:
-        return
+        return Shown()
     with _quiet("agent"):
         results = jobs.run_once(config, store, now)
     for result in results:
         if not result.ok and _MISSING not in result.error:
             click.echo(f"\n(the {result.name} step failed: {result.error})")
-    names = {r.email: r.name for r in rels}
-    echo_touchbases(config, store, names)
-    echo_mail("Follow-up draft (never sent; waiting in your drafts)",
-              _maildir_messages(config.outbox_path / "Drafts"))
-    echo_mail(f"Morning email of {_day(now)}", _maildir_messages(config.outbox_path))
+    names = {r.email: _name(r) for r in rels}
+    shown = Shown(booked=echo_touchbases(config, store, names))
+    if shown.booked and config.local_calendar_path.exists():
+        shown.calendar = config.local_calendar_path
+    drafts = _maildir_messages(config.outbox_path / "Drafts")
+    if drafts:
+        shown.draft_to = _recipient(drafts[0][1])
+        echo_mail(f"Follow-up draft to {shown.draft_to}, never sent", drafts)
+    echo_mail("Morning email", _maildir_messages(config.outbox_path), outline=True)
+    return shown
 
 
-def echo_touchbases(config: Config, store: Store, names: dict[str, str]) -> None:
+def echo_touchbases(config: Config, store: Store, names: dict[str, str]) -> list[str]:
     """The touchbase series the planner wrote, and the calendar file that holds them."""
     if "touchbases" not in store.db.table_names():
-        return
+        return []
     rows = sorted(store.db["touchbases"].rows_where("ended_at IS NULL"),
                   key=lambda r: (r.get("start") or "", r["email"]))
     if not rows:
-        return
+        return []
     where = config.local_calendar_path
-    click.echo(f"\nTouchbases planned ({len(rows)}), in {where}" if where.exists()
-               else f"\nTouchbases planned ({len(rows)})")
-    zone = config.zone
+    click.echo(f"\nTouchbases booked by the agent ({len(rows)})"
+               + (f", in {where}" if where.exists() else ""))
+    zone, minutes = config.zone, config.touchbase.duration_minutes
     for row in rows:
         start = parse_iso(row["start"]).astimezone(zone) if row.get("start") else None
-        when = f"from {_day(start)} {start:%H:%M}" if start else ""
+        when = f", {start:%H:%M}, {minutes} min, first on {_day(start)}" if start else ""
         state = f" [{row['state']}]" if row.get("state") not in (None, "", "active") else ""
-        click.echo(f"  {names.get(row['email']) or row['email']}: {row.get('title') or 'touchbase'}"
-                   f", monthly ({row.get('rrule') or ''}) {when}{state}".rstrip())
+        click.echo(f"  {names.get(row['email']) or row['email']}: "
+                   f"{describe_rrule(row.get('rrule') or '')}{when}{state}")
+    return [row["email"] for row in rows]
 
 
-def echo_mail(heading: str, messages: list[tuple[Path, EmailMessage]]) -> None:
-    """One message of a Maildir folder: where it is, its subject and its text part."""
+def describe_rrule(rrule: str) -> str:
+    """'FREQ=MONTHLY;BYDAY=2WE' as 'monthly, second Wednesday' (other rules as they are)."""
+    parts = dict(p.split("=", 1) for p in rrule.split(";") if "=" in p)
+    byday = parts.get("BYDAY", "")
+    if parts.get("FREQ") != "MONTHLY" or len(byday) < 3 or byday[-2:] not in _DAYS:
+        return rrule or "recurring"
+    try:
+        ordinal = _ORDINALS.get(int(byday[:-2]), byday[:-2])
+    except ValueError:
+        return rrule
+    return f"monthly, {ordinal} {_DAYS[byday[-2:]]}"
+
+
+def echo_mail(heading: str, messages: list[tuple[Path, EmailMessage]], outline: bool = False) -> None:
+    """One message of a Maildir folder: where it is, its subject and its text (or its outline)."""
     if not messages:
         return
     path, message = messages[0]
-    more = f", and {len(messages) - 1} more" if len(messages) > 1 else ""
+    more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
     click.echo(f"\n{heading}: in {path.parent}{more}")
-    click.echo(f"  To: {message['To']}")
     click.echo(f"  Subject: {message['Subject']}")
-    lines = _text_of(message).strip("\n").splitlines()
+    text = _text_of(message)
+    lines = (outline and outline_of(text)) or [line for line in text.splitlines() if line.strip()]
     for line in lines[:MAIL_LINES]:
         click.echo(f"  | {line}".rstrip())
     if len(lines) > MAIL_LINES:
         click.echo(f"  | ... ({len(lines) - MAIL_LINES} more lines in the file)")
+
+
+def outline_of(text: str) -> list[str]:
+    """The headings (underlined with dashes) and top-level "- " items of a text mail.
+
+    Empty when the text has no such headings; the details stay in the file.
+    """
+    lines = text.split("\n-- \n")[0].splitlines()
+    headings = {i for i in range(len(lines) - 1)
+                if lines[i].strip() and set(lines[i + 1].strip()) == {"-"}}
+    if not headings:
+        return []
+    result = []
+    for i, line in enumerate(lines):
+        if i in headings:
+            result.append(line)
+        elif line.startswith("- ") and any(h < i for h in headings):
+            result.append(f"  {line}")
+    return result
 
 
 def _maildir_messages(folder: Path) -> list[tuple[Path, EmailMessage]]:
@@ -182,6 +259,12 @@ def _maildir_messages(folder: Path) -> list[tuple[Path, EmailMessage]]:
                 found.append((path, message))
     found.sort(key=lambda item: (str(item[1]["Subject"]), str(item[1]["To"]), item[0].name))
     return found
+
+
+def _recipient(message: EmailMessage) -> str:
+    header = message["To"]
+    addresses = getattr(header, "addresses", ())
+    return (addresses[0].display_name or addresses[0].addr_spec) if addresses else str(header or "")
 
 
 def _text_of(message: EmailMessage) -> str:
@@ -201,13 +284,25 @@ def _quiet(name: str) -> Iterator[None]:
         logger.setLevel(level)
 
 
+def _days_ago(moment: datetime, now: datetime) -> int:
+    """Calendar days between `moment` and `now` (in `now`'s zone)."""
+    return (now.date() - moment.astimezone(now.tzinfo).date()).days
+
+
+def _drifting(rels: list[Relationship]) -> list[Relationship]:
+    return [r for r in rels if r.drifting and not r.let_go]
+
+
+def _name(rel: Relationship) -> str:
+    return rel.name or rel.email
+
+
+def _role(rel: Relationship) -> str:
+    return f" ({rel.role})" if rel.role in ("sponsor", "anti-sponsor") else ""
+
+
 def _day(moment: datetime | None, year: bool = False) -> str:
     if moment is None:
         return "-"
     text = f"{moment:%a} {moment.day} {moment:%b}"
     return f"{text} {moment.year}" if year else text
-
-
-def _first(rel: Relationship) -> str:
-    return rel.name or rel.email
-
