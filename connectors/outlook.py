@@ -334,6 +334,8 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 
 
 def _spans(start: datetime, end: datetime, step: timedelta) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into spans of at most `step` of real time (in UTC: DST cannot stretch them)."""
+    start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
     spans = []
     while start < end:
         spans.append((start, min(end, start + step)))

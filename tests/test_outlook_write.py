@@ -163,7 +163,7 @@ def test_tls_verification_stays_on(office, graph, monkeypatch):  # noqa: F811
 def test_span_helper_covers_the_whole_range(office):
     conn = connector(office)
     from connectors.outlook import _spans
-    spans = _spans(at("2026-01-01 00:00"), at("2026-05-01 00:00"), timedelta(days=62))
-    assert spans[0][0] == at("2026-01-01 00:00") and spans[-1][1] == at("2026-05-01 00:00")
+    spans = _spans(at("2026-09-01 00:00"), at("2027-01-01 00:00"), timedelta(days=62))  # across DST
+    assert spans[0][0] == at("2026-09-01 00:00") and spans[-1][1] == at("2027-01-01 00:00")
     assert all(b - a <= timedelta(days=62) for a, b in spans)
     conn.close()
