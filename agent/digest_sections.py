@@ -120,7 +120,8 @@ class DigestContext:
         if rel.stats.last_met is None:
             return "not met in the last months"
         days = (self.today - rel.stats.last_met.astimezone(self.zone).date()).days
-        return f"last met {self.when(rel.stats.last_met)} ({days} day{'s' if days != 1 else ''} ago)"
+        ago = {0: "today", 1: "yesterday"}.get(days, f"{days} days ago")
+        return f"last met {self.when(rel.stats.last_met)} ({ago})"
 
 
 SectionBuilder = Callable[[DigestContext], "Section | None"]
@@ -138,7 +139,7 @@ def today_section(ctx: DigestContext) -> Section | None:
         people = [ctx.tracked[e] for e in counted.colleagues if e in ctx.tracked] if counted else []
         if people:
             names = ", ".join(ctx.name(p.email) for p in people)
-            text = f"{ctx.clock(occ.start)}-{ctx.clock(occ.end)} {occ.title or '(no title)'} with {names}"
+            text = f"{ctx.clock(occ.start)}-{ctx.clock(occ.end)} {occ.title or '(no title)'} ({names})"
             items.append(Item(text, details=[d for p in people for d in _prep(ctx, p)]))
     if not items:
         return None
@@ -229,7 +230,7 @@ def drafts_section(ctx: DigestContext) -> Section | None:
     for draft in ctx.drafts:
         names = ", ".join(ctx.name(e) for e in draft["emails"])
         where = "outbox Drafts" if draft["location"] == "outbox" else f"{draft['location']} drafts"
-        items.append(Item(f"{draft['title'] or 'Meeting'} with {names} ({ctx.when(draft['meeting_start'])})",
+        items.append(Item(f"{draft['title'] or 'Meeting'} ({names}), {ctx.when(draft['meeting_start'])}",
                           details=[f"in {where}"]))
     n = len(items)
     return Section("drafts", "Follow-up drafts waiting", items,

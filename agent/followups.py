@@ -168,7 +168,7 @@ def _outbox_draft_keys(config: Config, store: Store) -> set[str]:
     keys = header_values(drafts_folder(config), KEY_HEADER)
     for row in pending(store):
         if row["kind"] == KIND:
-            keys.add(str(parse_raw(row["raw"])[KEY_HEADER]))
+            keys.add(str(parse_raw(row["raw"])[KEY_HEADER]).strip())
     return keys
 
 

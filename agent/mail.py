@@ -230,12 +230,13 @@ def find_by_header(folder: mailbox.Maildir, name: str, value: str | None) -> lis
     """Keys of the messages in `folder` whose header `name` equals `value`."""
     if not value:
         return []
-    return [key for key, headers in _headers(folder) if headers.get(name) == value]
+    value = str(value).strip()
+    return [key for key, headers in _headers(folder) if str(headers.get(name, "")).strip() == value]
 
 
 def header_values(folder: mailbox.Maildir, name: str) -> set[str]:
     """Every value of header `name` among the messages in `folder`."""
-    return {str(headers[name]) for _, headers in _headers(folder) if headers.get(name)}
+    return {str(headers[name]).strip() for _, headers in _headers(folder) if headers.get(name)}
 
 
 def _headers(folder: mailbox.Maildir):

@@ -30,7 +30,7 @@ def section(text: str, title: str) -> str:
 def test_todays_meetings_show_last_met_last_note_and_open_followups(tmp_path):
     cfg = setup_calendar(
         tmp_path,
-        meeting("early-carol", "20261005", "0700", "0730", summary="Breakfast",
+        meeting("early-carol-breakfast-040D9E2B@calendar.acme.example", "20261005", "0700", "0730", summary="Breakfast",
                 people=((CAROL, "Carol Chen"),)),
         meeting("later-carol", "20261005", "1500", "1530", summary="Roadmap",
                 people=((CAROL, "Carol Chen"),)),
@@ -43,14 +43,14 @@ def test_todays_meetings_show_last_met_last_note_and_open_followups(tmp_path):
         assert len(run_followups(config, store, at(MONDAY))) == 1  # the breakfast
         digest = build_digest(config, store, at(MONDAY))
     today = section(digest.text, "Today's meetings")
-    assert "- 07:00-07:30 Breakfast with Carol Chen" in today
-    assert "- 15:00-15:30 Roadmap with Carol Chen" in today
-    assert "Carol Chen: last met Mon 5 Oct (0 days ago)" in today
+    assert "- 07:00-07:30 Breakfast (Carol Chen)" in today
+    assert "- 15:00-15:30 Roadmap (Carol Chen)" in today
+    assert "Carol Chen: last met Mon 5 Oct (today)" in today
     assert "last note: Back from leave next week" in today
     assert "open follow-up: Breakfast of Mon 5 Oct" in today
     assert "Erin" not in digest.text  # not a tracked colleague
     drafts = section(digest.text, "Follow-up drafts waiting")
-    assert "- Breakfast with Carol Chen (Mon 5 Oct)" in drafts
+    assert "- Breakfast (Carol Chen), Mon 5 Oct" in drafts
     assert "2 meetings today" in digest.subject and "1 draft waiting" in digest.subject
 
 
