@@ -236,8 +236,26 @@ def test_sleep_is_until_next_job_capped_by_watchdog(daemon_parts):
         daemon.close()
     jobs = {tuple(sorted(job.job_func.args[0])): job for job in daemon.scheduler.jobs}
     assert jobs[("digest", "followups", "mail", "sync")].interval == config.daemon.sync_minutes
-    assert jobs[("planner",)].at_time.strftime("%H:%M") == config.daemon.planner_time
-    assert jobs[("digest",)].at_time.strftime("%H:%M") == config.digest.time
+    # schedule keeps next_run as naive system-local time; in the user's zone it is the configured time
+    assert jobs[("planner",)].next_run.astimezone(config.zone).strftime("%H:%M") == config.daemon.planner_time
+    assert jobs[("digest",)].next_run.astimezone(config.zone).strftime("%H:%M") == config.digest.time
+
+
+def test_logs_to_journald_without_timestamps_with_priorities(config_path):
+    read_end, write_end = os.pipe()
+    info = os.fstat(write_end)
+    environ = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+    environ["JOURNAL_STREAM"] = f"{info.st_dev}:{info.st_ino}"
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "--config", str(config_path), "run"],
+                            env=environ, stderr=write_end, stdout=subprocess.DEVNULL)
+    os.close(write_end)
+    with os.fdopen(read_end, "r") as stream:
+        first = stream.readline()
+        proc.send_signal(signal.SIGTERM)
+        rest = stream.read()
+    assert proc.wait(30) == 0
+    assert first.startswith("<6>agent.daemon: touchbase daemon started (pid ")
+    assert "<6>agent.daemon: touchbase daemon stopped" in rest
 
 
 def test_notifier_sends_to_abstract_socket_and_respects_watchdog_pid():
