@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import email
+import hashlib
 import itertools
 import json
 import secrets
@@ -80,7 +81,7 @@ class GoogleEmulator:
         self.client_id, self.client_secret = "test-client.apps.example", "test-secret"
         self.refresh_tokens: dict[str, list[str]] = {}  # refresh token -> scopes
         self.access_tokens: dict[str, list[str]] = {}
-        self.codes: dict[str, list[str]] = {}
+        self.codes: dict[str, tuple[list[str], str]] = {}  # code -> (scopes, PKCE challenge)
         self.modified: list[tuple[str, str]] = []  # (method, event id) of every API write
         self._ids = itertools.count(1)
         self.server: ThreadingHTTPServer | None = None
@@ -271,7 +272,7 @@ class GoogleEmulator:
                 headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         try:
             if method in ("oauth.token", "oauth.auth"):
-                return getattr(self, method.replace(".", "_"))(query, body)
+                return getattr(self, method.replace(".", "_"))(query, body, headers)
             scopes = self._authorised(headers)
             handler = getattr(self, "api_" + method.replace(".", "_"), None)
             if handler is None:
@@ -326,8 +327,13 @@ class GoogleEmulator:
 
     # --- OAuth ----------------------------------------------------------------------------
 
-    def oauth_token(self, query: dict, body: Any) -> tuple[int, Any, dict[str, str]]:
-        form = body if isinstance(body, dict) else {}
+    def oauth_token(self, query: dict, body: Any, headers: dict) -> tuple[int, Any, dict[str, str]]:
+        form = dict(body) if isinstance(body, dict) else {}
+        basic = headers.get("authorization", "")
+        if basic.lower().startswith("basic "):  # client authentication by HTTP Basic
+            user, _, password = base64.b64decode(basic[6:]).decode("utf-8").partition(":")
+            form.setdefault("client_id", unquote(user))
+            form.setdefault("client_secret", unquote(password))
         grant = form.get("grant_type")
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
             return 401, {"error": "invalid_client", "error_description": "Unauthorized"}, {}
@@ -335,7 +341,10 @@ class GoogleEmulator:
             scopes = self.refresh_tokens.get(form.get("refresh_token", ""))
             refresh = None
         elif grant == "authorization_code":
-            scopes = self.codes.pop(form.get("code", ""), None)
+            scopes, challenge = self.codes.pop(form.get("code", ""), (None, ""))
+            verifier = form.get("code_verifier", "")
+            if challenge and _s256(verifier) != challenge:
+                scopes = None  # PKCE: the verifier must match the challenge sent to /auth
             refresh = "1//refresh-" + secrets.token_hex(8)
             if scopes is not None:
                 self.refresh_tokens[refresh] = scopes
@@ -352,12 +361,12 @@ class GoogleEmulator:
             answer["refresh_token"] = refresh
         return 200, answer, {}
 
-    def oauth_auth(self, query: dict, body: Any) -> tuple[int, Any, dict[str, str]]:
+    def oauth_auth(self, query: dict, body: Any, headers: dict) -> tuple[int, Any, dict[str, str]]:
         first = {k: v[0] for k, v in query.items()}
         if first.get("client_id") != self.client_id or not first.get("redirect_uri"):
             return 400, {"error": "invalid_request"}, {}
         code = "4/code-" + secrets.token_hex(6)
-        self.codes[code] = first.get("scope", "").split()
+        self.codes[code] = (first.get("scope", "").split(), first.get("code_challenge", ""))
         target = first["redirect_uri"] + "?" + urlencode(
             {"state": first.get("state", ""), "code": code, "scope": first.get("scope", "")})
         return 302, None, {"Location": target}
@@ -556,6 +565,11 @@ class GoogleEmulator:
                    "labelIds": ["SENT"]}
         self.sent.append({"message": message, "parsed": parsed, "raw": raw})
         return 200, message
+
+
+def _s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 def _decode_raw(raw: Any) -> email.message.EmailMessage:
