@@ -147,15 +147,23 @@ def sync_window(config: Config, now: datetime) -> tuple[datetime, datetime]:
 
 def compute_stats(config: Config, occurrences: Iterable[Occurrence],
                   now: datetime) -> dict[str, ColleagueStats]:
-    """Per colleague figures, from occurrences in start order, as of `now`."""
+    """Per colleague figures, from occurrences in start order, as of `now`.
+
+    Days are counted in the user's calendar (the window starts at the same wall-clock time
+    `window_days` earlier in the user's zone, whatever zone `now` is written in). The same
+    occurrence (same key, i.e. UID and recurrence id) seen in several sources counts once.
+    """
     rules = MeetingRules(config)
+    now = now.astimezone(config.zone)
     window_start = now - timedelta(days=config.colleagues.window_days)
     year_start = now - timedelta(days=TRACKING_YEAR_DAYS)
     horizon = now + timedelta(days=max(LOOKAHEAD_DAYS, config.touchbase.cadence_days * 2))
     stats: dict[str, ColleagueStats] = {}
+    seen: set[str] = set()
     for occ in occurrences:
-        if occ.start >= horizon:
+        if occ.start >= horizon or occ.key in seen:
             continue
+        seen.add(occ.key)
         counted = rules.count(occ)
         if counted is None:
             continue
