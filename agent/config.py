@@ -165,6 +165,10 @@ SOURCE_KEYS: dict[str, dict[str, Any]] = {
     },
 }
 
+SECRET_KEYS = ("password", "secret", "client_secret", "token")
+"""Keys that would hold a secret in clear: refused in every section."""
+SECRET_HINT = "secrets are never stored in the config; use password_env or password_file"
+
 SECTIONS: dict[str, type] = {
     "user": UserConfig,
     "colleagues": ColleaguesConfig,
@@ -294,6 +298,9 @@ def _parse_section(section: str, value: dict, label: str, problems: list[str]) -
     known = {f.name: f for f in dataclasses.fields(cls)}
     instance = cls()
     for key, item in value.items():
+        if key in SECRET_KEYS:
+            problems.append(f"{label}: [{section}] {key}: {SECRET_HINT}")
+            continue
         if key not in known:
             problems.append(f"{label}: [{section}] unknown key {key!r}")
             continue
@@ -368,9 +375,8 @@ def _parse_source(entry: Any, where: str, problems: list[str]) -> SourceConfig |
     for key, item in entry.items():
         if key in ("name", "type"):
             continue
-        if key in ("password", "secret", "client_secret", "token"):
-            problems.append(f"{where} {key}: secrets are never stored in the config; "
-                            "use password_env or password_file")
+        if key in SECRET_KEYS:
+            problems.append(f"{where} {key}: {SECRET_HINT}")
         elif key not in defaults:
             problems.append(f"{where} unknown key {key!r}")
         elif not _type_ok(defaults[key], item):
