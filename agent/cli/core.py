@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import click
 
 from agent.cli import main
 from agent.cli.app import App
-from agent.config import system_timezone
+from agent.config import parse_config, system_timezone
 from agent.errors import UserError
 from agent.people import people_rows
 from agent.starter import starter_config
@@ -35,6 +36,7 @@ def init(app: App, email: str | None, calendar_path: str | None, zone: str | Non
                                                   default="~/calendar.ics")
     text = starter_config(email=email, calendar_path=calendar_path,
                           timezone=zone or system_timezone())
+    parse_config(tomllib.loads(text), target)  # a bad --timezone fails here, nothing written
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     click.echo(f"Wrote {target}. Next: touchbase sync && touchbase people")
