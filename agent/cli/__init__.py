@@ -6,13 +6,14 @@ user as one clear line and a non-zero exit (a traceback only with --verbose).
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from typing import Any
 
 import click
 
 from agent.cli.app import App, parse_now
-from agent.errors import TouchbaseError
+from agent.errors import StoreError, TouchbaseError
 
 
 class Main(click.Group):
@@ -20,7 +21,10 @@ class Main(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except sqlite3.DatabaseError as exc:  # met after the store opened: damaged, locked
+                raise _store_failure(ctx.obj, exc) from exc
         except TouchbaseError as exc:
             app = ctx.obj
             if app is not None and app.verbose:
@@ -30,6 +34,14 @@ class Main(click.Group):
         except KeyboardInterrupt:
             click.echo("touchbase: interrupted", err=True)
             ctx.exit(130)
+
+
+def _store_failure(app: App | None, exc: sqlite3.DatabaseError) -> StoreError:
+    """A database error as one line naming the store file."""
+    where = "store"
+    if app is not None and app._config is not None:
+        where = str(app._config.store_path)
+    return StoreError(f"{where}: the store is damaged or locked ({exc})")
 
 
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
