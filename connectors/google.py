@@ -20,12 +20,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.errors import AuthError, SourceError, UserError
-from agent.model import AGENT_TAG_NAME, Changes, OwnEvent, SeriesSpec
+from agent.model import Changes, OwnEvent, SeriesSpec
 from connectors import google_auth
 from connectors.base import Connector, ConnectorContext, Interval
 from connectors.google_http import Caller, RetryPolicy, rfc3339
 from connectors.google_mapping import (
-    OWNER_PROPERTY, OWNER_VALUE, event_id_for, is_own, own_event, parse_moment, series_body, until_of, with_until,
+    OWNER_PROPERTY, OWNER_VALUE, event_id_for, is_own, own_event, parse_moment, series_body,
+    until_of, with_until,
 )
 from connectors.google_sync import CalendarSync
 

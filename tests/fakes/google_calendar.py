@@ -16,6 +16,7 @@ series id with status cancelled (`deleted_series_style = "master"`, the leanest 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -303,3 +304,8 @@ def matches(event: dict, filters: dict) -> bool:
         return False
     types = filters.get("eventTypes") or []
     return not types or event.get("eventType", "default") in types
+
+
+def copy_of(value: Any) -> Any:
+    """A deep copy of JSON-like data."""
+    return json.loads(json.dumps(value))
