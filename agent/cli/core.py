@@ -66,6 +66,9 @@ def progress_printer() -> Callable[[int, int], None]:
 def sync(app: App) -> None:
     """Read every calendar source into the local store."""
     results = sync_all(app.config, app.store, app.now(), progress_printer())
+    if not results:
+        raise UserError(f"{app.path}: no [[sources]] to sync; add one "
+                        "(`touchbase init` writes an example)")
     for result in results:
         if not result.ok:
             click.echo(f"{result.name}: FAILED: {result.error}", err=True)
