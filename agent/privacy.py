@@ -22,8 +22,10 @@ def forget(store: Store, email: str, now: datetime) -> dict[str, int]:
     counts: dict[str, int] = {}
     with store.atomic():
         conn = store.db.conn
-        for table in _TABLES_BY_EMAIL:
-            counts[table] = conn.execute(f"DELETE FROM {table} WHERE lower(email) = ?", (address,)).rowcount
+        for table in _TABLES_BY_EMAIL:  # `email` may hold a comma-separated list (group drafts)
+            counts[table] = conn.execute(
+                f"DELETE FROM {table} WHERE instr(',' || lower(email) || ',', ?) > 0",
+                (f",{address},",)).rowcount
         counts["actions"] += conn.execute(
             "DELETE FROM actions WHERE instr(lower(detail), ?) > 0", (address,)).rowcount
         counts["occurrences"] = _scrub_occurrences(store, address)
