@@ -315,8 +315,11 @@ def test_reciprocity_and_typical_gap(tmp_path):
 
 
 def test_rows_are_ordered_by_meetings_then_address(tmp_path):
-    path = tmp_path / "config.toml"
-    write_config(tmp_path, [FIXTURES / "rule_colleague_declined.ics"])
-    rows = list(people_json(path, NOW).values())
+    rows = list(people(tmp_path, "rule_colleague_declined.ics").values())
     assert [r["email"] for r in rows] == ["dana@acme.example", "alice@acme.example",
                                           "bob@acme.example"]
+
+
+def test_a_zone_the_file_does_not_define_is_read_in_the_users_zone(tmp_path):
+    rows = people(tmp_path, "bug_unknown_tzid_read_as_floating.ics", timezone="America/New_York")
+    assert rows["alice@acme.example"]["last_met"] == "2026-10-20T09:00:00-04:00"
