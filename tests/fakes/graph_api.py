@@ -128,6 +128,14 @@ class GraphFake:
         """The Graph requests received so far (those whose "METHOD /path" contains `match`)."""
         return [r for r in self.log if r.graph and match in f"{r.method} {r.path}"]
 
+    def reset_data(self) -> None:
+        """A fresh, empty mailbox and delta state (the sign-in stays valid)."""
+        with self.lock:
+            self.mailbox = Mailbox(self.user)
+            self.routes = GraphRoutes(self.mailbox, self.graph_endpoint)
+            self.faults.clear()
+            self.log.clear()
+
     def reset_log(self) -> None:
         """Forget the requests counted so far."""
         with self.lock:
