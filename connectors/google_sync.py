@@ -112,27 +112,29 @@ class CalendarSync:
             if not event_id:
                 continue
             if item.get("status") == "cancelled" or not is_meeting_type(item):
-                self._remove(index, event_id, changes)
+                self._remove(cal, index, event_id, changes)
                 continue
             try:
                 occ = to_occurrence(item, cal, self.zone)
             except (ValueError, KeyError, TypeError) as exc:
                 changes.skipped.append(f"{self.caller.source}: skipped event "
                                        f"{item.get('summary', '')!r} ({event_id}): {exc}")
-                self._remove(index, event_id, changes)
+                self._remove(cal, index, event_id, changes)
                 continue
             if occ.end <= self.window_start or occ.start >= self.window_end + AHEAD_MARGIN:
-                self._remove(index, event_id, changes)
+                self._remove(cal, index, event_id, changes)
                 continue
             self._check_self(item)
             index.add(event_id, occ.series_id)
             changes.upserts[event_id] = [occ]
 
     @staticmethod
-    def _remove(index: _Index, event_id: str, changes: Changes) -> None:
+    def _remove(cal: str, index: _Index, event_id: str, changes: Changes) -> None:
         for gone in index.remove(event_id):
             changes.removed.append(gone)
-            changes.upserts.pop(gone, None)
+            upsert = changes.upserts.get(gone)
+            if upsert and upsert[0].calendar == cal:  # another calendar's copy stays
+                del changes.upserts[gone]
 
     def _keep_shared(self, indexes: dict[str, _Index], changes: Changes) -> None:
         """An event removed from one calendar but still on another stays stored."""

@@ -222,9 +222,10 @@ def test_an_event_on_two_calendars_stays_while_either_has_it(tmp_path, google):
     config = google_config(tmp_path, google, calendars=["primary", TEAM])
     sync(config)
     assert people_json(config, NOW)[ALICE]["meetings"] == 1
+    google.put_event(one_on_one("shared01", "2026-10-05T11:00", summary="renamed"))
     google.delete_event("shared01", calendar_id=TEAM)
     sync(config)
-    assert "shared01" in stored(config)
+    assert stored(config)["shared01"].title == "renamed"  # changed on one, gone from the other
     google.delete_event("shared01")
     sync(config)
     assert "shared01" not in stored(config)
