@@ -15,6 +15,7 @@ One run (daily from the daemon; `touchbase plan` shows the same without changing
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -149,8 +150,9 @@ class Planner:
         if row.state == tb.PENDING:
             if own is not None:
                 row.state, row.event_id = tb.ACTIVE, own.event_id
-                self._save(row)
-                self._log("touchbase-created", row.email, self._booked_detail(row, connector))
+                with self._recording():
+                    self._save(row)
+                    self._log("touchbase-created", row.email, self._booked_detail(row, connector))
                 self.report.add("recovered", row.email, name, self._booked_detail(row, connector))
             else:
                 self._forget(row)
@@ -172,11 +174,12 @@ class Planner:
         if count <= row.declines:
             return
         row.declines = count
-        self._save(row)
         when = starts[-1].astimezone(self.config.zone)
         detail = (f"{count} of {self.config.touchbase.decline_limit} declined "
                   f"(latest: {when:%Y-%m-%d %H:%M})")
-        self._log("touchbase-declined", row.email, detail)
+        with self._recording():
+            self._save(row)
+            self._log("touchbase-declined", row.email, detail)
         self.report.add("declined", row.email, name, detail)
 
     def _end(self, row: tb.Touchbase, name: str, connector: Connector, own: OwnEvent,
@@ -185,12 +188,13 @@ class Planner:
             connector.end_series(own.event_id or row.event_id, self.now)
             self._local_written |= connector.name == LOCAL_SOURCE
         row.state, row.ended_at = tb.ENDED, self.now
-        self._save(row)
         reason = (f"after {row.declines} declines" if paused else "you let this relationship go")
-        self._log("touchbase-ended", row.email, reason)
-        self.report.add("ended", row.email, name, reason)
-        if paused:
-            self._pause(row, name)
+        with self._recording():
+            self._save(row)
+            self._log("touchbase-ended", row.email, reason)
+            self.report.add("ended", row.email, name, reason)
+            if paused:
+                self._pause(row, name)
 
     def _pause(self, row: tb.Touchbase, name: str) -> None:
         until = self.now + timedelta(days=self.config.landscape.pause_days)
@@ -204,8 +208,9 @@ class Planner:
 
     def _mark_deleted(self, row: tb.Touchbase, name: str, why: str) -> None:
         row.state, row.ended_at = tb.DELETED, self.now
-        self._save(row)
-        self._log("touchbase-deleted-by-user", row.email, why)
+        with self._recording():
+            self._save(row)
+            self._log("touchbase-deleted-by-user", row.email, why)
         self.report.add("deleted", row.email, name, why)
 
     # --- planning ----------------------------------------------------------------------------
@@ -272,9 +277,10 @@ class Planner:
                            start=slot.start, rrule=slot.rrule,
                            title=title_for(rel.name, rel.email))
         self.rows.append(row)
-        self._save(row)
         detail = f"{slot.describe()}; book it with: touchbase approve {rel.email}"
-        self._log("touchbase-proposed", rel.email, detail)
+        with self._recording():
+            self._save(row)
+            self._log("touchbase-proposed", rel.email, detail)
         self.report.add("proposed", rel.email, rel.name, detail)
         return True
 
@@ -298,9 +304,10 @@ class Planner:
             row.event_id = connector.create_series(spec)
             self._local_written |= source.name == LOCAL_SOURCE
         row.state = tb.ACTIVE
-        self._save(row)
         detail = self._booked_detail(row, connector)
-        self._log("touchbase-created", rel.email, detail)
+        with self._recording():
+            self._save(row)
+            self._log("touchbase-created", rel.email, detail)
         self.report.add("created", rel.email, rel.name, detail)
         return True
 
@@ -374,6 +381,10 @@ class Planner:
         if source.name not in self._connectors:
             self._connectors[source.name] = self.open_connector(self.config, source, self.now)
         return self._connectors[source.name]
+
+    def _recording(self) -> contextlib.AbstractContextManager:
+        """One transaction for a row change and its log line (nothing at all without apply)."""
+        return self.store.atomic() if self.apply else contextlib.nullcontext()
 
     def _save(self, row: tb.Touchbase) -> None:
         if self.apply:

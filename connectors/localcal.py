@@ -33,6 +33,9 @@ except ImportError:  # pragma: no cover - Windows
 
 PRODID = "-//touchbase//touchbase-agent local calendar//EN"
 CALENDAR_NAME = "Touchbases"
+TZ_YEARS = 12
+"""VTIMEZONE transitions are written from the first series' year this many years ahead
+(calendar applications map the IANA TZID themselves; the rules are there for those that do not)."""
 EMPTY = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{PRODID}\r\nEND:VCALENDAR\r\n".encode()
 
 
@@ -195,9 +198,9 @@ def _refresh_timezones(calendar: icalendar.Calendar) -> None:
         if not (c.name == "VTIMEZONE" and _known_zone(str(c.get("TZID", ""))))
     ]
     years = [event.decoded("DTSTART").year for event in _masters(calendar) if event.get("DTSTART")]
-    first = min(years, default=_utc_now().year) - 1
+    first = min(years, default=_utc_now().year)
     calendar.add_missing_timezones(first_date=date(first, 1, 1),
-                                   last_date=date(max(first + 20, 2038), 1, 1))
+                                   last_date=date(max(max(years, default=first), first) + TZ_YEARS, 1, 1))
 
 
 def _known_zone(name: str) -> bool:

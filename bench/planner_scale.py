@@ -1,0 +1,99 @@
+"""Touchbase planner at scale: 2,000 tracked colleagues.
+
+Fills a store in a temporary folder with a year of small meetings (four 1:1s each with 2,000
+colleagues, so every one is tracked and most drift) and a busy week ahead for the user (six
+meetings a working day), then runs the real planner once per simulated day: each run reads back
+every series booked so far (the local calendar file and the tagged occurrences), ranks all 2,000
+relationships, finds free slots and books `max_new_per_day` new monthly touchbases in the local
+calendar file. Prints the median run and the median of `touchbase plan` (apply=False), the goal
+(< 0.5 s each) and the ratios.
+
+    python bench/planner_scale.py [--colleagues 2000] [--runs 5]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.config import parse_config  # noqa: E402
+from agent.model import Attendee, Changes, Occurrence  # noqa: E402
+from agent.planner import Planner, run_planner  # noqa: E402
+from agent.store import Store  # noqa: E402
+
+GOAL_SECONDS = 0.5
+USER = "me@acme.example"
+ZONE = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 10, 5, 7, 30, tzinfo=ZONE)  # a Monday, at the daemon's planner time
+
+
+def occurrences(colleagues: int) -> list[Occurrence]:
+    """Four past 1:1s per colleague over the year; six meetings a working day for six weeks."""
+    result = []
+    for i in range(colleagues):
+        email, name = f"person{i}@acme.example", f"Person {i}"
+        for n in range(4):
+            start = NOW - timedelta(days=35 + (i * 7 + n * 61) % 300, hours=i % 6)
+            result.append(_meeting(f"p{i}-{n}", start, email, name))
+    for day in range(42):
+        date = (NOW + timedelta(days=day)).date()
+        if date.weekday() >= 5:
+            continue
+        for slot in range(6):
+            start = datetime(date.year, date.month, date.day, 9 + slot + (slot >= 3), 0, tzinfo=ZONE)
+            result.append(_meeting(f"busy-{day}-{slot}", start, "team@acme.example", "Team", minutes=60))
+    return result
+
+
+def _meeting(uid: str, start: datetime, email: str, name: str, minutes: int = 30) -> Occurrence:
+    return Occurrence(
+        resource=uid, key=f"{uid}|{start.isoformat()}", title=f"1:1 {name}", start=start,
+        end=start + timedelta(minutes=minutes), organizer=USER,
+        attendees=(Attendee(email=email, name=name, response="accepted"),),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--colleagues", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        config = parse_config({
+            "user": {"email": USER, "timezone": "Europe/Berlin"},
+            "colleagues": {"internal_domains": ["acme.example"]},
+            "store": {"path": str(Path(folder) / "touchbase.db")},
+            "sources": [{"name": "work", "type": "ics", "path": str(Path(folder) / "cal.ics")}],
+            "touchbase": {"max_active": 1000, "max_new_per_day": 2},
+        })
+        store = Store(config.store_path)
+        items = occurrences(args.colleagues)
+        store.apply_changes("work", Changes(full=True, upserts={o.resource: [o] for o in items}))
+        runs, dry, booked = [], [], 0
+        for day in range(args.runs):
+            now = NOW + timedelta(days=day)
+            started = time.perf_counter()
+            Planner(config, store, now, apply=False).run()
+            dry.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            report = run_planner(config, store, now)
+            runs.append(time.perf_counter() - started)
+            booked += len(report.created)
+        store.close()
+    run, plan = statistics.median(runs), statistics.median(dry)
+    print(f"planner for {args.colleagues} tracked colleagues ({booked} touchbases booked over "
+          f"{args.runs} runs, each run reading back the earlier ones): median {run:.3f} s; "
+          f"goal < {GOAL_SECONDS} s; ratio {run / GOAL_SECONDS:.2f}")
+    print(f"touchbase plan (changes nothing): median {plan:.3f} s; goal < {GOAL_SECONDS} s; "
+          f"ratio {plan / GOAL_SECONDS:.2f}")
+
+
+if __name__ == "__main__":
+    main()
