@@ -151,3 +151,20 @@ def test_mapping_of_attendees_rooms_declines_and_own_response(tmp_path, graph): 
     assert by_title["Offsite"].all_day
     assert by_title["Cancelled"].cancelled
     assert review.start == at("2026-10-05 10:00") and review.end - review.start == timedelta(hours=1)
+
+
+def test_the_same_delta_round_serves_for_weeks_then_the_window_moves_on(tmp_path, graph):  # noqa: F811
+    config = _signed_in(tmp_path, graph)
+    graph.mailbox.add_event("Weekly", at("2026-06-02 09:00"), at("2026-06-02 09:30"),
+                            attendees=[att("bob@acme.example")], recurrence=WEEKLY_TUESDAY)
+    assert run_cli(config, "sync", now=NOW).exit_code == 0
+    graph.reset_log()
+    assert run_cli(config, "sync", now="2026-11-04T12:00:00+01:00").exit_code == 0  # 3 weeks on
+    assert "$deltatoken" in graph.graph_requests()[0].query
+    graph.reset_log()
+    later = "2026-12-01T12:00:00+01:00"  # past the slack: a new round over the new window
+    people = people_json(config, later)
+    first = graph.graph_requests()[0].query
+    assert "$deltatoken" not in first and first["startDateTime"].startswith("2025-12-01")
+    assert people["bob@acme.example"]["last_met"] == "2026-12-01T09:00:00+01:00"
+    assert people["bob@acme.example"]["next_meeting"] == "2026-12-08T09:00:00+01:00"
