@@ -122,7 +122,7 @@ class GoogleConnector(Connector):
         events = self._service("calendar").events()
         sync = CalendarSync(events, self.caller, self.calendars, self.zone,
                             (self.context.window_start, self.context.window_end),
-                            self.context.user_emails, self.context.warn)
+                            self.context.user_emails, self.context.warn, self.context.progress)
         return sync.fetch(state)
 
     def find_own_events(self) -> list[OwnEvent]:

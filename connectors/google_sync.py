@@ -48,7 +48,9 @@ class CalendarSync:
 
     def __init__(self, events: Any, caller: Caller, calendars: list[str], zone: ZoneInfo,
                  window: tuple[datetime, datetime], user_emails: list[str],
-                 warn: Callable[[str], None]) -> None:
+                 warn: Callable[[str], None],
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        self.progress = progress
         self.events = events  # the googleapiclient `events()` resource
         self.caller = caller
         self.calendars = calendars
@@ -84,7 +86,7 @@ class CalendarSync:
         if cal_state and cal_state.get("token") and self._covered(cal_state.get("window")):
             try:
                 items, token = list_pages(self.events, self.caller, cal,
-                                          {"syncToken": cal_state["token"]})
+                                          {"syncToken": cal_state["token"]}, self.progress)
                 return CalendarRead(items=items, token=token)
             except SyncTokenGone:
                 self.warn(f"{self.caller.source}: the sync token of calendar {cal} expired; "
@@ -94,7 +96,7 @@ class CalendarSync:
     def _full_read(self, cal: str) -> CalendarRead:
         end = self.window_end + AHEAD_MARGIN
         params = {"timeMin": rfc3339(self.window_start), "timeMax": rfc3339(end)}
-        items, token = list_pages(self.events, self.caller, cal, params)
+        items, token = list_pages(self.events, self.caller, cal, params, self.progress)
         return CalendarRead(items=items, token=token, full=True,
                             window=[self.window_start.isoformat(), end.isoformat()])
 
@@ -202,8 +204,12 @@ class _Index:
             self.members.pop(series, None)
 
 
-def list_pages(events: Any, caller: Caller, calendar_id: str, params: dict) -> tuple[list[dict], str]:
-    """Every page of one events.list query; returns the items and the nextSyncToken."""
+def list_pages(events: Any, caller: Caller, calendar_id: str, params: dict,
+               progress: Callable[[int, int], None] | None = None) -> tuple[list[dict], str]:
+    """Every page of one events.list query; returns the items and the nextSyncToken.
+
+    `progress(done, total)` hears of each page (the total grows while pages remain).
+    """
     from googleapiclient.errors import HttpError
 
     items: list[dict] = []
@@ -219,6 +225,8 @@ def list_pages(events: Any, caller: Caller, calendar_id: str, params: dict) -> t
             raise SyncTokenGone() from None
         items.extend(page.get("items") or [])
         page_token = page.get("nextPageToken")
+        if progress is not None:
+            progress(len(items), len(items) + (PAGE_SIZE if page_token else 0))
         if not page_token:
             token = page.get("nextSyncToken", "")
             if not token:
