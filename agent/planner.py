@@ -217,6 +217,8 @@ class Planner:
 
     def plan(self) -> None:
         """Withdraw stale proposals, then book or propose for candidates within the limits."""
+        if self.apply and self._no_room():
+            return
         rels = relationships(self.config, self.store, self.now)
         grouped = tb.by_email(self.rows)
         candidates = [r for r in rels if self._eligible(r, grouped.get(r.email, []))]
@@ -243,6 +245,21 @@ class Planner:
             if done and proposal is None:
                 live, today = live + 1, today + 1
         self._note_waiting(waiting, live, today)
+
+    def _no_room(self) -> bool:
+        """True (with a note) when nothing can be booked or withdrawn: ranking is then skipped."""
+        if any(row.state == tb.PROPOSED for row in self.rows):
+            return False
+        limits, live = self.config.touchbase, sum(1 for row in self.rows if row.state in tb.LIVE)
+        if live >= limits.max_active:
+            self.report.notes.append(f"No new touchbase: {live} of max_active = "
+                                     f"{limits.max_active} touchbases in use")
+            return True
+        if self._created_today() >= limits.max_new_per_day:
+            self.report.notes.append(f"No new touchbase: max_new_per_day = "
+                                     f"{limits.max_new_per_day} reached today")
+            return True
+        return False
 
     def _eligible(self, rel: Relationship, rows: list[tb.Touchbase]) -> bool:
         if not rel.drifting or rel.let_go or rel.paused(self.now) or rel.stats.upcoming_recurring:

@@ -45,6 +45,8 @@ class LocalCalendar(IcsConnector):
     type_name = "local"
     read_only = False
 
+    _cache: tuple[tuple, icalendar.Calendar] | None = None  # (file signature, parsed) for reads
+
     @property
     def path(self) -> Path:
         """The calendar file."""
@@ -61,7 +63,7 @@ class LocalCalendar(IcsConnector):
         """Every series in the file that carries the agent's tag."""
         zone = ZoneInfo(self.context.timezone)
         result = []
-        for event in _masters(self._load()):
+        for event in _masters(self._load_cached()):
             tag = str(event.get(ical.TAG_PROPERTY, ""))
             if not tag:
                 continue
@@ -74,7 +76,7 @@ class LocalCalendar(IcsConnector):
     def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
         """Occurrences in the file (touchbases written but perhaps not yet synced)."""
         zone = ZoneInfo(self.context.timezone)
-        return [(occ.start, occ.end) for occ in ical.expand(self._load(), start, end, zone)
+        return [(occ.start, occ.end) for occ in ical.expand(self._load_cached(), start, end, zone)
                 if not occ.cancelled and not occ.all_day]
 
     # --- writing -------------------------------------------------------------------------------
@@ -117,7 +119,22 @@ class LocalCalendar(IcsConnector):
 
     # --- the file ------------------------------------------------------------------------------
 
+    def _load_cached(self) -> icalendar.Calendar:
+        """The parsed file for reading; parsed again only when the file changed on disk."""
+        signature = self._signature()
+        if self._cache is None or self._cache[0] != signature:
+            self._cache = (signature, self._load())
+        return self._cache[1]
+
+    def _signature(self) -> tuple:
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return ()
+        return (info.st_ino, info.st_size, info.st_mtime_ns)
+
     def _load(self) -> icalendar.Calendar:
+        """The parsed file, read afresh (writers call this under the lock)."""
         data = self._read(self.path)
         try:
             return icalendar.Calendar.from_ical(data)
@@ -141,6 +158,7 @@ class LocalCalendar(IcsConnector):
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise SourceError(self.name, f"{self.path}: cannot write: {exc.strerror}") from None
+        self._cache = (self._signature(), calendar)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
