@@ -6,6 +6,7 @@ The fixtures are small exports in the shape Google, Outlook and Apple write them
 """
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from tests.helpers import people_json, write_config
@@ -323,3 +324,40 @@ def test_rows_are_ordered_by_meetings_then_address(tmp_path):
 def test_a_zone_the_file_does_not_define_is_read_in_the_users_zone(tmp_path):
     rows = people(tmp_path, "bug_unknown_tzid_read_as_floating.ics", timezone="America/New_York")
     assert rows["alice@acme.example"]["last_met"] == "2026-10-20T09:00:00-04:00"
+
+
+DEFAULT_CONFIG_FIXTURES = (
+    "rule_weekly_series_exdate.ics", "rule_cancelled_series.ics", "rule_cancelled_exception.ics",
+    "rule_moved_instance.ics", "rule_user_declined.ics", "rule_colleague_declined.ics",
+    "rule_organiser_not_attendee.ics", "rule_room_not_a_person.ics",
+    "rule_internal_domains.ics", "rule_max_attendees_boundary.ics", "rule_group_invitation.ics",
+    "rule_mixed_case_mailto.ics", "rule_all_day.ics", "rule_last_next_meeting.ics",
+    "rule_reciprocity_gap.ics",
+)
+
+
+def test_one_calendar_with_every_case_adds_up(tmp_path):
+    """All the default-config fixtures as sources of one config: each colleague's figures are
+    the sum (and the latest / earliest) of the figures from each fixture alone."""
+    expected: dict[str, dict] = {}
+    for number, name in enumerate(DEFAULT_CONFIG_FIXTURES):
+        (tmp_path / str(number)).mkdir()
+        for email, row in people(tmp_path / str(number), name).items():
+            total = expected.setdefault(email, {**row, "meetings": 0, "one_on_ones": 0,
+                                                "organised_by_user": 0, "organised_by_them": 0,
+                                                "last_met": None, "next_meeting": None})
+            for key in COUNTS:
+                total[key] += row[key]
+            total["last_met"] = max(filter(None, [total["last_met"], row["last_met"]]),
+                                    key=datetime.fromisoformat, default=None)
+            total["next_meeting"] = min(filter(None, [total["next_meeting"], row["next_meeting"]]),
+                                        key=datetime.fromisoformat, default=None)
+    combined_dir = tmp_path / "all"
+    combined_dir.mkdir()
+    config = write_config(combined_dir, [FIXTURES / name for name in DEFAULT_CONFIG_FIXTURES])
+    rows = people_json(config, NOW)
+    assert set(rows) == set(expected)
+    for email, total in expected.items():
+        row = rows[email]
+        assert figures(row, *COUNTS, "last_met", "next_meeting") == figures(
+            total, *COUNTS, "last_met", "next_meeting"), email
