@@ -134,6 +134,9 @@ def test_propose_mode_records_proposals_and_approve_books_one(tmp_path):
     assert {r.state for r in tb.load(store)} == {tb.PROPOSED}
     assert "touchbase approve" in actions(store, "touchbase-proposed")[0]["detail"]
     assert run_planner(config, store, NOW_DT).actions == []  # proposed once
+    shown = run_cli(config_path, "plan", now=NOW).output
+    assert f"Proposed earlier: {BOB}: every " in shown and f"touchbase approve {BOB}" in shown
+    assert "Nothing to do" not in shown
     result = run_cli(config_path, "approve", ALICE, now=NOW)
     assert result.exit_code == 0, result.output
     assert "Booked a monthly touchbase with" in result.output

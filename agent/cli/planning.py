@@ -21,9 +21,19 @@ def plan(app: App) -> None:
     """Show what the touchbase planner would do now; changes nothing."""
     app.require_user()
     report = Planner(app.config, app.store, app.now(), apply=False).run()
-    click.echo(f"mode: {app.config.touchbase.mode} (nothing is changed by `touchbase plan`)")
-    for line in report.lines():
-        click.echo(line)
+    limits = app.config.touchbase
+    rows = tb.load(app.store)
+    active = sum(1 for r in rows if r.state in tb.BOOKED)
+    click.echo(f"mode: {limits.mode}; {active} touchbase(s) active of max_active {limits.max_active}, "
+               f"at most {limits.max_new_per_day} new a day (`touchbase plan` changes nothing)")
+    waiting = [r for r in rows if r.state == tb.PROPOSED and r.email not in
+               {a.email for a in report.actions}]
+    if report.actions or report.notes or report.errors or not waiting:
+        for line in report.lines():
+            click.echo(line)
+    for row in waiting:
+        click.echo(f"Proposed earlier: {row.email}: {describe_touchbase(app.config, row)} "
+                   f"(book it with: touchbase approve {row.email})")
     if report.errors:
         raise SystemExit(1)
 
