@@ -389,6 +389,9 @@ def _parse_source(entry: Any, where: str, problems: list[str]) -> SourceConfig |
 
 
 def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
+    for source in config.sources:
+        if source.type == "google" and source.options.get("send_updates") not in ("all", "externalOnly", "none"):
+            problems.append(f"{label}: [[sources]] {source.name!r} send_updates must be all, externalOnly or none")
     if config.user.timezone and not _valid_zone(config.user.timezone):
         problems.append(f"{label}: [user] timezone {config.user.timezone!r} is not a known time zone")
     if config.touchbase.mode not in ("auto", "propose", "off"):
