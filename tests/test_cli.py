@@ -228,3 +228,11 @@ def test_verbose_shows_the_underlying_exception(tmp_path):
     result = CliRunner().invoke(main, ["--config", str(tmp_path / "absent.toml"), "--verbose",
                                        "people"])
     assert isinstance(result.exception, ConfigError)
+
+
+def test_people_without_the_users_address_says_so(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\npath = "{tmp_path / "touchbase.db"}"\n', encoding="utf-8")
+    result = run_cli(config, "people", "--json", now=NOW)
+    assert result.exit_code == 2
+    assert result.output == f"touchbase: error: {config}: [user] email is not set\n"

@@ -98,6 +98,7 @@ def sync(app: App) -> None:
 def people(app: App, as_json: bool, status_filter: str | None, role: str | None,
            quadrant: str | None, tracked: bool, sort_by: str) -> None:
     """The colleagues you meet, with counts, last and next meeting, status and quadrant."""
+    app.require_user()  # without it no meeting can count
     rows = annotated_people(app, sort_by)
     wanted = {"status": status_filter, "role": role, "quadrant": quadrant}
     for key, value in wanted.items():
