@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 
-from agent.config import WEEKDAYS, Config
+from agent import reconnect
+from agent.config import Config
 from agent.followups import waiting_drafts
 from agent.inference import ColleagueStats, MeetingRules
 from agent.mail import queue_problems
@@ -21,7 +22,7 @@ from agent.relationships import Relationship, relationships
 from agent.store import Store, parse_iso
 
 RECONNECT_LIMIT = 10
-FRIDAY_LIMIT = 25
+FRIDAY_LIMIT = reconnect.WEEKLY_LIMIT
 PROBLEM, OK = "problem", "ok"
 
 
@@ -46,6 +47,8 @@ class Section:
     more: int = 0  # items left out
     more_hint: str = ""
     actionable: bool = True
+    bars: list[dict] = field(default_factory=list)  # HTML: a table with coloured bars, not the list
+    footer: list[str] = field(default_factory=list)  # lines after the items
 
 
 class DigestContext:
@@ -241,20 +244,29 @@ def drafts_section(ctx: DigestContext) -> Section | None:
 # --- the Friday reconnect list -------------------------------------------------------------
 
 def friday_section(ctx: DigestContext) -> Section | None:
-    """On the reconnect day (Fridays by default): drifting colleagues with nothing booked."""
-    if WEEKDAYS[ctx.today.weekday()] != ctx.config.landscape.reconnect_day:
+    """On the reconnect day (Fridays by default): who to send an update or reconnect note to,
+    each with the draft the follow-ups job wrote this week (agent/reconnect.py)."""
+    if not reconnect.is_reconnect_day(ctx.config, ctx.now):
         return None
-    people = [r for r in _reconnect_candidates(ctx) if r.stats.next_meeting is None]
+    drafted = reconnect.drafted_this_week(ctx.config, ctx.store, ctx.now)
+    people = reconnect.friday_list(ctx.relationships, ctx.now, drafted)
     if not people:
         return None
     items = []
     for rel in people[:FRIDAY_LIMIT]:
         details = [ctx.last_met(rel)]
+        if rel.stats.next_meeting is not None:
+            details.append(f"next meeting {ctx.when(rel.stats.next_meeting)}")
         if note := ctx.last_note(rel.email):
             details.append(f"last note: {note}")
+        if rel.email in drafted:
+            details.append(f"{reconnect.note_kind(rel)} note drafted in {reconnect.where(drafted[rel.email])}")
         items.append(Item(ctx.name(rel.email), status=rel.status, details=details))
+    n = min(len(people), FRIDAY_LIMIT)
     return Section("friday", "Friday reconnect list", items,
-                   intro="A short note to each: share something useful, ask how things are going.",
+                   intro="A short note to each: share something useful, ask how things are going, "
+                         "offer help. Finish the drafts and send them yourself.",
+                   summary=f"{n} reconnect note{'s' if n != 1 else ''}",
                    more=max(0, len(people) - FRIDAY_LIMIT), more_hint="touchbase people")
 
 
