@@ -14,12 +14,14 @@ from datetime import date, datetime, time
 
 from agent.config import WEEKDAYS, Config
 from agent.digest_sections import DigestContext, Section, build_sections
+from agent.digest_landscape import register as register_landscape_sections
 from agent.errors import SourceError, UserError
 from agent.mail import enqueue, flush_outgoing, mail_status, new_message
 from agent.store import Store, iso
 from agent.templating import render
 
 KIND = "digest"
+register_landscape_sections()  # capacity, one-way relationships, letting go, the matrix
 STATUS_COLOURS = {
     "overdue": "#c0392b", "due": "#b9770e", "on track": "#1e8449", "ok": "#1e8449",
     "problem": "#c0392b",
