@@ -63,10 +63,17 @@ def job_followups(config: Config, store: Store, now: datetime, heartbeat: Heartb
 
 
 def job_planner(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
-    """Book or propose touchbases, and read back declines."""
+    """Book or propose touchbases, and read back declines; then, on the reconnect day, this
+    week's reconnect drafts (after booking: nobody gets a note and a new touchbase the same day).
+    The drafts are written even when the planner fails."""
     from agent.planner import run_planner
+    from agent.reconnect import run_reconnect_drafts
 
-    return describe(run_planner(config, store, now), "action")
+    try:
+        detail = describe(run_planner(config, store, now), "action")
+    finally:
+        drafts = run_reconnect_drafts(config, store, now)
+    return detail + (f"; {describe(drafts, 'reconnect draft')}" if drafts else "")
 
 
 def job_mail(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
