@@ -156,7 +156,7 @@ def config_text(folder: Path, calendar_path: Path) -> str:
         f"[colleagues]\ninternal_domains = [{quote(DOMAIN)}]\n\n"
         f"[store]\npath = {quote(folder / 'touchbase.db')}\n\n"
         f"[[sources]]\nname = {quote(SOURCE_NAME)}\ntype = \"ics\"\npath = {quote(calendar_path)}\n\n"
-        "[touchbase]\nmode = \"auto\"\n\n"
+        "[touchbase]\nmode = \"auto\"\nmax_active = 3  # touchbases you can sustain at once\n\n"
         f"[digest]\nto = {quote(USER_EMAIL)}\ntransport = \"outbox\"\n"
     )
 
