@@ -2,12 +2,8 @@
 
 One run (daily from the daemon; `touchbase plan` shows the same without changing anything):
 
-1. Read back, per write target holding live series: the backend's own events found by the agent's
-   tag, and the synced occurrences of each series. A `pending` row (recorded just before a write)
-   found there becomes `active` (the run that wrote it was interrupted); one not found is dropped
-   and planned again under the same deterministic id. An active series that is gone was deleted by
-   the user and is never re-created. Declines are counted (docs/touchbases.md); at `decline_limit`
-   the agent ends its own series and pauses the colleague. A let-go colleague's series is ended.
+1. Read back (`agent.planrun.SeriesRun`): interrupted writes, series the user deleted, declines
+   (at `decline_limit` the agent ends its own series and pauses the colleague), let-go colleagues.
 2. Plan: tracked, drifting colleagues with no upcoming small recurring meeting, not paused or let
    go, and without a touchbase, in priority order; at most `max_active` live series and
    `max_new_per_day` new ones a day. Each gets the earliest free slot in working hours; mode
@@ -15,29 +11,25 @@ One run (daily from the daemon; `touchbase plan` shows the same without changing
 """
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from agent import slots
 from agent import touchbases as tb
 from agent.config import Config, SourceConfig, write_target
-from agent.errors import AlreadyExists, ConfigError, NotFound, SourceError, UserError
-from agent.inference import MeetingRules
-from agent.model import Occurrence, OwnEvent, SeriesSpec
+from agent.errors import AlreadyExists, NotFound, SourceError, UserError
+from agent.model import SeriesSpec
 from agent.notes import normalise_email
 from agent.planreport import PlannerReport
+from agent.planrun import OpenConnector, SeriesRun, describe_touchbase
 from agent.prompts import description_for, title_for
-from agent.readback import count_declines, occurrences_by_series, own_by_series
 from agent.relationships import Relationship, relationship_of, relationships
-from agent.store import Store, iso
-from agent.sync import LOCAL_SOURCE, local_source, open_connector, sync_source
+from agent.store import Store
+from agent.sync import LOCAL_SOURCE, local_source
 from connectors import connector_class
 from connectors.base import Connector
 
-OpenConnector = Callable[[Config, SourceConfig, datetime], Connector]
-
-__all__ = ["PlannerReport", "Planner", "run_planner", "approve", "target_source", "describe_touchbase"]
+__all__ = ["PlannerReport", "Planner", "OpenConnector", "run_planner", "read_back_series", "approve",
+           "target_source", "describe_touchbase"]
 
 
 def target_source(config: Config) -> SourceConfig:
@@ -65,6 +57,19 @@ def run_planner(config: Config, store: Store, now: datetime, apply: bool = True)
     return report
 
 
+def read_back_series(config: Config, store: Store, now: datetime) -> PlannerReport:
+    """Only the read-back half of a run: interrupted writes, deletions, declines (ending and
+    pausing at the limit). Books nothing; cheap enough to run after a sync."""
+    planner = SeriesRun(config, store, now)
+    try:
+        planner.read_back()
+    finally:
+        planner.finish()
+    if planner.report.errors:
+        raise SourceError("planner", "; ".join(planner.report.errors))
+    return planner.report
+
+
 def approve(config: Config, store: Store, email: str, now: datetime) -> str:
     """Book the touchbase proposed for `email` (or one for a colleague you name); returns a line."""
     planner = Planner(config, store, now)
@@ -78,28 +83,8 @@ def approve(config: Config, store: Store, email: str, now: datetime) -> str:
     return line
 
 
-def describe_touchbase(config: Config, row: tb.Touchbase) -> str:
-    """For example "every second Tuesday 10:00-10:30, starting 2026-12-08"."""
-    if row.start is None:
-        return row.state
-    return slots.describe_series(row.start, config.touchbase.duration_minutes, config.zone)
-
-
-class Planner:
-    """One planner run; `open_connector` opens a source's connector (tests pass a crashing one)."""
-
-    def __init__(self, config: Config, store: Store, now: datetime, apply: bool = True,
-                 open_connector: OpenConnector = open_connector) -> None:
-        self.config, self.store, self.now, self.apply = config, store, now, apply
-        self.open_connector = open_connector
-        self.rules = MeetingRules(config)
-        self.report = PlannerReport(mode=config.touchbase.mode, apply=apply)
-        self.rows = tb.load(store)
-        self.people = {row["email"]: row for row in store.db["people"].rows}
-        self._connectors: dict[str, Connector] = {}
-        self._user_busy: list[slots.Interval] | None = None
-        self._taken: list[slots.Interval] = []  # slots booked or planned in this run
-        self._local_written = False
+class Planner(SeriesRun):
+    """One planner run: read back, then plan."""
 
     def run(self) -> PlannerReport:
         """Read back, then plan (unless the mode is off)."""
@@ -110,108 +95,6 @@ class Planner:
         finally:
             self.finish()
         return self.report
-
-    def finish(self) -> None:
-        """Close connectors; re-read the local calendar file when this run wrote it."""
-        for connector in self._connectors.values():
-            connector.close()
-        self._connectors.clear()
-        if self._local_written:
-            self._local_written = False
-            sync_source(self.config, self.store, local_source(self.config), self.now)
-
-    # --- read back ---------------------------------------------------------------------------
-
-    def read_back(self) -> None:
-        """Reconcile pending and active rows with what each write target holds."""
-        live = [row for row in self.rows if row.state in tb.BOOKED]
-        if not live:
-            return
-        ids = [key for row in live for key in (row.series_id, row.event_id) if key]
-        synced = occurrences_by_series(self.store.tagged_occurrences(ids), live)
-        for target in sorted({row.target for row in live}):
-            group = [row for row in live if row.target == target]
-            source = self._source_named(target)
-            if source is None:
-                self.report.notes.append(f"{len(group)} touchbase(s) live in {target!r}, which is "
-                                         "no longer configured: left as they are")
-                continue
-            try:
-                connector = self._connector(source)
-                own = own_by_series(connector.find_own_events())
-                for row in group:
-                    self._reconcile(row, own.get(row.series_id), connector, synced.get(row.series_id, []))
-            except SourceError as exc:
-                self.report.errors.append(str(exc))
-
-    def _reconcile(self, row: tb.Touchbase, own: OwnEvent | None, connector: Connector,
-                   synced: list[Occurrence]) -> None:
-        name = self._name(row.email)
-        if row.state == tb.PENDING:
-            if own is not None:
-                row.state, row.event_id = tb.ACTIVE, own.event_id
-                with self._recording():
-                    self._save(row)
-                    self._log("touchbase-created", row.email, self._booked_detail(row, connector))
-                self.report.add("recovered", row.email, name, self._booked_detail(row, connector))
-            else:
-                self._forget(row)
-                self.report.add("retried", row.email, name)
-            return
-        if own is None:
-            self._mark_deleted(row, name, "the series is no longer in the calendar")
-            return
-        self._count_declines(row, name, synced)
-        if row.declines >= self.config.touchbase.decline_limit:
-            self._end(row, name, connector, own, paused=True)
-        elif self.people.get(row.email, {}).get("let_go_at"):
-            self._end(row, name, connector, own, paused=False)
-        elif own.ended:
-            self._mark_deleted(row, name, "the series was ended in the calendar")
-
-    def _count_declines(self, row: tb.Touchbase, name: str, synced: list[Occurrence]) -> None:
-        count, starts = count_declines(synced, row.email, self.rules, self.now)
-        if count <= row.declines:
-            return
-        row.declines = count
-        when = starts[-1].astimezone(self.config.zone)
-        detail = (f"{count} of {self.config.touchbase.decline_limit} declined "
-                  f"(latest: {when:%Y-%m-%d %H:%M})")
-        with self._recording():
-            self._save(row)
-            self._log("touchbase-declined", row.email, detail)
-        self.report.add("declined", row.email, name, detail)
-
-    def _end(self, row: tb.Touchbase, name: str, connector: Connector, own: OwnEvent,
-             paused: bool) -> None:
-        if self.apply and not own.ended:
-            connector.end_series(own.event_id or row.event_id, self.now)
-            self._local_written |= connector.name == LOCAL_SOURCE
-        row.state, row.ended_at = tb.ENDED, self.now
-        reason = (f"after {row.declines} declines" if paused else "you let this relationship go")
-        with self._recording():
-            self._save(row)
-            self._log("touchbase-ended", row.email, reason)
-            self.report.add("ended", row.email, name, reason)
-            if paused:
-                self._pause(row, name)
-
-    def _pause(self, row: tb.Touchbase, name: str) -> None:
-        until = self.now + timedelta(days=self.config.landscape.pause_days)
-        reason = f"declined the touchbase {row.declines} times"
-        if self.apply:
-            self.store.db["people"].upsert({"email": row.email, "paused_until": iso(until),
-                                            "paused_reason": reason}, pk="email")
-        detail = f"left alone until {until.astimezone(self.config.zone):%Y-%m-%d} ({reason})"
-        self._log("touchbase-paused", row.email, detail)
-        self.report.add("paused", row.email, name, detail)
-
-    def _mark_deleted(self, row: tb.Touchbase, name: str, why: str) -> None:
-        row.state, row.ended_at = tb.DELETED, self.now
-        with self._recording():
-            self._save(row)
-            self._log("touchbase-deleted-by-user", row.email, why)
-        self.report.add("deleted", row.email, name, why)
 
     # --- planning ----------------------------------------------------------------------------
 
@@ -373,45 +256,3 @@ class Planner:
         while tb.series_id_for(email, number) in taken:
             number += 1
         return tb.series_id_for(email, number)
-
-    def _booked_detail(self, row: tb.Touchbase, connector: Connector) -> str:
-        where = (f"in {self.config.local_calendar_path} (import or subscribe to it)"
-                 if connector.name == LOCAL_SOURCE else f"in {connector.name}")
-        return f"{self._describe(row)} {where}"
-
-    def _describe(self, row: tb.Touchbase) -> str:
-        return describe_touchbase(self.config, row)
-
-    def _name(self, email: str) -> str:
-        row = self.people.get(email) or {}
-        return row.get("name") or ""
-
-    def _source_named(self, name: str) -> SourceConfig | None:
-        if name == LOCAL_SOURCE:
-            return local_source(self.config)
-        try:
-            return self.config.source(name)
-        except ConfigError:
-            return None
-
-    def _connector(self, source: SourceConfig) -> Connector:
-        if source.name not in self._connectors:
-            self._connectors[source.name] = self.open_connector(self.config, source, self.now)
-        return self._connectors[source.name]
-
-    def _recording(self) -> contextlib.AbstractContextManager:
-        """One transaction for a row change and its log line (nothing at all without apply)."""
-        return self.store.atomic() if self.apply else contextlib.nullcontext()
-
-    def _save(self, row: tb.Touchbase) -> None:
-        if self.apply:
-            tb.save(self.store, row)
-
-    def _forget(self, row: tb.Touchbase) -> None:
-        self.rows.remove(row)
-        if self.apply:
-            tb.remove(self.store, row.series_id)
-
-    def _log(self, kind: str, email: str, detail: str) -> None:
-        if self.apply:
-            self.store.log_action(kind, email, detail, self.now)

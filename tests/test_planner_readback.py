@@ -7,7 +7,7 @@ import icalendar
 import pytest
 
 from agent import touchbases as tb
-from agent.planner import Planner, run_planner
+from agent.planner import Planner, read_back_series, run_planner
 from agent.store import parse_iso
 from agent.sync import make_context, open_connector
 from connectors.ical import TAG_PROPERTY
@@ -65,6 +65,16 @@ def test_declines_are_counted_and_at_the_limit_the_series_ends_and_alice_is_paus
     later = run_planner(config, store, _at("2027-03-01T08:00:00+01:00"))
     assert later.created == [] and len(tb.load(store)) == 1
     assert "paused until" in run_cli(config_path, "person", ALICE, now="2027-03-01T08:00:00+01:00").output
+
+
+def test_read_back_alone_ends_a_declined_series_and_books_nothing(tmp_path):
+    config_path, config, store, event = _book_alice(tmp_path)
+    (tmp_path / "work.ics").write_text((tmp_path / "work.ics").read_text().replace(
+        "END:VCALENDAR", "".join(e.text() for e in drifting(BOB)) + "END:VCALENDAR"))
+    _alice_declines(tmp_path, config_path, event, [DEC_1, JAN_5], "2026-12-02T08:00:00+01:00")
+    report = read_back_series(config, store, _at("2026-12-02T08:00:00+01:00"))
+    assert [a.kind for a in report.actions] == ["declined", "ended", "paused"]
+    assert [r.email for r in tb.load(store)] == [ALICE]  # Bob drifts, but nothing is booked
 
 
 def test_declines_of_future_occurrences_count_only_for_the_next_one(tmp_path):
