@@ -16,7 +16,7 @@ from datetime import datetime
 from agent import slots
 from agent import touchbases as tb
 from agent.config import Config, SourceConfig, write_target
-from agent.errors import AlreadyExists, NotFound, SourceError, UserError
+from agent.errors import AlreadyExists, ConfigError, NotFound, SourceError, UserError
 from agent.model import SeriesSpec
 from agent.notes import normalise_email
 from agent.planreport import PlannerReport
@@ -100,6 +100,9 @@ class Planner(SeriesRun):
 
     def plan(self) -> None:
         """Withdraw stale proposals, then book or propose for candidates within the limits."""
+        if not self.config.user.email:
+            raise ConfigError(f"{self.config.path or 'config'}: [user] email is not set; "
+                              "touchbases need an organiser")
         if self.apply and self._no_room():
             return
         rels = relationships(self.config, self.store, self.now)

@@ -166,3 +166,18 @@ def test_sync_reads_the_file_as_the_local_source_with_the_tag(tmp_path):
     assert [(o.source, o.tag, o.start.date().isoformat()) for o in occurrences] == [
         (LOCAL_SOURCE, "tb-one", "2026-12-08"), (LOCAL_SOURCE, "tb-one", "2027-01-12"),
         (LOCAL_SOURCE, "tb-one", "2027-02-09")]
+
+
+def test_a_zone_with_daylight_saving_keeps_the_wall_clock_time(tmp_path):
+    config = load_config(write_config(tmp_path, [], timezone="America/New_York"))
+    local = open_connector(config, local_source(config), NOW)
+    york = ZoneInfo("America/New_York")
+    spec = _spec(start=datetime(2027, 2, 9, 10, 0, tzinfo=york))
+    spec.timezone = "America/New_York"
+    local.create_series(spec)
+    cal = _parse(config)
+    assert [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")] == ["America/New_York"]
+    starts = [e.decoded("DTSTART") for e in recurring_ical_events.of(cal).between(
+        datetime(2027, 2, 1, tzinfo=york), datetime(2027, 4, 30, tzinfo=york))]
+    assert [(s.strftime("%m-%d %H:%M"), s.utcoffset().total_seconds() / 3600) for s in starts] == [
+        ("02-09 10:00", -5), ("03-09 10:00", -5), ("04-13 10:00", -4)]

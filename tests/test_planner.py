@@ -11,7 +11,7 @@ from agent import touchbases as tb
 from agent.planner import run_planner
 from agent.slots import position_in_month
 from connectors.ical import TAG_PROPERTY
-from tests.helpers import USER, Ev, run_cli
+from tests.helpers import USER, Ev, run_cli, write_config
 from tests.planning_helpers import (NOW, NOW_DT, actions, drifting, live_series, local_calendar,
                                     one_on_one, open_all, past_meetings, series_in_file, setup)
 
@@ -216,3 +216,11 @@ def test_occurrences_follow_the_rrule_from_the_first_slot(tmp_path):
     positions = {position_in_month(s.date()) for s in starts}
     assert len(starts) == 4 and len(positions) == 1
     assert len({(s.hour, s.minute) for s in starts}) == 1
+
+
+def test_without_the_users_address_the_planner_stops_with_a_clear_line(tmp_path):
+    work = tmp_path / "work.ics"
+    work.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n")
+    config_path = write_config(tmp_path, [work], user="")
+    result = run_cli(config_path, "run", "--once", now=NOW)
+    assert "planner: FAILED" in result.output and "[user] email is not set" in result.output
