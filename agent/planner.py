@@ -191,7 +191,7 @@ class Planner(SeriesRun):
         """Write a series for `rel`: a pending row first, then the write, then active."""
         source = target_source(self.config)
         connector = self._connector(source)
-        slot = self._find_slot(connector, rel.email)
+        slot = self._find_slot(connector, rel.email, proposal.start if proposal else None)
         if slot is None:
             self.report.add("skipped", rel.email, rel.name, "no free slot in working hours in the next 4 weeks")
             return False
@@ -232,16 +232,30 @@ class Planner(SeriesRun):
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _find_slot(self, connector: Connector, email: str) -> slots.Slot | None:
+    def _find_slot(self, connector: Connector, email: str,
+                   proposed: datetime | None = None) -> slots.Slot | None:
+        """The proposed slot when it is still ahead and free, else the earliest free one;
+        `connector.busy()` is called once."""
         start, end = slots.busy_range(self.config, self.now)
         if self._user_busy is None:
             self._user_busy = slots.user_busy(self.config, self.store, start, end)
         theirs = connector.busy(start, end, [email])
-        slot = slots.find_slot(self.config, slots.BusyIndex([*self._user_busy, *self._taken, *theirs]),
-                               self.now)
+        busy = slots.BusyIndex([*self._user_busy, *self._taken, *theirs, *self._proposed_busy(email)])
+        zone = self.config.zone
+        slot = slots.slot_at(proposed, self.config.touchbase.duration_minutes, zone) if proposed else None
+        if slot is None or slot.start < start or not slots.is_free(slot, zone, busy):
+            slot = slots.find_slot(self.config, busy, self.now)
         if slot is not None:
             self._taken.extend(slots.occurrences_of(slot, slots.CHECK_OCCURRENCES, self.config.zone))
         return slot
+
+    def _proposed_busy(self, email: str) -> list[slots.Interval]:
+        """The slots proposed to other colleagues: kept free for when they are approved."""
+        minutes, zone = self.config.touchbase.duration_minutes, self.config.zone
+        return [interval for row in self.rows
+                if row.state == tb.PROPOSED and row.email != email and row.start is not None
+                for interval in slots.occurrences_of(slots.slot_at(row.start, minutes, zone),
+                                                     slots.CHECK_OCCURRENCES, zone)]
 
     def _spec(self, rel: Relationship, row: tb.Touchbase, slot: slots.Slot) -> SeriesSpec:
         minutes = self.config.touchbase.duration_minutes

@@ -50,11 +50,16 @@ class Slot:
                 f"{self.start:%H:%M}-{self.end:%H:%M}, starting {self.start:%Y-%m-%d}")
 
 
-def describe_series(start: datetime, minutes: int, zone: ZoneInfo) -> str:
-    """The description of a relative-monthly series whose first occurrence is `start`."""
+def slot_at(start: datetime, minutes: int, zone: ZoneInfo) -> Slot:
+    """The relative-monthly slot whose first occurrence is `start`."""
     local = start.astimezone(zone)
     week_index, weekday = position_in_month(local.date())
-    return Slot(local, local + timedelta(minutes=minutes), weekday, week_index).describe()
+    return Slot(local, local + timedelta(minutes=minutes), weekday, week_index)
+
+
+def describe_series(start: datetime, minutes: int, zone: ZoneInfo) -> str:
+    """The description of a relative-monthly series whose first occurrence is `start`."""
+    return slot_at(start, minutes, zone).describe()
 
 
 def rrule_text(week_index: int, weekday: str) -> str:
@@ -172,13 +177,14 @@ def _slot_on(day: date, opens: time, closes: time, length: timedelta, zone: Zone
     closing = datetime.combine(day, closes, zone)
     while moment + length <= closing:
         slot = Slot(moment, moment + length, weekday, week_index)
-        if _all_free(slot, zone, busy):
+        if is_free(slot, zone, busy):
             return slot
         moment += timedelta(minutes=STEP_MINUTES)
     return None
 
 
-def _all_free(slot: Slot, zone: ZoneInfo, busy: BusyIndex) -> bool:
+def is_free(slot: Slot, zone: ZoneInfo, busy: BusyIndex) -> bool:
+    """True when the first `CHECK_OCCURRENCES` occurrences of the series are all free."""
     for start, end in occurrences_of(slot, CHECK_OCCURRENCES, zone):
         if not busy.is_free(start, end):
             return False

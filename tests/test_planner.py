@@ -137,14 +137,30 @@ def test_propose_mode_records_proposals_and_approve_books_one(tmp_path):
     shown = run_cli(config_path, "plan", now=NOW).output
     assert f"Proposed earlier: {BOB}: every " in shown and f"touchbase approve {BOB}" in shown
     assert "Nothing to do" not in shown
-    result = run_cli(config_path, "approve", ALICE, now=NOW)
+    proposed = {r.email: r.start for r in tb.load(store)}
+    assert proposed[ALICE] < proposed[BOB]
+    # Bob is approved first and keeps his slot, though Alice's earlier one is free.
+    result = run_cli(config_path, "approve", BOB, now=NOW)
     assert result.exit_code == 0, result.output
     assert "Booked a monthly touchbase with" in result.output
-    assert sorted(series_in_file(config)) == [ALICE]
-    again = run_cli(config_path, "approve", ALICE.upper(), now=NOW)
+    assert sorted(series_in_file(config)) == [BOB]
+    assert series_in_file(config)[BOB][0].decoded("DTSTART") == proposed[BOB]
+    again = run_cli(config_path, "approve", BOB.upper(), now=NOW)
     assert again.exit_code != 0 and "already has a touchbase" in again.output
     states = {r.email: r.state for r in tb.load(store)}
-    assert states == {ALICE: tb.ACTIVE, BOB: tb.PROPOSED}
+    assert states == {ALICE: tb.PROPOSED, BOB: tb.ACTIVE}
+    # Alice's is booked as proposed too.
+    assert run_cli(config_path, "approve", ALICE, now=NOW).exit_code == 0
+    assert series_in_file(config)[ALICE][0].decoded("DTSTART") == proposed[ALICE]
+
+
+def test_a_later_proposal_keeps_clear_of_an_earlier_one(tmp_path):
+    extra = '[touchbase]\nmode = "propose"\nmax_new_per_day = 1\nworking_days = ["WE"]\n'
+    config, store = open_all(setup(tmp_path, [*drifting(ALICE), *drifting(BOB)], extra=extra))
+    assert run_planner(config, store, NOW_DT).proposed == [ALICE]
+    assert run_planner(config, store, NOW_DT + timedelta(days=1)).proposed == [BOB]
+    starts = {r.email: r.start.isoformat() for r in tb.load(store)}
+    assert starts == {ALICE: "2026-12-02T08:00:00+00:00", BOB: "2026-12-02T08:30:00+00:00"}
 
 
 def test_a_proposal_is_withdrawn_once_the_colleague_is_met(tmp_path):

@@ -80,7 +80,7 @@ def person_lines(app: App, rel, rows: list[tb.Touchbase], notes: list[dict]) -> 
     when = (lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "-")
     tracked = "tracked" if is_tracked(app.config, rel) else "not tracked"
     lines = [
-        f"{rel.name or rel.email} <{rel.email}> ({tracked})",
+        f"{rel.name} <{rel.email}> ({tracked})" if rel.name else f"{rel.email} ({tracked})",
         f"  status:       {rel.status} (aim: every {rel.cadence_days} days)",
         f"  meetings:     {stats.meetings} in the last {app.config.colleagues.window_days} days, "
         f"{stats.one_on_ones} one-on-one; {stats.meetings_past_year} in the past year",
