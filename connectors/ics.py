@@ -1,24 +1,34 @@
 """Local .ics files: the embedded default, read-only input.
 
-A file whose bytes did not change since the last sync costs no parsing. When it changed, only
-the events (grouped by UID) whose text changed are parsed again; a malformed event is skipped,
-counted and named, and the rest of the file still syncs.
+A file whose bytes did not change since the last sync costs no parsing (icalendar is not even
+imported). When it changed, only the events (grouped by UID) whose text changed are looked at
+again, and of those only the ones that can have an occurrence in the sync window are parsed
+(`connectors.ics_window`); the others are remembered by their hash, judged against the window
+kept in the state (the sync window plus WINDOW_SLACK past its end; a window the state does not
+cover means a full re-read). Many groups are
+parsed in chunks by worker processes (`connectors.ics_chunks`). A malformed event is skipped,
+counted and named, and the rest of the file still syncs; an event that cannot fall in the window
+is not checked.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from dataclasses import dataclass, replace
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
-
-import icalendar
+from typing import TYPE_CHECKING
 
 from agent.errors import SourceError
 from agent.model import Changes, Occurrence
-from connectors import ical
 from connectors.base import Connector
+from connectors.ics_window import may_overlap
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 _EVENT_BLOCK = re.compile(rb"^BEGIN:VEVENT\r?\n.*?^END:VEVENT\r?$\n?", re.M | re.S)
 _TZ_BLOCK = re.compile(rb"^BEGIN:VTIMEZONE\r?\n.*?^END:VTIMEZONE\r?$\n?", re.M | re.S)
@@ -28,6 +38,11 @@ STATE_VERSION = 1
 WINDOW_SLACK = timedelta(days=7)
 """Expand this far past the window's end, so that later syncs of an unchanged file (whose
 window end moves with the clock) still read nothing."""
+CHUNK_GROUPS = 200
+"""UID groups parsed together as one calendar text."""
+PARALLEL_MIN_GROUPS = 1000
+"""Below this many groups to parse, worker processes cost more than they save."""
+MAX_WORKERS = 2
 
 
 @dataclass
@@ -54,7 +69,7 @@ class IcsConnector(Connector):
         return [Path(n).expanduser() for n in names]
 
     def fetch_changes(self, state: dict) -> tuple[Changes, dict]:
-        """Re-read the files that changed; parse only the events whose text changed."""
+        """Re-read the files that changed; parse only the changed events that can be in the window."""
         raw = {path: self._read(path) for path in self.paths}
         digest = hashlib.sha256(b"".join(hashlib.sha256(b).digest() for b in raw.values())).hexdigest()
         known = state.get("version") == STATE_VERSION and self._window_covered(state)
@@ -65,15 +80,21 @@ class IcsConnector(Connector):
             (self.context.window_end + WINDOW_SLACK).isoformat(),
         ]
         parsed = [split_calendar(path, data) for path, data in raw.items()]
+        del raw
         groups = merge_groups(parsed)
         hashes = {uid: _group_hash(blocks) for uid, blocks in groups.items()}
         old = state.get("uids", {}) if known else {}
         changed = [uid for uid, h in hashes.items() if old.get(uid) != h]
+        start, end = (datetime.fromisoformat(w) for w in window)
+        wanted = {uid: groups[uid] for uid in changed if may_overlap(groups[uid], start, end)}
         timezones = b"".join(p.timezones for p in parsed)
-        span = [datetime.fromisoformat(w) for w in window]
-        changes, bad = self._parse_groups(timezones, {uid: groups[uid] for uid in changed}, span)
+        del parsed
+        changes, bad = self._parse_groups(timezones, wanted, start, end)
+        # A changed event that cannot be in the window has no occurrences there (any it had go).
+        failed = set(bad)
+        changes.upserts = {uid: changes.upserts.get(uid, []) for uid in changed if uid not in failed}
         changes.full = not old
-        changes.removed = [uid for uid in old if uid not in hashes or uid in bad]
+        changes.removed = [uid for uid in old if uid not in hashes or uid in failed]
         for uid in bad:
             hashes.pop(uid, None)
         new_state = {"version": STATE_VERSION, "digest": digest, "window": window, "uids": hashes}
@@ -94,22 +115,60 @@ class IcsConnector(Connector):
         except OSError as exc:
             raise SourceError(self.name, f"{path}: cannot read: {exc.strerror}") from None
 
-    def _parse_groups(self, timezones: bytes, groups: dict[str, list[bytes]],
-                      span: list[datetime]) -> tuple[Changes, list[str]]:
-        zone = ZoneInfo(self.context.timezone)
-        context = replace(self.context, window_start=span[0], window_end=span[1])
+    def _parse_groups(self, timezones: bytes, groups: dict[str, list[bytes]], start: datetime,
+                      end: datetime) -> tuple[Changes, list[str]]:
+        """Parse and expand `groups` over [start, end) in chunks: worker processes when many."""
+        from connectors.ics_chunks import label, occurrence_from_row
+
         changes = Changes()
         bad: list[str] = []
-        total = len(groups)
-        for done, (uid, blocks) in enumerate(groups.items(), start=1):
-            try:
-                changes.upserts[uid] = parse_group(timezones, blocks, context, zone, uid)
-            except Exception as exc:  # noqa: BLE001 - one bad event must not stop the file
-                changes.skipped.append(f"{self.name}: skipped event {_label(uid, blocks)}: {_reason(exc)}")
+        items = list(groups.items())
+        chunks = [items[i:i + CHUNK_GROUPS] for i in range(0, len(items), CHUNK_GROUPS)]
+        done, total = 0, len(items)
+        for chunk, (good, broken) in zip(chunks, self._run_chunks(timezones, chunks, start, end)):
+            for uid, rows in good:
+                changes.upserts[uid] = [occurrence_from_row(uid, row) for row in rows]
+            for uid, why in broken:
+                changes.skipped.append(f"{self.name}: skipped event {label(uid, groups[uid])}: {why}")
                 bad.append(uid)
-            if self.context.progress and (done % 500 == 0 or done == total):
+            done += len(chunk)
+            if self.context.progress:
                 self.context.progress(done, total)
         return changes, bad
+
+    def _run_chunks(self, timezones: bytes, chunks: list[list[tuple[str, list[bytes]]]],
+                    start: datetime, end: datetime) -> Iterator:
+        """The result of `parse_chunk` for each chunk, in order."""
+        from connectors.ics_chunks import parse_chunk
+
+        zone = self.context.timezone
+        workers = _worker_count(sum(len(c) for c in chunks))
+        if workers < 2:
+            for chunk in chunks:
+                yield parse_chunk(timezones, chunk, start, end, zone)
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            yield from pool.map(parse_chunk, [timezones] * len(chunks), chunks,
+                                [start] * len(chunks), [end] * len(chunks), [zone] * len(chunks))
+
+
+def _worker_count(groups: int) -> int:
+    """Worker processes for parsing `groups` groups (1: parse in this process).
+
+    Workers are forked, so only where fork exists and this process runs no other thread (a fork
+    of a threaded process can deadlock).
+    """
+    if groups < PARALLEL_MIN_GROUPS or not hasattr(os, "fork") or threading.active_count() > 1:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_WORKERS, cpus))
 
 
 def split_calendar(path: Path, data: bytes) -> ParsedFile:
@@ -143,34 +202,10 @@ def merge_groups(parsed: list[ParsedFile]) -> dict[str, list[bytes]]:
 def parse_group(timezones: bytes, blocks: list[bytes], context: object, zone: ZoneInfo,
                 uid: str) -> list[Occurrence]:
     """Parse and expand the events of one UID over the context's window."""
-    text = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + timezones + b"".join(blocks) + b"END:VCALENDAR\r\n"
-    calendar = icalendar.Calendar.from_ical(text)
-    _reject_broken(calendar)
-    occurrences = ical.expand(calendar, context.window_start, context.window_end, zone)  # type: ignore[attr-defined]
-    for occ in occurrences:
-        occ.resource = uid
-    return occurrences
+    from connectors.ics_chunks import parse_group as parse_one
 
-
-def _reject_broken(calendar: icalendar.Calendar) -> None:
-    for event in calendar.walk("VEVENT"):
-        if event.errors:
-            raise ValueError("; ".join(f"{name}: {err}" for name, err in event.errors))
-        if event.get("DTSTART") is None:
-            raise ValueError("no DTSTART")
-        event.decoded("DTSTART")
+    return parse_one(timezones, blocks, context, zone, uid)
 
 
 def _group_hash(blocks: list[bytes]) -> str:
     return hashlib.sha1(b"".join(blocks)).hexdigest()
-
-
-def _label(uid: str, blocks: list[bytes]) -> str:
-    summary = re.search(rb"^SUMMARY[;:]([^\r\n]*)", blocks[0], re.M)
-    title = summary.group(1).decode("utf-8", "replace").split(":")[-1] if summary else ""
-    return f"{title!r} (UID {uid})" if title else f"UID {uid}"
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
