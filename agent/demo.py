@@ -329,6 +329,14 @@ def _other_meetings(b: _Builder) -> None:
             _accepted(YOU, OMAR, HANNAH))
     b.event("api-review", "API migration review", b.at(b.weekday(-26, 1), "11:00"), 60, OMAR,
             _accepted(YOU, OMAR, HANNAH))
+    b.event("api-timeline", "API migration: timeline check", b.at(b.weekday(-25, 4), "10:00"), 30,
+            OMAR, _accepted(YOU, OMAR))
+    b.event("api-rollout", "API migration: rollout plan", b.at(b.weekday(-24, 1), "15:00"), 45,
+            OMAR, _accepted(YOU, OMAR))
+    b.event("api-cutover", "API migration: cutover dry run", b.at(b.weekday(-23, 2), "10:00"), 30,
+            OMAR, _accepted(YOU, OMAR))
+    b.event("api-retro", "API migration: retro", b.at(b.weekday(-23, 4), "14:00"), 30,
+            OMAR, _accepted(YOU, OMAR))
     b.event("omar-coffee", "Coffee with Omar", b.at(b.weekday(-22, 4), "09:30"), 30, YOU,
             _accepted(YOU, OMAR))
     b.event("lena-onboarding", "Onboarding buddy chat", b.at(b.weekday(-36, 2), "12:00"), 30, LENA,

@@ -113,6 +113,9 @@ class ColleagueStats:
     meetings_past_year: int = 0
     upcoming_recurring: bool = False  # an upcoming occurrence of a small recurring meeting
     starts: list[datetime] = field(default_factory=list, repr=False)
+    # Invitations rather than occurrences: a recurring series counts once (reciprocity).
+    initiated_by_user: set[str] = field(default_factory=set, repr=False)
+    initiated_by_them: set[str] = field(default_factory=set, repr=False)
 
     @property
     def typical_gap_days(self) -> float | None:
@@ -202,8 +205,10 @@ def _add(entry: ColleagueStats, counted: CountedMeeting, occ: Occurrence, now: d
         entry.last_met = occ.start
     if counted.organizer in rules.user:
         entry.organised_by_user += 1
+        entry.initiated_by_user.add(occ.series_id or occ.resource)
     elif counted.organizer == entry.email:
         entry.organised_by_them += 1
+        entry.initiated_by_them.add(occ.series_id or occ.resource)
 
 
 def _name_of(email: str, occ: Occurrence, rules: MeetingRules) -> str:

@@ -25,7 +25,7 @@ QUADRANT_ADVICE = {
 }
 ANTI_SPONSOR_ADVICE = "Likely to resist: invite them in early, ask what they need, listen first."
 
-RECIPROCITY_MIN_MEETINGS = 4
+RECIPROCITY_MIN_INVITATIONS = 3
 RECIPROCITY_SHARE = 0.8
 
 
@@ -94,19 +94,23 @@ class ReciprocityFlag:
         """A gentle suggestion for the morning email."""
         who = self.name or self.email
         if self.direction == "you initiate":
-            return (f"You organised {self.by_user} of your last {self.by_user + self.by_them} meetings "
-                    f"with {who}. Let them come to you for a while, or ask what would help them.")
-        return (f"{who} organised {self.by_them} of your last {self.by_user + self.by_them} meetings. "
+            return (f"You sent {self.by_user} of the {self.by_user + self.by_them} invitations "
+                    f"between you and {who}. Let them come to you for a while, or ask what would help them.")
+        return (f"{who} sent {self.by_them} of the {self.by_user + self.by_them} invitations between you. "
                 "Take the initiative next time: invite them, offer help or share something useful.")
 
 
 def reciprocity_flags(relationships: list[Relationship]) -> list[ReciprocityFlag]:
-    """Relationships where one side organises at least 80% of at least 4 meetings."""
+    """Relationships where one side sent at least 80% of at least 3 invitations.
+
+    An invitation is a meeting or a whole recurring series: a weekly 1:1 one side set up once
+    does not make the relationship one-sided by itself.
+    """
     flags = []
     for rel in relationships:
-        by_user, by_them = rel.stats.organised_by_user, rel.stats.organised_by_them
+        by_user, by_them = len(rel.stats.initiated_by_user), len(rel.stats.initiated_by_them)
         total = by_user + by_them
-        if rel.let_go or total < RECIPROCITY_MIN_MEETINGS:
+        if rel.let_go or total < RECIPROCITY_MIN_INVITATIONS:
             continue
         if by_user / total >= RECIPROCITY_SHARE:
             flags.append(ReciprocityFlag(rel.email, rel.name, by_user, by_them, "you initiate"))

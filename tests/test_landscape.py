@@ -81,10 +81,14 @@ def test_reciprocity_flags_one_way_relationships(tmp_path):
     events = (_series("always-me@acme.example", [3, 10, 17, 24, 31]) +
               _series("always-them@acme.example", [4, 11, 18, 25], organizer_them=4) +
               _series("balanced@acme.example", [5, 12, 19, 26], organizer_them=2) +
-              _series("few@acme.example", [6, 13, 20]))
+              _series("few@acme.example", [6, 13]) +
+              [Ev(uid="weekly-series", start="20260907T150000", end="20260907T153000",
+                  attendees=(";PARTSTAT=ACCEPTED:mailto:series@acme.example",),
+                  extra="RRULE:FREQ=WEEKLY;COUNT=8")])
     config_path = _setup(tmp_path, events)
     _, _, rels = _rels(config_path)
     flags = {f.email: f.direction for f in reciprocity_flags(rels)}
+    # "few" sent too few invitations; "series" is one weekly series: one invitation, not 8.
     assert flags == {"always-me@acme.example": "you initiate", "always-them@acme.example": "they initiate"}
 
 
