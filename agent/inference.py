@@ -38,15 +38,19 @@ class MeetingRules:
     def __init__(self, config: Config) -> None:
         cfg = config.colleagues
         self.aliases = {_bare(k): _bare(v) for k, v in cfg.aliases.items()}
+        self._normalised: dict[str, str] = {}
         self.user = {self.normalise(a) for a in config.user_emails}
         self.domains = tuple(d.lower().lstrip("@") for d in cfg.internal_domains)
         self.exclude = {self.normalise(a) for a in cfg.exclude}
         self.max_attendees = cfg.max_attendees
 
     def normalise(self, address: str) -> str:
-        """Lower-cased, without `mailto:`, after mapping configured aliases."""
-        bare = _bare(address)
-        return self.aliases.get(bare, bare)
+        """Lower-cased, without `mailto:`, after mapping configured aliases (memoised)."""
+        known = self._normalised.get(address)
+        if known is None:
+            bare = _bare(address)
+            known = self._normalised[address] = self.aliases.get(bare, bare)
+        return known
 
     def is_internal(self, address: str) -> bool:
         """True when no internal domains are set, or the address is in one of them."""
