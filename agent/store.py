@@ -84,6 +84,15 @@ def m003_forgotten(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE forgotten (digest TEXT PRIMARY KEY, at TEXT NOT NULL)")
 
 
+@migrations()
+def m004_own_blocks(db: sqlite_utils.Database) -> None:
+    """The agent's blocks of the user's own time (the weekly Reconnect hour): not touchbases."""
+    db.execute("""CREATE TABLE own_blocks (
+        series_id TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL DEFAULT '',
+        event_id TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, created_at TEXT NOT NULL,
+        ended_at TEXT, start TEXT, rrule TEXT, title TEXT NOT NULL DEFAULT '')""")
+
+
 def address_digest(address: str) -> str:
     """The SHA-256 of a lower-cased address: what the store keeps of a forgotten person."""
     return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
