@@ -8,6 +8,7 @@ by others), rooms, external guests, large meetings, long DESCRIPTIONs and alarms
 scale is about 40,000 occurrences after expansion, 1,500 colleagues and about 10 MB of text.
 
 Usage: python bench/heavy_calendar.py OUT.ics [--years 5] [--now ISO8601] [--seed N]
+       [--colleagues 1500] [--density 1.0]
 """
 from __future__ import annotations
 
@@ -110,12 +111,13 @@ def vtimezone(tzid: str) -> str:
 class Generator:
     """Builds the calendar text; every choice comes from one seeded random source."""
 
-    def __init__(self, now: datetime, years: float, seed: int, colleagues: int) -> None:
+    def __init__(self, now: datetime, years: float, seed: int, colleagues: int,
+                 density: float = 1.0) -> None:
         self.rng = random.Random(seed)
         self.now = now
         self.start = (now - timedelta(days=round(365.25 * (years - 0.25)))).date()
         self.end = (now + timedelta(days=91)).date()
-        self.scale = years / 5
+        self.scale = years / 5 * density
         self.people = self._people(colleagues)
         self.rooms = [Person(f"room-{b}{n:02d}@resource.acme.example", f"Room {b}{n:02d}", "ROOM")
                       for b in "ABCD" for n in range(1, 11)]
@@ -341,10 +343,13 @@ class Generator:
 
 
 def generate(path: Path, years: float = 5, now: str = NOW, seed: int = 2,
-             colleagues: int = 1500) -> Path:
-    """Write the heavy calendar to `path` (the same bytes for the same arguments)."""
+             colleagues: int = 1500, density: float = 1.0) -> Path:
+    """Write the heavy calendar to `path` (the same bytes for the same arguments).
+
+    `density` scales the number of events per year (1.0: about 8,000 occurrences a year).
+    """
     moment = datetime.fromisoformat(now)
-    text = Generator(moment, years, seed, colleagues).build()
+    text = Generator(moment, years, seed, colleagues, density).build()
     path.write_bytes(text.encode("utf-8"))
     return path
 
@@ -355,8 +360,10 @@ def main() -> None:
     parser.add_argument("--years", type=float, default=5, help="span of the calendar (default 5)")
     parser.add_argument("--now", default=NOW, help="the instant the calendar ends ~3 months after")
     parser.add_argument("--seed", type=int, default=2, help="random seed (default 2)")
+    parser.add_argument("--colleagues", type=int, default=1500, help="people to meet (default 1500)")
+    parser.add_argument("--density", type=float, default=1.0, help="events per year, x (default 1)")
     args = parser.parse_args()
-    path = generate(args.out, args.years, args.now, args.seed)
+    path = generate(args.out, args.years, args.now, args.seed, args.colleagues, args.density)
     print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")
 
 
