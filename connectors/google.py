@@ -25,8 +25,8 @@ from connectors import google_auth
 from connectors.base import Connector, ConnectorContext, Interval
 from connectors.google_http import Caller, RetryPolicy, rfc3339
 from connectors.google_mapping import (
-    OWNER_PROPERTY, OWNER_VALUE, event_id_for, is_own, own_event, parse_moment, series_body,
-    until_of, with_until,
+    OWNER_PROPERTY, OWNER_VALUE, event_id_for, is_own, own_event, parse_moment, send_updates_for,
+    series_body, until_of, with_until,
 )
 from connectors.google_sync import CalendarSync
 
@@ -156,8 +156,9 @@ class GoogleConnector(Connector):
 
         try:
             self.caller.run(lambda: events.insert(
-                calendarId=self.calendars[0], body=body, sendUpdates=self.send_updates,
-            ).execute(num_retries=0), f"creating the touchbase with {spec.colleague}",
+                calendarId=self.calendars[0], body=body,
+                sendUpdates=send_updates_for(body.get("attendees"), self.send_updates),
+            ).execute(num_retries=0), f"creating {spec.title!r}",
                 passthrough=(409,))
         except HttpError:
             pass  # 409: created by an earlier attempt (or deleted by the user: never again)
@@ -186,7 +187,7 @@ class GoogleConnector(Connector):
         recurrence = with_until(item["recurrence"], until)
         self.caller.run(lambda: events.patch(
             calendarId=calendar, eventId=event_id, body={"recurrence": recurrence},
-            sendUpdates=self.send_updates,
+            sendUpdates=send_updates_for(item.get("attendees"), self.send_updates),
         ).execute(num_retries=0), f"ending the touchbase series {event_id}")
 
     def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:

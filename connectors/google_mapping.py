@@ -90,26 +90,36 @@ def _attendee(raw: dict) -> Attendee:
 
 
 def series_body(spec: SeriesSpec, event_id: str) -> dict:
-    """The events.insert body of a touchbase series: client-chosen id, zone, RRULE, tag."""
+    """The events.insert body of a series: client-chosen id, zone, RRULE (relative-monthly or
+    weekly, from `spec.rrule`), tag; the colleague as the one attendee, none for a block of the
+    user's own (`spec.colleague` empty)."""
     zone = ZoneInfo(spec.timezone)
     start = spec.start.astimezone(zone)
     end = start + timedelta(minutes=spec.duration_minutes)
-    attendee = {"email": spec.colleague}
-    if spec.colleague_name:
-        attendee["displayName"] = spec.colleague_name
-    return {
+    body = {
         "id": event_id,
         "summary": spec.title,
         "description": spec.description,
         "start": {"dateTime": start.isoformat(), "timeZone": spec.timezone},
         "end": {"dateTime": end.isoformat(), "timeZone": spec.timezone},
         "recurrence": [f"RRULE:{spec.rrule}"],
-        "attendees": [attendee],
         "transparency": "opaque",
         "extendedProperties": {"private": {AGENT_TAG_NAME: spec.tag,
                                            SERIES_PROPERTY: spec.series_id,
                                            OWNER_PROPERTY: OWNER_VALUE}},
     }
+    if spec.colleague:
+        attendee = {"email": spec.colleague}
+        if spec.colleague_name:
+            attendee["displayName"] = spec.colleague_name
+        body["attendees"] = [attendee]
+    return body
+
+
+def send_updates_for(attendees: object, configured: str) -> str:
+    """The sendUpdates value of a write: the configured one, "none" when nobody is invited
+    (a block of the user's own: no invitation or update email at all)."""
+    return configured if attendees else "none"
 
 
 def is_own(item: dict) -> bool:

@@ -134,6 +134,22 @@ def relative_monthly(spec: SeriesSpec) -> dict:
     }
 
 
+def weekly(spec: SeriesSpec) -> dict:
+    """The patternedRecurrence of a weekly series on `spec.weekday` with no end."""
+    local = spec.start.astimezone(ZoneInfo(spec.timezone))
+    return {
+        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [_DAYS[spec.weekday]],
+                    "firstDayOfWeek": "monday"},
+        "range": {"type": "noEnd", "startDate": local.date().isoformat(),
+                  "recurrenceTimeZone": spec.timezone},
+    }
+
+
+def recurrence_of(spec: SeriesSpec) -> dict:
+    """The patternedRecurrence of `spec`: weekly, or relative-monthly (the touchbases)."""
+    return weekly(spec) if spec.frequency == "weekly" else relative_monthly(spec)
+
+
 def transaction_id(spec: SeriesSpec) -> str:
     """A stable transactionId for a series: the same colleague and series always give the same."""
     digest = hashlib.sha256(f"{spec.colleague.lower()}|{spec.series_id}".encode()).hexdigest()
@@ -141,22 +157,27 @@ def transaction_id(spec: SeriesSpec) -> str:
 
 
 def series_event(spec: SeriesSpec) -> dict:
-    """The JSON body of POST /me/events for a touchbase series."""
+    """The JSON body of POST /me/events for a series: a touchbase with the colleague as the
+    one required attendee, or (`spec.colleague` empty) a block of the user's own with no
+    attendee, so Outlook sends no invitation."""
     local = spec.start.astimezone(ZoneInfo(spec.timezone)).replace(tzinfo=None)
     end = local + timedelta(minutes=spec.duration_minutes)
-    attendee = {"emailAddress": {"address": spec.colleague}, "type": "required"}
-    if spec.colleague_name:
-        attendee["emailAddress"]["name"] = spec.colleague_name
+    attendees = []
+    if spec.colleague:
+        attendee = {"emailAddress": {"address": spec.colleague}, "type": "required"}
+        if spec.colleague_name:
+            attendee["emailAddress"]["name"] = spec.colleague_name
+        attendees.append(attendee)
     return {
         "subject": spec.title,
         "body": {"contentType": "text", "content": spec.description},
         "start": {"dateTime": local.isoformat(timespec="seconds"), "timeZone": spec.timezone},
         "end": {"dateTime": end.isoformat(timespec="seconds"), "timeZone": spec.timezone},
-        "recurrence": relative_monthly(spec),
-        "attendees": [attendee],
+        "recurrence": recurrence_of(spec),
+        "attendees": attendees,
         "showAs": "busy",
-        "responseRequested": True,
-        "allowNewTimeProposals": True,
+        "responseRequested": bool(attendees),
+        "allowNewTimeProposals": bool(attendees),
         "transactionId": transaction_id(spec),
         "singleValueExtendedProperties": [
             {"id": TAG_PROPERTY_ID, "value": spec.tag},
