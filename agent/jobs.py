@@ -63,17 +63,38 @@ def job_followups(config: Config, store: Store, now: datetime, heartbeat: Heartb
 
 
 def job_planner(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
-    """Book or propose touchbases, and read back declines; then, on the reconnect day, this
-    week's reconnect drafts (after booking: nobody gets a note and a new touchbase the same day).
-    The drafts are written even when the planner fails."""
+    """Keep the weekly Reconnect hour (first, so touchbases are booked around it), book or
+    propose touchbases, and read back declines; then, on the reconnect day, this week's
+    reconnect drafts (after booking: nobody gets a note and a new touchbase the same day).
+    The planner runs even when the reconnect hour fails, and the drafts even when the planner
+    fails; a failing part fails the job."""
     from agent.planner import run_planner
     from agent.reconnect import run_reconnect_drafts
 
+    block, block_error = _reconnect_hour(config, store, now)
     try:
         detail = describe(run_planner(config, store, now), "action")
+    except Exception as exc:
+        if block_error:
+            raise JobFailed(f"{block_error}; {_message(exc)}") from exc
+        raise
     finally:
         drafts = run_reconnect_drafts(config, store, now)
-    return detail + (f"; {describe(drafts, 'reconnect draft')}" if drafts else "")
+    if block_error:
+        raise JobFailed(block_error)
+    detail += f"; {describe(drafts, 'reconnect draft')}" if drafts else ""
+    return detail + "".join(f"; {line}" for line in block)
+
+
+def _reconnect_hour(config: Config, store: Store, now: datetime) -> tuple[list[str], str]:
+    """What keeping the Reconnect hour did, or why it failed (the planner runs either way)."""
+    from agent.reconnect_block import ensure_reconnect_block
+
+    try:
+        return ensure_reconnect_block(config, store, now), ""
+    except Exception as exc:  # noqa: BLE001 - reported by the job after the planner ran
+        log.debug("reconnect hour failed", exc_info=True)
+        return [], f"reconnect hour: {_message(exc)}"
 
 
 def job_mail(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:

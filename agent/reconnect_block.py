@@ -1,0 +1,259 @@
+"""The weekly "Reconnect hour": a block of the user's own time that the agent keeps in the calendar.
+
+With `[landscape] reconnect_hour = true` the planner job keeps one weekly series, "Reconnect hour"
+(60 minutes on `reconnect_day` at `reconnect_time` in the user's zone, from the next such day), in
+the calendar touchbases are written to (`agent.planner.target_source`: the local calendar file
+when that source only reads). It has no attendee, so nobody is invited, and it carries the agent's
+tag like every event the agent writes.
+
+It is recorded in the `own_blocks` table, not with the touchbases: it never counts toward
+`max_active` or `max_new_per_day` and never shows as a colleague's touchbase. The same states as a
+touchbase: `pending` (recorded just before the write; a crash is reconciled by the backend's tag
+lookup), `active`, `ended` (the agent ended it because the setting was turned off; turning it on
+again writes a new series), `deleted` (the user removed it: it is never written again).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, fields
+from datetime import datetime, time, timedelta
+
+from agent.config import WEEKDAYS, Config, SourceConfig
+from agent.errors import ConfigError
+from agent.model import OwnEvent, SeriesSpec
+from agent.readback import own_by_series
+from agent.slots import DAY_NAMES
+from agent.store import Store, iso, parse_iso
+from agent.sync import LOCAL_SOURCE, local_source, open_connector, sync_source
+from connectors.base import Connector
+
+KIND = "reconnect-hour"
+TITLE = "Reconnect hour"
+DESCRIPTION = ("Reserved by touchbase: send updates and reconnect notes; "
+               "your Friday list is in the morning email.")
+MINUTES = 60
+PENDING, ACTIVE, ENDED, DELETED = "pending", "active", "ended", "deleted"
+BOOKED = (PENDING, ACTIVE)
+
+
+@dataclass
+class Block:
+    """One row of the `own_blocks` table."""
+
+    series_id: str
+    kind: str
+    state: str
+    created_at: datetime
+    target: str = ""
+    event_id: str = ""
+    ended_at: datetime | None = None
+    start: datetime | None = None
+    rrule: str = ""
+    title: str = ""
+
+    def as_row(self) -> dict:
+        """The row as stored (datetimes as UTC ISO text)."""
+        row = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key in ("created_at", "ended_at", "start"):
+            row[key] = iso(row[key]) if row[key] else None
+        return row
+
+
+def block_id(email: str, number: int = 1) -> str:
+    """The deterministic series id of the user's `number`th reconnect hour (also the UID stem)."""
+    digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:24]
+    return f"{KIND}-{digest}" + (f"-{number}" if number > 1 else "")
+
+
+def load_blocks(store: Store, kind: str = KIND) -> list[Block]:
+    """Every block of `kind`, oldest first."""
+    result = []
+    for row in store.db["own_blocks"].rows_where("kind = ?", [kind], order_by="created_at, series_id"):
+        result.append(Block(
+            series_id=row["series_id"], kind=row["kind"], state=row["state"],
+            created_at=parse_iso(row["created_at"]), target=row["target"] or "",
+            event_id=row["event_id"] or "",
+            ended_at=parse_iso(row["ended_at"]) if row["ended_at"] else None,
+            start=parse_iso(row["start"]) if row["start"] else None,
+            rrule=row["rrule"] or "", title=row["title"] or ""))
+    return result
+
+
+def next_start(config: Config, now: datetime) -> datetime:
+    """The first `reconnect_day` at `reconnect_time` (user's zone) after `now`."""
+    zone = config.zone
+    local = now.astimezone(zone)
+    at = time.fromisoformat(config.landscape.reconnect_time)
+    ahead = (WEEKDAYS.index(config.landscape.reconnect_day) - local.weekday()) % 7
+    day = local.date() + timedelta(days=ahead)
+    start = datetime.combine(day, at, zone)
+    if start <= now:
+        start = datetime.combine(day + timedelta(days=7), at, zone)
+    return start
+
+
+def ensure_reconnect_block(config: Config, store: Store, now: datetime) -> list[str]:
+    """Keep the weekly Reconnect hour as configured; returns one line per thing done.
+
+    On: write it once (idempotent across runs and crashes), notice when the user deleted it
+    (never written again). Off: end the agent's own block once. A failing backend raises a
+    SourceError after the row is recorded, so the next run picks up where this one stopped.
+    """
+    keeper = _Keeper(config, store, now)
+    try:
+        return keeper.run()
+    finally:
+        keeper.finish()
+
+
+class _Keeper:
+    """One pass over the reconnect hour; holds the open connectors."""
+
+    def __init__(self, config: Config, store: Store, now: datetime) -> None:
+        self.config, self.store, self.now = config, store, now
+        self.rows = load_blocks(store)
+        self._connectors: dict[str, Connector] = {}
+        self._local_written = False
+
+    def run(self) -> list[str]:
+        latest = self.rows[-1] if self.rows else None
+        if not self.config.landscape.reconnect_hour:
+            return [self._end(latest)] if latest is not None and latest.state in BOOKED else []
+        if not self.config.user.email:
+            raise ConfigError(f"{self.config.path or 'config'}: [user] email is not set; "
+                              "the reconnect hour needs an organiser")
+        if latest is None or latest.state == ENDED:
+            return [self._write(self._new_row())]
+        if latest.state == DELETED:
+            return []
+        source = self._source_named(latest.target)
+        if source is None:
+            return [f"reconnect hour: {latest.target!r} is no longer configured; left as it is"]
+        own = self._own(source, latest)
+        if latest.state == PENDING:
+            return [self._recovered(latest, source, own) if own else self._write(latest)]
+        if own is None or own.ended:
+            return [self._deleted(latest, "no longer in the calendar" if own is None
+                                  else "ended in the calendar")]
+        return []
+
+    def finish(self) -> None:
+        """Close connectors; re-read the local calendar file when this pass wrote it."""
+        for connector in self._connectors.values():
+            connector.close()
+        self._connectors.clear()
+        if self._local_written:
+            self._local_written = False
+            sync_source(self.config, self.store, local_source(self.config), self.now)
+
+    # --- the steps -----------------------------------------------------------------------------
+
+    def _new_row(self) -> Block:
+        from agent.planner import target_source  # the planner's own rule for where series go
+
+        taken = {row.series_id for row in self.rows}
+        number = len(self.rows) + 1
+        while block_id(self.config.user.email, number) in taken:
+            number += 1
+        block = Block(series_id=block_id(self.config.user.email, number), kind=KIND, state=PENDING,
+                      created_at=self.now, target=target_source(self.config).name, title=TITLE)
+        self.rows.append(block)
+        return block
+
+    def _write(self, block: Block) -> str:
+        """Record the row as pending, write the series, then record it as active."""
+        source = self._source_named(block.target)
+        if source is None:  # a pending row whose target was removed from the config
+            from agent.planner import target_source
+
+            source = target_source(self.config)
+            block.target = source.name
+        if block.start is None or block.start <= self.now:
+            block.start = next_start(self.config, self.now)
+        spec = self._spec(block)
+        block.state, block.rrule = PENDING, spec.rrule
+        self._save(block)
+        connector = self._connector(source)
+        block.event_id = connector.create_series(spec)
+        self._local_written |= source.name == LOCAL_SOURCE
+        block.state = ACTIVE
+        detail = f"{self._describe(block)} {self._where(source)}"
+        with self.store.atomic():
+            self._save(block)
+            self.store.log_action("reconnect-hour-created", "", detail, self.now)
+        return f"reconnect hour created: {detail}"
+
+    def _recovered(self, block: Block, source: SourceConfig, own: OwnEvent) -> str:
+        block.state, block.event_id = ACTIVE, own.event_id or block.event_id
+        detail = f"{self._describe(block)} {self._where(source)}"
+        with self.store.atomic():
+            self._save(block)
+            self.store.log_action("reconnect-hour-created", "", detail, self.now)
+        return f"reconnect hour found after an interrupted write: {detail}"
+
+    def _deleted(self, block: Block, why: str) -> str:
+        block.state, block.ended_at = DELETED, self.now
+        with self.store.atomic():
+            self._save(block)
+            self.store.log_action("reconnect-hour-deleted-by-user", "", why, self.now)
+        return f"reconnect hour {why}: not written again"
+
+    def _end(self, block: Block) -> str:
+        """The setting was turned off: end the agent's own series once."""
+        source = self._source_named(block.target)
+        if source is None:
+            return f"reconnect hour: {block.target!r} is no longer configured; left as it is"
+        own = self._own(source, block)
+        if own is None:
+            return self._deleted(block, "no longer in the calendar")
+        if not own.ended:
+            connector = self._connector(source)
+            connector.end_series(own.event_id or block.event_id, self.now)
+            self._local_written |= source.name == LOCAL_SOURCE
+        block.state, block.ended_at = ENDED, self.now
+        detail = f"reconnect_hour is off; ended {self._where(source)}"
+        with self.store.atomic():
+            self._save(block)
+            self.store.log_action("reconnect-hour-ended", "", detail, self.now)
+        return f"reconnect hour ended: {detail}"
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _spec(self, block: Block) -> SeriesSpec:
+        assert block.start is not None
+        return SeriesSpec(
+            series_id=block.series_id, colleague="", colleague_name="",
+            organizer=self.config.user.email, title=TITLE, description=DESCRIPTION,
+            start=block.start, duration_minutes=MINUTES, timezone=str(self.config.zone),
+            weekday=self.config.landscape.reconnect_day, week_index=1, tag=block.series_id,
+            frequency="weekly")
+
+    def _own(self, source: SourceConfig, block: Block) -> OwnEvent | None:
+        return own_by_series(self._connector(source).find_own_events()).get(block.series_id)
+
+    def _describe(self, block: Block) -> str:
+        start = (block.start or self.now).astimezone(self.config.zone)
+        end = start + timedelta(minutes=MINUTES)
+        day = DAY_NAMES[self.config.landscape.reconnect_day]
+        return f"every {day} {start:%H:%M}-{end:%H:%M}, starting {start:%Y-%m-%d}"
+
+    def _where(self, source: SourceConfig) -> str:
+        if source.name == LOCAL_SOURCE:
+            return f"in {self.config.local_calendar_path} (import or subscribe to it)"
+        return f"in {source.name}"
+
+    def _source_named(self, name: str) -> SourceConfig | None:
+        if name == LOCAL_SOURCE:
+            return local_source(self.config)
+        try:
+            return self.config.source(name)
+        except ConfigError:
+            return None
+
+    def _connector(self, source: SourceConfig) -> Connector:
+        if source.name not in self._connectors:
+            self._connectors[source.name] = open_connector(self.config, source, self.now)
+        return self._connectors[source.name]
+
+    def _save(self, block: Block) -> None:
+        self.store.db["own_blocks"].upsert(block.as_row(), pk="series_id")
