@@ -8,15 +8,55 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import StoreError
 from agent.model import Attendee, Changes, Occurrence
 
-migrations = Migrations("touchbase")
+if TYPE_CHECKING:
+    import sqlite_utils
+    from sqlite_utils.migrations import Migrations
+
+
+class _LazyMigrations:
+    """sqlite-utils Migrations, built on first use: importing sqlite-utils (and numpy, which it
+    loads when installed) costs a short command such as an unchanged `sync` most of its time,
+    while a store whose migrations are all applied needs none of it (see `_schema_is_current`).
+    Used exactly like Migrations: `@migrations()` on each migration function."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.steps: list[tuple[str | None, bool, Any]] = []
+        self._real: Migrations | None = None
+
+    def __call__(self, *, name: str | None = None, transactional: bool = True) -> Any:
+        def register(fn: Any) -> Any:
+            self.steps.append((name, transactional, fn))
+            self._real = None
+            return fn
+        return register
+
+    @property
+    def names(self) -> list[str]:
+        """The names of every registered migration, in order."""
+        return [name or fn.__name__ for name, _, fn in self.steps]
+
+    def real(self) -> Migrations:
+        """The sqlite-utils Migrations holding every registered migration."""
+        if self._real is None:
+            from sqlite_utils.migrations import Migrations
+
+            real = Migrations(self.name)
+            for name, transactional, fn in self.steps:
+                real(name=name, transactional=transactional)(fn)
+            self._real = real
+        return self._real
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.real(), attribute)
+
+
+migrations = _LazyMigrations("touchbase")
 
 
 @migrations()
@@ -113,20 +153,34 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.db = self._open(path)
-        self.forgotten = {row[0] for row in self.db.conn.execute("SELECT digest FROM forgotten")}
+        self.conn = self._open(path)
+        self._db: sqlite_utils.Database | None = None
+        self.forgotten = {row[0] for row in self.conn.execute("SELECT digest FROM forgotten")}
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The sqlite-utils view of the connection (sqlite-utils is imported on first use)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
 
     @staticmethod
-    def _open(path: Path) -> sqlite_utils.Database:
+    def _open(path: Path) -> sqlite3.Connection:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            db = sqlite_utils.Database(conn)
-            _check_known_schema(db, path)
-            migrations.apply(db)
-            return db
+            conn.execute("PRAGMA recursive_triggers=on")  # as sqlite_utils.Database sets it
+            if not _schema_is_current(conn):
+                import sqlite_utils
+
+                db = sqlite_utils.Database(conn)
+                _check_known_schema(db, path)
+                migrations.apply(db)
+            return conn
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: not a touchbase store or the file is damaged ({exc})") from None
         except OSError as exc:
@@ -134,7 +188,7 @@ class Store:
 
     def close(self) -> None:
         """Close the connection."""
-        self.db.conn.close()
+        self.conn.close()
 
     def atomic(self) -> Any:
         """A context manager: everything inside commits together or not at all."""
@@ -202,15 +256,15 @@ class Store:
     def occurrence_count(self, source: str | None = None) -> int:
         """How many occurrences are stored (for one source or all)."""
         if source is None:
-            return self.db.conn.execute("SELECT count(*) FROM occurrences").fetchone()[0]
-        return self.db.conn.execute(
+            return self.conn.execute("SELECT count(*) FROM occurrences").fetchone()[0]
+        return self.conn.execute(
             "SELECT count(*) FROM occurrences WHERE source = ?", (source,)).fetchone()[0]
 
     # --- sources -----------------------------------------------------------------------------
 
     def source_state(self, name: str) -> dict:
         """The connector state saved after the last successful sync of `name`."""
-        row = self.db.conn.execute("SELECT state FROM sources WHERE name = ?", (name,)).fetchone()
+        row = self.conn.execute("SELECT state FROM sources WHERE name = ?", (name,)).fetchone()
         return json.loads(row[0]) if row else {}
 
     def record_sync(self, name: str, type_name: str, state: dict, when: datetime,
@@ -223,7 +277,7 @@ class Store:
         }
         if skipped is not None:
             row["skipped"] = skipped
-        self.db["sources"].upsert(row, pk="name")
+        _upsert_source(self.conn, row)
 
     def record_source_error(self, name: str, type_name: str, message: str, when: datetime,
                             needs_reauth: str | None = None) -> None:
@@ -254,9 +308,30 @@ class Store:
         return list(self.db["actions"].rows_where("at >= ?", [iso(since)], order_by="at, id"))
 
 
+def _upsert_source(conn: sqlite3.Connection, row: dict) -> None:
+    """Insert or update a `sources` row by name, setting only the given columns (like
+    sqlite-utils' upsert, without importing it on the sync path)."""
+    columns = list(row)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "name")
+    conn.execute(f"INSERT INTO sources ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+                 f"ON CONFLICT(name) DO UPDATE SET {updates}", [row[c] for c in columns])
+
+
+def _schema_is_current(conn: sqlite3.Connection) -> bool:
+    """True when exactly the known migrations are applied (nothing to do, nothing unknown)."""
+    try:
+        applied = {row[0] for row in conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (migrations.name,))}
+    except sqlite3.OperationalError:  # no migrations table yet: a new store
+        return False
+    return applied == set(migrations.names)
+
+
 def _check_known_schema(db: sqlite_utils.Database, path: Path) -> None:
     if "_sqlite_migrations" not in db.table_names():
         return
+    import sqlite_utils
+
     known = {m.name for m in migrations.pending(sqlite_utils.Database(memory=True))}
     applied = {m.name for m in migrations.applied(db)}
     unknown = sorted(applied - known)
