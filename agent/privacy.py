@@ -4,12 +4,65 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from agent.config import Config
+from agent import touchbases as tb
+from agent.config import Config, SourceConfig
+from agent.errors import TouchbaseError
 from agent.notes import normalise_email
 from agent.people import people_rows
+from agent.readback import own_by_series
 from agent.store import Store, address_digest, iso, scrub_text
+from agent.sync import LOCAL_SOURCE, local_source, open_connector
 
 _TABLES_BY_EMAIL = ("people", "notes", "touchbases", "followups", "actions")
+
+
+def end_live_series(config: Config, store: Store, email: str, now: datetime) -> list[str]:
+    """End the agent's own live touchbase series with `email` (before `forget` erases them).
+
+    Each series is ended after `now` through its write target's connector, found by the agent's
+    tag as the planner does after declines. Returns one line per series: ended, or could not be
+    ended (the target cannot be reached) and where it still is. Never raises for a backend.
+    """
+    address = normalise_email(email)
+    rows = [row for row in tb.of_person(store, address) if row.state in tb.BOOKED]
+    lines = []
+    for target in sorted({row.target for row in rows}):
+        group = [row for row in rows if row.target == target]
+        where = (f"in {config.local_calendar_path}" if target == LOCAL_SOURCE else f"in {target}")
+        try:
+            lines += _end_in(config, _source_named(config, target), group, where, now)
+        except Exception as exc:  # noqa: BLE001 - forgetting goes on; the user is told where it is
+            reason = str(exc) if isinstance(exc, TouchbaseError) else f"{type(exc).__name__}: {exc}"
+            lines += [f"Could not end the touchbase series {_what(config, row)} {where} ({reason}); "
+                      "it is still there: delete it yourself." for row in group]
+    return lines
+
+
+def _end_in(config: Config, source: SourceConfig, rows: list[tb.Touchbase], where: str,
+            now: datetime) -> list[str]:
+    connector = open_connector(config, source, now)
+    try:
+        own = own_by_series(connector.find_own_events())
+        lines = []
+        for row in rows:
+            event = own.get(row.series_id)
+            if event is None or event.ended:
+                continue  # never written, deleted or already ended: nothing live to end
+            connector.end_series(event.event_id or row.event_id, now)
+            lines.append(f"Ended the touchbase series {_what(config, row)} {where}.")
+        return lines
+    finally:
+        connector.close()
+
+
+def _source_named(config: Config, name: str) -> SourceConfig:
+    return local_source(config) if name == LOCAL_SOURCE else config.source(name)
+
+
+def _what(config: Config, row: tb.Touchbase) -> str:
+    from agent.planrun import describe_touchbase
+
+    return f"{row.title or row.series_id!r} ({describe_touchbase(config, row)})"
 
 
 def forget(store: Store, email: str, now: datetime) -> dict[str, int]:

@@ -196,3 +196,52 @@ def test_export_is_json_of_the_users_data(tmp_path):
     data = json.loads(run_cli(config_path, "export", now=NOW).output)
     assert data["people"][0]["motivators"] == "autonomy"
     assert data["colleagues"][0]["email"] == "x@acme.example"
+
+
+def _booked_touchbase(tmp_path, who: str):
+    """A drifting colleague whose touchbase `run --once` wrote into the local calendar file."""
+    config_path = _setup(tmp_path, _series(who, [100, 130, 160]))
+    result = run_cli(config_path, "run", "--once", now=NOW)
+    assert result.exit_code == 0 and "1 created" in result.output, result.output
+    return config_path, load_config(config_path).local_calendar_path
+
+
+def _store_mentions(config_path, address: str) -> list:
+    db = sqlite3.connect(load_config(config_path).store_path)
+    tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return [(table, row) for table in tables for row in db.execute(f"SELECT * FROM {table}")
+            if address in repr(row).lower()]
+
+
+def test_forget_ends_the_touchbase_series_in_the_calendar_first(tmp_path):
+    import icalendar
+    import recurring_ical_events
+
+    config_path, ics = _booked_touchbase(tmp_path, "gone@acme.example")
+    later = "2026-11-20T12:00:00+01:00"
+    result = run_cli(config_path, "forget", "gone@acme.example", "--yes", now=later)
+    assert result.exit_code == 0, result.output
+    assert f"Ended the touchbase series 'Touchbase: Gone' (every first Tuesday" in result.output
+    assert f"in {ics}." in result.output and "Forgot gone@acme.example" in result.output
+    parsed = icalendar.Calendar.from_ical(ics.read_bytes())
+    (series,) = [e for e in parsed.walk("VEVENT") if "gone@acme.example" in str(e.get("ATTENDEE"))]
+    assert "UNTIL" in series["RRULE"]
+    assert series["RRULE"]["UNTIL"][0] <= datetime.fromisoformat(later)
+    after = recurring_ical_events.of(parsed).between(datetime.fromisoformat(later), NOW_DT + timedelta(days=800))
+    assert [o for o in after if str(o["UID"]) == str(series["UID"])] == []
+    assert _store_mentions(config_path, "gone@acme.example") == []
+    again = run_cli(config_path, "run", "--once", now="2026-11-21T12:00:00+01:00")
+    assert again.exit_code == 0 and "FAILED" not in again.output, again.output
+    assert _store_mentions(config_path, "gone@acme.example") == []
+
+
+def test_forget_erases_even_when_the_series_cannot_be_ended(tmp_path):
+    config_path, ics = _booked_touchbase(tmp_path, "gone@acme.example")
+    ics.write_text("this is not a calendar", encoding="utf-8")
+    result = run_cli(config_path, "forget", "gone@acme.example", "--yes", now=NOW)
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("Could not end")]
+    assert f"'Touchbase: Gone' (every first Tuesday" in line and f"in {ics} (" in line
+    assert "still there" in line
+    assert "Forgot gone@acme.example" in result.output
+    assert _store_mentions(config_path, "gone@acme.example") == []

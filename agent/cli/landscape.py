@@ -11,7 +11,7 @@ from agent.cli.app import App
 from agent.errors import UserError
 from agent.landscape import matrix, reciprocity_flags
 from agent.notes import normalise_email
-from agent.privacy import export, forget
+from agent.privacy import end_live_series, export, forget
 from agent.ratings import ROLES, let_go, parse_cadence, rate, resume
 from agent.relationships import relationships
 from agent.relmap import render_map
@@ -81,10 +81,13 @@ def resume_command(app: App, email: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
 def forget_command(app: App, email: str, yes: bool) -> None:
-    """Erase everything about a person from the store (events keep what others need)."""
+    """End the agent's touchbase series with a person, then erase everything about them from
+    the store (events keep what others need)."""
     address = normalise_email(email)
     if not yes and not click.confirm(f"Erase everything about {address}?", default=False):
         raise UserError("nothing erased")
+    for line in end_live_series(app.config, app.store, address, app.now()):
+        click.echo(line)
     counts = forget(app.store, address, app.now())
     touched = ", ".join(f"{table} {n}" for table, n in counts.items() if n)
     click.echo(f"Forgot {address} ({touched or 'nothing stored'}).")
