@@ -217,3 +217,36 @@ def test_outlook_gets_one_weekly_block_without_attendees(tmp_path, graph):  # no
     ended = graph.mailbox.events[event["id"]]["recurrence"]["range"]
     assert (ended["type"], ended["endDate"]) == ("endDate", "2026-10-25")
     assert graph.mailbox.patched == [event["id"]]
+
+
+def test_caldav_gets_one_weekly_block_without_attendees(tmp_path, monkeypatch):
+    import caldav
+
+    from tests.fakes.radicale_server import radicale
+
+    monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "secret")
+    with radicale(tmp_path / "radicale") as base:
+        client = caldav.DAVClient(url=base, username="me", password="secret",
+                                  require_tls=False, enable_rfc6764=False)
+        work = client.principal().make_calendar(name="Work")
+        extra = (f'[[sources]]\nname = "dav"\ntype = "caldav"\nurl = "{base}"\nusername = "me"\n'
+                 f'calendars = ["Work"]\n\n[touchbase]\nwrite_to = "dav"\n' + ON)
+        config_path = write_config(tmp_path, [], extra=extra)
+        _run(config_path, THURSDAY)
+        _run(config_path, FRIDAY)
+        own = [event for obj in work.objects(load_objects=True)
+               for event in icalendar.Calendar.from_ical(obj.data).walk("VEVENT")
+               if event.get(TAG_PROPERTY)]
+        assert len(own) == 1
+        (event,) = own
+        assert event["RRULE"].to_ical() == b"FREQ=WEEKLY;BYDAY=FR"
+        assert event.decoded("DTSTART") == datetime(2026, 12, 4, 9, 0, tzinfo=BERLIN)
+        attendees = event.get("ATTENDEE") or []
+        attendees = attendees if isinstance(attendees, list) else [attendees]
+        assert [address_of(a) for a in attendees] == [USER]
+
+        config_path.write_text(config_path.read_text().replace("reconnect_hour = true", "reconnect_hour = false"))
+        _run(config_path, "2026-12-14T08:00:00+01:00")
+        (obj,) = work.objects(load_objects=True)
+        (ended,) = icalendar.Calendar.from_ical(obj.data).walk("VEVENT")
+        assert "UNTIL" in ended["RRULE"]
