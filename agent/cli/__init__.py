@@ -62,14 +62,58 @@ def main(ctx: click.Context, config_path: str | None, now_text: str | None, verb
     ctx.call_on_close(ctx.obj.close)
 
 
-def _register() -> None:
-    """Import every command module of this package; each registers its commands on `main`."""
+FAST_COMMANDS = {"sync": "core"}
+"""Commands that `touchbase` runs by loading only the module defining them, so that a short
+run (an unchanged `sync` is a fraction of a second) does not import every other command's
+dependencies. Such a command must stay self-contained: no other module may extend it."""
+
+_loaded_all = False
+
+
+def _register(only: str | None = None) -> None:
+    """Import the command modules of this package (all, or just `only`); each registers its
+    commands on `main`."""
+    global _loaded_all
     import importlib
     import pkgutil
 
+    if _loaded_all:
+        return
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if module.name != "app":
+        if module.name != "app" and only in (None, module.name):
             importlib.import_module(f"{__name__}.{module.name}")
+    _loaded_all = only is None
 
 
-_register()
+def _requested_command(argv: list[str]) -> str | None:
+    """The command a `touchbase` command line names after the global options, if plain."""
+    if not argv or not argv[0].endswith("touchbase"):
+        return None
+    args, index = argv[1:], 0
+    while index < len(args):
+        arg = args[index]
+        if arg in ("--config", "--now"):
+            index += 2
+        elif arg.startswith(("--config=", "--now=")) or arg in ("--verbose", "-v"):
+            index += 1
+        else:
+            return None if arg.startswith("-") else arg
+    return None
+
+
+def _get_command(self: Main, ctx: click.Context, name: str) -> click.Command | None:
+    command = click.Group.get_command(self, ctx, name)
+    if command is None and not _loaded_all:
+        _register()
+        command = click.Group.get_command(self, ctx, name)
+    return command
+
+
+def _list_commands(self: Main, ctx: click.Context) -> list[str]:
+    _register()
+    return click.Group.list_commands(self, ctx)
+
+
+Main.get_command = _get_command  # type: ignore[method-assign]
+Main.list_commands = _list_commands  # type: ignore[method-assign]
+_register(only=FAST_COMMANDS.get(_requested_command(sys.argv) or ""))
