@@ -35,7 +35,8 @@ from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+REPO = HERE.parent
+sys.path[:0] = [str(HERE), str(REPO)]  # this checkout's code, whatever is installed
 
 GOALS = {"ratio": 1.0, "unchanged_s": 0.5, "changed_ratio": 0.10, "memory_ratio": 2.0}
 
@@ -157,12 +158,24 @@ def generate_in_subprocess(path: Path, now_text: str, years: float, colleagues: 
     return path
 
 
-def touchbase_command() -> list[str]:
-    """The installed console script (not a version-manager shim), else `python -c`."""
-    script = Path(sys.executable).parent / "touchbase"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "import sys; from agent.cli import main; sys.exit(main())"]
+LAUNCHER = """#!{python}
+import sys
+sys.path.insert(0, {repo!r})
+from agent.cli import main
+sys.exit(main())
+"""
+
+
+def touchbase_command(folder: Path) -> list[str]:
+    """A `touchbase` program running this checkout's code, like the installed console script.
+
+    It is a script named `touchbase` (the CLI loads less for some commands when run as that
+    program), so that the figures do not depend on which checkout an editable install points to.
+    """
+    script = folder / "touchbase"
+    script.write_text(LAUNCHER.format(python=sys.executable, repo=str(REPO)), encoding="utf-8")
+    script.chmod(0o755)
+    return [str(script)]
 
 
 def expansion_window(config_path: Path, now: datetime) -> tuple[datetime, datetime]:
@@ -233,7 +246,7 @@ def check(folder: Path, now_text: str) -> int:
     for name in ("agent", "naive"):
         (folder / name).mkdir(exist_ok=True)
         config = write_config(folder / name, calendar)
-        base = touchbase_command() + ["--config", str(config), "--now", now_text]
+        base = touchbase_command(folder) + ["--config", str(config), "--now", now_text]
         if name == "agent":
             subprocess.run(base + ["sync"], check=True, capture_output=True)
         else:
@@ -260,7 +273,7 @@ def bench(folder: Path, years: float, now_text: str) -> dict:
     start, end = expansion_window(config, now)
     floor = measure([sys.executable, str(Path(__file__).resolve()), "--floor", str(calendar),
                      start.isoformat(), end.isoformat()])
-    base = touchbase_command() + ["--config", str(config), "--now", now_text]
+    base = touchbase_command(folder) + ["--config", str(config), "--now", now_text]
     sync = measure(base + ["sync"])
     people = measure(base + ["people", "--json"])
     unchanged = measure(base + ["sync"])

@@ -33,6 +33,7 @@ from connectors.ics_window import PAD, block_span, may_overlap
 from tests.helpers import calendar, people_json, run_cli, write_config
 
 NOW = "2026-03-02T08:00:00+01:00"
+REPO = Path(__file__).resolve().parent.parent  # subprocesses run this checkout's code
 BERLIN = ZoneInfo("Europe/Berlin")
 ZONES = ("Europe/Berlin", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Etc/GMT+12", "Asia/Kolkata",
          "America/St_Johns", "UTC", "floating")
@@ -323,7 +324,7 @@ print(json.dumps({
 def read_in_a_fresh_process(config: Path, threshold: int) -> dict:
     """The connector's first read in a new single-threaded process (workers from `threshold` groups)."""
     done = subprocess.run([sys.executable, "-c", READ_SCRIPT, str(config), str(threshold), NOW],
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True, check=True, cwd=REPO)
     return json.loads(done.stdout)
 
 
@@ -362,8 +363,8 @@ def test_figures_equal_after_sync_with_and_without_workers(tmp_path):
         code = (f"import sys, connectors.ics as ics; ics.PARALLEL_MIN_GROUPS = {threshold}; "
                 "from agent.cli import main; sys.exit(main())")
         base = [sys.executable, "-c", code, "--config", str(config), "--now", NOW]
-        subprocess.run(base + ["sync"], check=True, capture_output=True)
+        subprocess.run(base + ["sync"], check=True, capture_output=True, cwd=REPO)
         figures.append(subprocess.run(base + ["people", "--json"], check=True, capture_output=True,
-                                      text=True).stdout)
+                                      text=True, cwd=REPO).stdout)
         assert run_cli(config, "sync", now=NOW).output.strip() == "work: unchanged"
     assert figures[0] == figures[1] and json.loads(figures[0])
