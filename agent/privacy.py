@@ -120,6 +120,7 @@ def export(config: Config, store: Store, now: datetime) -> dict:
         "people": list(db["people"].rows),
         "notes": list(db["notes"].rows_where(order_by="created")),
         "touchbases": list(db["touchbases"].rows),
+        "own_blocks": list(db["own_blocks"].rows),
         "followups": list(db["followups"].rows),
         "actions": list(db["actions"].rows_where(order_by="at")),
         "colleagues": people_rows(config, store, now),
