@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,9 +40,10 @@ WINDOW_SLACK = timedelta(days=7)
 """Expand this far past the window's end, so that later syncs of an unchanged file (whose
 window end moves with the clock) still read nothing."""
 CHUNK_GROUPS = 200
-"""UID groups parsed together as one calendar text."""
-PARALLEL_MIN_GROUPS = 1000
-"""Below this many groups to parse, worker processes cost more than they save."""
+"""At most this many UID groups are parsed together as one calendar text."""
+PARALLEL_MIN_GROUPS = 300
+"""Below this many groups to parse, worker processes cost about what they save (measured:
+300 groups 0.75 s with two workers vs 0.9 s in one process; 1,150 groups 2.0 s vs 3.3 s)."""
 MAX_WORKERS = 2
 
 
@@ -123,7 +125,8 @@ class IcsConnector(Connector):
         changes = Changes()
         bad: list[str] = []
         items = list(groups.items())
-        chunks = [items[i:i + CHUNK_GROUPS] for i in range(0, len(items), CHUNK_GROUPS)]
+        size = max(1, min(CHUNK_GROUPS, -(-len(items) // 8)))  # at least 8 chunks to share out
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
         done, total = 0, len(items)
         for chunk, (good, broken) in zip(chunks, self._run_chunks(timezones, chunks, start, end)):
             for uid, rows in good:
@@ -159,10 +162,11 @@ class IcsConnector(Connector):
 def _worker_count(groups: int) -> int:
     """Worker processes for parsing `groups` groups (1: parse in this process).
 
-    Workers are forked, so only where fork exists and this process runs no other thread (a fork
-    of a threaded process can deadlock).
+    Workers are forked, so only on Linux (where fork is the safe default) and while this process
+    runs no other thread (a fork of a threaded process can deadlock).
     """
-    if groups < PARALLEL_MIN_GROUPS or not hasattr(os, "fork") or threading.active_count() > 1:
+    if (groups < PARALLEL_MIN_GROUPS or not sys.platform.startswith("linux")
+            or threading.active_count() > 1):
         return 1
     try:
         cpus = len(os.sched_getaffinity(0))
