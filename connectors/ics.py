@@ -125,8 +125,10 @@ class IcsConnector(Connector):
         changes = Changes()
         bad: list[str] = []
         items = list(groups.items())
-        size = max(1, min(CHUNK_GROUPS, -(-len(items) // 8)))  # at least 8 chunks to share out
-        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        count = max(8, -(-len(items) // CHUNK_GROUPS))  # at least 8 chunks to share out
+        # Dealt round-robin: a file often holds its long series together, and one chunk of
+        # only series would keep one worker busy long after the other is done.
+        chunks = [chunk for chunk in (items[i::count] for i in range(count)) if chunk]
         done, total = 0, len(items)
         for chunk, (good, broken) in zip(chunks, self._run_chunks(timezones, chunks, start, end)):
             for uid, rows in good:
