@@ -14,10 +14,12 @@ def colleague_stats(config: Config, store: Store, now: datetime) -> dict[str, Co
     return compute_stats(config, store.occurrences(start, end), now)
 
 
-def people_rows(config: Config, store: Store, now: datetime) -> list[dict]:
-    """The `people --json` list: most meetings first, then by address."""
+def people_rows(config: Config, store: Store, now: datetime,
+                stats: dict[str, ColleagueStats] | None = None) -> list[dict]:
+    """The `people --json` list: most meetings first, then by address (`stats`: already
+    computed `colleague_stats`, to read the store once)."""
     zone = config.zone
-    stats = colleague_stats(config, store, now)
+    stats = colleague_stats(config, store, now) if stats is None else stats
     rows = []
     for entry in stats.values():
         if not entry.meetings and entry.next_meeting is None:

@@ -12,7 +12,7 @@ from agent.cli import main
 from agent.cli.app import App
 from agent.config import parse_config, system_timezone
 from agent.errors import UserError
-from agent.people import people_rows
+from agent.people import colleague_stats, people_rows
 from agent.starter import starter_config
 from agent.sync import sync_all
 
@@ -121,8 +121,9 @@ def annotated_people(app: App, sort_by: str = "meetings") -> list[dict]:
     from agent.relationships import relationships
 
     now = app.now()
-    rows = {r["email"]: r for r in people_rows(app.config, app.store, now)}
-    for rank, rel in enumerate(relationships(app.config, app.store, now), start=1):
+    stats = colleague_stats(app.config, app.store, now)  # once: it reads every occurrence
+    rows = {r["email"]: r for r in people_rows(app.config, app.store, now, stats)}
+    for rank, rel in enumerate(relationships(app.config, app.store, now, stats), start=1):
         row = rows.setdefault(rel.email, _empty_row(rel))
         placed = place(rel, app.config)
         row.update(tracked=True, status=rel.status, role=rel.role, quadrant=placed.quadrant,
