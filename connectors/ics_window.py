@@ -37,7 +37,10 @@ def may_overlap(blocks: list[bytes], start: datetime, end: datetime) -> bool:
     low = _naive_utc(start) - PAD
     high = _naive_utc(end) + PAD
     for block in blocks:
-        span = block_span(block)
+        try:
+            span = block_span(block)
+        except (ArithmeticError, ValueError):  # dates at the edge of datetime's range
+            return True
         if span is None:
             return True
         first, last = span
