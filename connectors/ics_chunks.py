@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -114,22 +115,28 @@ def _expand(zones: list, events: list, start: datetime, end: datetime,
     return ical.expand(calendar, start, end, zone)
 
 
+_FIELDS = tuple(f.name for f in fields(Occurrence) if f.name != "resource")
+_ATTENDEE_FIELDS = tuple(f.name for f in fields(Attendee))
+
+
 def occurrence_row(occ: Occurrence) -> Row:
-    """The fields of an ICS occurrence as a tuple of plain values (resource left out)."""
-    return (occ.key, occ.title, _portable(occ.start), _portable(occ.end), occ.all_day,
-            occ.cancelled, occ.organizer, occ.organizer_name,
-            tuple((a.email, a.name, a.response, a.kind, a.optional) for a in occ.attendees),
-            occ.series_id, occ.tag)
+    """The fields of an Occurrence (resource left out) as a tuple of plain values."""
+    values = []
+    for name in _FIELDS:
+        value = getattr(occ, name)
+        if name in ("start", "end"):
+            value = _portable(value)
+        elif name == "attendees":
+            value = tuple(tuple(getattr(a, f) for f in _ATTENDEE_FIELDS) for a in value)
+        values.append(value)
+    return tuple(values)
 
 
 def occurrence_from_row(resource: str, row: Row) -> Occurrence:
     """The Occurrence of a row made by `occurrence_row`."""
-    (key, title, start, end, all_day, cancelled, organizer, organizer_name, attendees,
-     series_id, tag) = row
-    return Occurrence(
-        resource=resource, key=key, title=title, start=start, end=end, all_day=all_day,
-        cancelled=cancelled, organizer=organizer, organizer_name=organizer_name,
-        attendees=tuple(Attendee(*a) for a in attendees), series_id=series_id, tag=tag)
+    values = dict(zip(_FIELDS, row))
+    values["attendees"] = tuple(Attendee(*a) for a in values["attendees"])
+    return Occurrence(resource=resource, **values)
 
 
 def _portable(moment: datetime) -> datetime:
