@@ -1,0 +1,55 @@
+"""`touchbase sync` of an unchanged .ics file loads no heavy module: no other connector's client
+library, no icalendar (nothing is parsed), no sqlite-utils (the store is up to date), no other
+command's dependencies. What a short run imports is most of its time (see docs/performance.md)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import Ev, calendar, write_config
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = "2026-03-02T08:00:00+01:00"
+HEAVY = ("icalendar", "recurring_ical_events", "sqlite_utils", "numpy", "googleapiclient", "msal",
+         "caldav", "jinja2", "agent.digest", "agent.planner", "agent.cli.demo")
+PROGRAM = """import atexit, sys
+sys.path.insert(0, {repo!r})
+atexit.register(lambda: print("LOADED", sorted(m for m in {heavy!r} if m in sys.modules)))
+from agent.cli import main
+sys.exit(main())
+"""
+
+
+def program(tmp_path: Path) -> Path:
+    """A `touchbase` program like the installed console script, reporting what it loaded."""
+    path = tmp_path / "bin" / "touchbase"
+    path.parent.mkdir()
+    path.write_text(PROGRAM.format(repo=str(REPO), heavy=HEAVY), encoding="utf-8")
+    return path
+
+
+def run(script: Path, config: Path, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(script), "--config", str(config), "--now", NOW, *args],
+                          capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_an_unchanged_sync_loads_no_heavy_module(tmp_path):
+    ics = tmp_path / "cal.ics"
+    ics.write_text(calendar(Ev("a", "20260210T100000", "20260210T110000",
+                               attendees=("mailto:ann@acme.example",))), encoding="utf-8")
+    config = write_config(tmp_path, [ics])
+    script = program(tmp_path)
+    first = run(script, config, "sync")
+    assert "work: 1 occurrences read" in first
+    assert "icalendar" in first  # the first read parses
+    again = run(script, config, "sync")
+    assert again.splitlines() == ["work: unchanged", "LOADED []"]
+
+
+def test_other_commands_still_see_every_command(tmp_path):
+    config = write_config(tmp_path, [])
+    listed = run(program(tmp_path), config, "--help")
+    for name in ("sync", "people", "demo", "run", "plan"):
+        assert f"  {name} " in listed
