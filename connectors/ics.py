@@ -125,12 +125,17 @@ class IcsConnector(Connector):
         changes = Changes()
         bad: list[str] = []
         items = list(groups.items())
-        count = max(8, -(-len(items) // CHUNK_GROUPS))  # at least 8 chunks to share out
-        # Dealt round-robin: a file often holds its long series together, and one chunk of
-        # only series would keep one worker busy long after the other is done.
-        chunks = [chunk for chunk in (items[i::count] for i in range(count)) if chunk]
+        workers = _worker_count(len(items))
+        if workers < 2:
+            chunks = [items[i:i + CHUNK_GROUPS] for i in range(0, len(items), CHUNK_GROUPS)]
+        else:
+            count = max(8, -(-len(items) // CHUNK_GROUPS))  # at least 8 chunks to share out
+            # Dealt round-robin: a file often holds its long series together, and one chunk of
+            # only series would keep one worker busy long after the other is done.
+            chunks = [items[i::count] for i in range(min(count, len(items)))]
         done, total = 0, len(items)
-        for chunk, (good, broken) in zip(chunks, self._run_chunks(timezones, chunks, start, end)):
+        results = self._run_chunks(timezones, chunks, start, end, workers)
+        for chunk, (good, broken) in zip(chunks, results, strict=True):
             for uid, rows in good:
                 changes.upserts[uid] = [occurrence_from_row(uid, row) for row in rows]
             for uid, why in broken:
@@ -142,23 +147,31 @@ class IcsConnector(Connector):
         return changes, bad
 
     def _run_chunks(self, timezones: bytes, chunks: list[list[tuple[str, list[bytes]]]],
-                    start: datetime, end: datetime) -> Iterator:
-        """The result of `parse_chunk` for each chunk, in order."""
+                    start: datetime, end: datetime, workers: int) -> Iterator:
+        """The result of `parse_chunk` for each chunk, in order; in `workers` processes when
+        more than one (should they fail, the remaining chunks are read in this process)."""
         from connectors.ics_chunks import parse_chunk
 
         zone = self.context.timezone
-        workers = _worker_count(sum(len(c) for c in chunks))
-        if workers < 2:
-            for chunk in chunks:
-                yield parse_chunk(timezones, chunk, start, end, zone)
-            return
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        done = 0
+        if workers >= 2:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            from concurrent.futures.process import BrokenProcessPool
 
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            yield from pool.map(parse_chunk, [timezones] * len(chunks), chunks,
-                                [start] * len(chunks), [end] * len(chunks), [zone] * len(chunks))
+            try:
+                with ProcessPoolExecutor(max_workers=workers,
+                                         mp_context=multiprocessing.get_context("fork")) as pool:
+                    count = len(chunks)
+                    for result in pool.map(parse_chunk, [timezones] * count, chunks,
+                                           [start] * count, [end] * count, [zone] * count):
+                        yield result
+                        done += 1
+            except (BrokenProcessPool, OSError) as exc:
+                self.context.warn(f"{self.name}: worker processes failed ({exc or type(exc).__name__}); "
+                                  "reading in this process")
+        for chunk in chunks[done:]:
+            yield parse_chunk(timezones, chunk, start, end, zone)
 
 
 def _worker_count(groups: int) -> int:

@@ -312,6 +312,11 @@ import connectors.ics as ics
 from agent.config import load_config
 from agent.sync import open_connector
 ics.PARALLEL_MIN_GROUPS, ics.CHUNK_GROUPS = int(sys.argv[2]), 50
+if sys.argv[4:] == ["no-fork"]:  # the machine refuses new processes
+    import errno, os
+    def refuse():
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+    os.fork = refuse
 config = load_config(Path(sys.argv[1]))
 connector = open_connector(config, config.sources[0], datetime.fromisoformat(sys.argv[3]))
 changes, state = connector.fetch_changes({})
@@ -327,19 +332,23 @@ print(json.dumps({
 """
 
 
-def read_in_a_fresh_process(config: Path, threshold: int) -> dict:
+def read_in_a_fresh_process(config: Path, threshold: int, *extra: str) -> dict:
     """The connector's first read in a new single-threaded process (workers from `threshold` groups)."""
-    done = subprocess.run([sys.executable, "-c", READ_SCRIPT, str(config), str(threshold), NOW],
+    done = subprocess.run([sys.executable, "-c", READ_SCRIPT, str(config), str(threshold), NOW, *extra],
                           capture_output=True, text=True, check=True, cwd=REPO)
-    return json.loads(done.stdout)
+    return {**json.loads(done.stdout), "stderr": done.stderr}
 
 
-def test_worker_processes_read_exactly_what_one_process_reads(tmp_path):
+def test_worker_processes_read_exactly_what_one_process_reads_or_fall_back_to_it(tmp_path):
     config, path, text = setup(tmp_path, *many_events(600))
     one_process = read_in_a_fresh_process(config, 10**9)
     workers = read_in_a_fresh_process(config, 1)
+    assert one_process.pop("stderr") == workers.pop("stderr") == ""
     assert workers["workers"] == min(2, len(os.sched_getaffinity(0)))
     assert one_process == {**workers, "workers": one_process["workers"]}
+    refused = read_in_a_fresh_process(config, 1, "no-fork")
+    assert "worker processes failed" in refused.pop("stderr")
+    assert refused == {**workers, "workers": refused["workers"]}
     assert len(workers["skipped"]) == 1 and "UID broken" in workers["skipped"][0]
     naive = naive_keys(text, *window(config))
     assert sorted(o[0] for o in workers["occurrences"]) == sorted(k for ks in naive.values() for k in ks)
