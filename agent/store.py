@@ -18,6 +18,28 @@ if TYPE_CHECKING:
     from sqlite_utils.migrations import Migrations
 
 
+def load_sqlite_utils() -> Any:
+    """Import sqlite-utils without the numpy and pandas it loads whenever they are installed.
+
+    sqlite-utils uses them only to map numpy / pandas values to SQLite types; the store never
+    holds such values, and a long-running daemon need not carry the ~15 MB (numpy) or more
+    (pandas) for them. Both stay importable for anything else that asks later.
+    """
+    import sys
+
+    if "sqlite_utils" in sys.modules:
+        return sys.modules["sqlite_utils"]
+    blocked = [name for name in ("numpy", "pandas") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail
+    try:
+        import sqlite_utils
+    finally:
+        for name in blocked:
+            del sys.modules[name]
+    return sqlite_utils
+
+
 class _LazyMigrations:
     """sqlite-utils Migrations, built on first use: importing sqlite-utils (and numpy, which it
     loads when installed) costs a short command such as an unchanged `sync` most of its time,
@@ -44,6 +66,7 @@ class _LazyMigrations:
     def real(self) -> Migrations:
         """The sqlite-utils Migrations holding every registered migration."""
         if self._real is None:
+            load_sqlite_utils()
             from sqlite_utils.migrations import Migrations
 
             real = Migrations(self.name)
@@ -161,8 +184,7 @@ class Store:
     def db(self) -> sqlite_utils.Database:
         """The sqlite-utils view of the connection (sqlite-utils is imported on first use)."""
         if self._db is None:
-            import sqlite_utils
-
+            sqlite_utils = load_sqlite_utils()
             self._db = sqlite_utils.Database(self.conn)
         return self._db
 
@@ -175,9 +197,7 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA recursive_triggers=on")  # as sqlite_utils.Database sets it
             if not _schema_is_current(conn):
-                import sqlite_utils
-
-                db = sqlite_utils.Database(conn)
+                db = load_sqlite_utils().Database(conn)
                 _check_known_schema(db, path)
                 migrations.apply(db)
             return conn
@@ -330,9 +350,7 @@ def _schema_is_current(conn: sqlite3.Connection) -> bool:
 def _check_known_schema(db: sqlite_utils.Database, path: Path) -> None:
     if "_sqlite_migrations" not in db.table_names():
         return
-    import sqlite_utils
-
-    known = {m.name for m in migrations.pending(sqlite_utils.Database(memory=True))}
+    known = {m.name for m in migrations.pending(load_sqlite_utils().Database(memory=True))}
     applied = {m.name for m in migrations.applied(db)}
     unknown = sorted(applied - known)
     if unknown:

@@ -92,8 +92,8 @@ def cpu_seconds(pid: int) -> float:
 
 HIDE_NUMPY = ("import sys; sys.modules['numpy'] = None; from agent.cli import main; "
               "main(prog_name='touchbase')")
-"""sqlite-utils imports numpy when it is installed (it is not a touchbase dependency); this runs
-the same CLI with that optional import made to fail, to show the footprint of a plain install."""
+"""numpy is not a touchbase dependency (sqlite-utils would import it when installed; the store
+prevents that); this runs the same CLI with numpy made unimportable, the footprint of a plain install."""
 
 
 class Daemon:
@@ -162,8 +162,8 @@ def measure(idle_seconds: float) -> None:
     print(f"resident memory after start: {rss:.1f} MB (goal <= {GOAL_RSS_MB:.0f} MB; "
           f"ratio {rss / GOAL_RSS_MB:.2f})")
     if plain_rss is not None:
-        print(f"  numpy is installed here and sqlite-utils imports it when present (+{rss - plain_rss:.1f} MB); "
-              f"without it, as in a plain install: {plain_rss:.1f} MB (ratio {plain_rss / GOAL_RSS_MB:.2f})")
+        print(f"  numpy is installed here (not a touchbase dependency; the store keeps sqlite-utils from "
+              f"loading it); with numpy made unimportable: {plain_rss:.1f} MB (ratio {plain_rss / GOAL_RSS_MB:.2f})")
     print(f"CPU while idle for {idle_seconds:.0f} s: {idle_cpu:.3f} s (goal < {GOAL_IDLE_CPU_S} s; "
           f"ratio {idle_cpu / GOAL_IDLE_CPU_S:.2f}); wake-ups while idle: {wakeups}")
     print(f"exit status after SIGTERM: {code}")
