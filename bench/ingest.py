@@ -72,7 +72,7 @@ def measure(argv: list[str]) -> Run:
 
 
 class TreeSampler(threading.Thread):
-    """Samples the summed PSS (else RSS) of a process and its descendants."""
+    """Samples the summed PSS of a process and its descendants (where /proc tells it)."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)

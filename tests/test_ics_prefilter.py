@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 
 import connectors.ics as ics
 from agent.config import load_config
-from agent.store import Store
 from agent.sync import open_connector
 from connectors import ical
 from connectors.ics_chunks import _parse_together
