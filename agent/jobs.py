@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from agent.config import Config
+from agent.errors import SourceError
 from agent.store import Store, iso
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,27 @@ def job_sync(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) 
     from agent.sync import sync_all
 
     results = sync_all(config, store, now, progress=lambda done, total: heartbeat())
-    failed = [r for r in results if not r.ok]
-    if failed:
-        raise JobFailed("; ".join(r.error for r in failed))
+    errors = [r.error for r in results if not r.ok]
     parts = [f"{r.name}: {'unchanged' if r.unchanged else f'{r.occurrences} occurrences'}"
-             for r in results]
+             for r in results if r.ok]
+    parts += _declines_read_back(config, store, now, errors)
+    if errors:
+        raise JobFailed("; ".join(errors))
     return ", ".join(parts) or "no sources configured"
+
+
+def _declines_read_back(config: Config, store: Store, now: datetime, errors: list[str]) -> list[str]:
+    """Act on touchbase declines as soon as a sync brings them (the planner also does daily)."""
+    from agent.planner import new_declines_synced, read_back_series
+
+    if not new_declines_synced(config, store, now):
+        return []
+    try:
+        report = read_back_series(config, store, now)
+    except SourceError as exc:
+        errors.append(str(exc))
+        return []
+    return [f"declines read back: {describe(report, 'action')}"]
 
 
 def job_followups(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:

@@ -17,11 +17,13 @@ from agent import slots
 from agent import touchbases as tb
 from agent.config import Config, SourceConfig, write_target
 from agent.errors import AlreadyExists, ConfigError, NotFound, SourceError, UserError
+from agent.inference import MeetingRules
 from agent.model import SeriesSpec
 from agent.notes import normalise_email
 from agent.planreport import PlannerReport
 from agent.planrun import OpenConnector, SeriesRun, describe_touchbase
 from agent.prompts import description_for, title_for
+from agent.readback import count_declines, occurrences_by_series
 from agent.relationships import Relationship, relationship_of, relationships
 from agent.store import Store
 from agent.sync import LOCAL_SOURCE, local_source
@@ -68,6 +70,24 @@ def read_back_series(config: Config, store: Store, now: datetime) -> PlannerRepo
     if planner.report.errors:
         raise SourceError("planner", "; ".join(planner.report.errors))
     return planner.report
+
+
+def new_declines_synced(config: Config, store: Store, now: datetime) -> bool:
+    """True when the synced copies of a live touchbase show more declines than recorded.
+
+    Reads only the store, so a sync can check it every time at no cost to the backends; the
+    read-back that acts on it (`read_back_series`) then runs only when there is something new.
+    """
+    live = [row for row in tb.load(store) if row.state in tb.BOOKED]
+    if not live:
+        return False
+    ids = [key for row in live for key in (row.series_id, row.event_id) if key]
+    synced = occurrences_by_series(store.tagged_occurrences(ids), live)
+    rules = MeetingRules(config)
+    return any(
+        count_declines(synced.get(row.series_id, []), row.email, rules, now)[0] > row.declines
+        for row in live
+    )
 
 
 def approve(config: Config, store: Store, email: str, now: datetime) -> str:

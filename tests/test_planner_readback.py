@@ -198,3 +198,21 @@ def test_a_pending_row_is_found_by_tag_even_when_the_file_was_rewritten_by_other
     report = run_planner(config, store, NOW_DT)
     assert [a.kind for a in report.actions] == ["recovered"]
     assert len(series_in_file(config)[ALICE]) == 1
+
+
+def test_the_sync_job_acts_on_declines_as_soon_as_they_are_synced(tmp_path):
+    from agent.jobs import run_job
+    from agent.planner import new_declines_synced
+
+    config_path, config, store, event = _book_alice(tmp_path)
+    now = _at("2026-12-02T08:00:00+01:00")
+    assert run_job(config, store, "sync", now).ok
+    assert not new_declines_synced(config, store, now)  # nothing declined: no read-back at all
+    (tmp_path / "replies.ics").write_text(calendar(imported_copy(event, ALICE, [DEC_1, JAN_5])))
+    result = run_job(config, store, "sync", now)
+    assert result.ok, result.line()
+    assert "declines read back" in result.detail
+    (row,) = tb.load(store)
+    assert (row.state, row.declines) == (tb.ENDED, 2)
+    assert store.db["people"].get(ALICE)["paused_until"]
+    assert not new_declines_synced(config, store, now)
