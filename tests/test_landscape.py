@@ -245,3 +245,15 @@ def test_forget_erases_even_when_the_series_cannot_be_ended(tmp_path):
     assert "still there" in line
     assert "Forgot gone@acme.example" in result.output
     assert _store_mentions(config_path, "gone@acme.example") == []
+
+
+def test_person_shows_frequency_reciprocity_quadrant_and_motivators(tmp_path):
+    config_path = _setup(tmp_path, _series("tess@acme.example", [4, 11, 18, 25], organizer_them=4,
+                                           name="Tess"))
+    run_cli(config_path, "rate", "tess@acme.example", "--vital", "5", "--motivators", "autonomy", now=NOW)
+    out = run_cli(config_path, "person", "tess@acme.example", now=NOW).output
+    assert "frequency:    0.7 meetings a month (inferred over 180 days)" in out
+    assert "reciprocity:  you sent 0 invitation(s), they sent 4" in out
+    assert "runs one way (they initiate)" in out
+    assert "quadrant:     keep strong" in out
+    assert "motivators:   autonomy" in out

@@ -88,12 +88,17 @@ def person_lines(app: App, rel, rows: list[tb.Touchbase], notes: list[dict]) -> 
         f"  next meeting: {when(stats.next_meeting)}",
         f"  organised:    {stats.organised_by_user} by you, {stats.organised_by_them} by them",
     ]
+    lines += landscape_lines(app, rel)
     if stats.typical_gap_days is not None:
         lines.append(f"  typical gap:  {stats.typical_gap_days} days")
     if rel.rated:
         ratings = ", ".join(f"{k} {getattr(rel, k)}" for k in ("vital", "quality", "trust")
                             if getattr(rel, k) is not None)
         lines.append(f"  rated:        {ratings or '-'}; role {rel.role}")
+        row = app.store.db["people"].get(rel.email)
+        for key in ("motivators", "demotivators"):
+            if row.get(key):
+                lines.append(f"  {key + ':':13} {row[key]}")
     if rel.paused(now):
         lines.append(f"  paused until: {when(rel.paused_until)}")
     if rel.let_go:
@@ -102,6 +107,23 @@ def person_lines(app: App, rel, rows: list[tb.Touchbase], notes: list[dict]) -> 
     lines += [f"    {_touchbase_line(app, row, when)}" for row in reversed(rows)]
     lines.append("  notes:" + ("" if notes else " none"))
     lines += [f"    {parse_iso(n['created']).astimezone(zone):%Y-%m-%d}  {n['text']}" for n in notes]
+    return lines
+
+
+def landscape_lines(app: App, rel) -> list[str]:  # noqa: ANN001
+    """Inferred frequency, reciprocity and the matrix quadrant of one colleague."""
+    from agent.landscape import place, reciprocity_flags
+
+    window = app.config.colleagues.window_days
+    per_month = rel.stats.meetings / window * 30
+    stats = rel.stats
+    sent, received = len(stats.initiated_by_user), len(stats.initiated_by_them)
+    lines = [f"  frequency:    {per_month:.1f} meetings a month (inferred over {window} days)",
+             f"  reciprocity:  you sent {sent} invitation(s), they sent {received}"]
+    for flag in reciprocity_flags([rel]):
+        lines.append(f"                runs one way ({flag.direction}): {flag.suggestion}")
+    placed = place(rel, app.config)
+    lines.append(f"  quadrant:     {placed.quadrant}: {placed.advice}")
     return lines
 
 
