@@ -14,6 +14,8 @@ from agent.relationships import DUE, ON_TRACK, OVERDUE, Relationship
 STATUS_COLOURS = {OVERDUE: "#b3261e", DUE: "#e6a100", ON_TRACK: "#1e7d32"}
 STATUS_CSS = {OVERDUE: "overdue", DUE: "due", ON_TRACK: "ontrack"}
 SIZE, PAD = 560, 40
+LABEL_ROOM = 150  # room right of the plot for the labels of the strongest relationships
+LABEL_WIDTH, LINE_HEIGHT = 110, 13
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("agent", "templates"),
                           autoescape=jinja2.select_autoescape(["html", "j2"]))
@@ -24,25 +26,34 @@ def _label(rel: Relationship) -> str:
 
 
 def dots(placements: list[Placement]) -> list[dict]:
-    """One positioned, coloured, labelled dot per placed colleague."""
+    """One positioned, coloured, labelled dot per placed colleague (overlaps nudged apart)."""
     inner = SIZE - 2 * PAD
-    return [
-        {
-            "x": round(PAD + p.strength * inner, 1),
-            "y": round(PAD + (1 - p.importance) * inner, 1),
+    result: list[dict] = []
+    order = sorted(placements, key=lambda p: (-p.importance, p.strength, _label(p.relationship)))
+    for p in order:
+        x = round(PAD + p.strength * inner, 1)
+        y = _free_row(result, x, PAD + (1 - p.importance) * inner)
+        result.append({
+            "x": x, "y": y,
             "colour": STATUS_COLOURS[p.relationship.status],
             "label": _label(p.relationship),
             "status": p.relationship.status,
             "quadrant": p.quadrant,
-        }
-        for p in placements
-    ]
+        })
+    return result
+
+
+def _free_row(placed: list[dict], x: float, y: float) -> float:
+    """`y`, moved down a line at a time while a placed label would overlap this one."""
+    while any(abs(d["x"] - x) < LABEL_WIDTH and abs(d["y"] - y) < LINE_HEIGHT for d in placed):
+        y += LINE_HEIGHT
+    return round(y, 1)
 
 
 def _quadrant_labels() -> list[dict]:
     inner = SIZE - 2 * PAD
     left, right = PAD + 8, PAD + inner / 2 + 8
-    top, bottom = PAD + 18, PAD + inner / 2 + 18
+    top, bottom = PAD + inner / 2 - 8, PAD + inner - 8  # each quadrant's name at its foot
     return [{"name": START_HERE, "x": left, "y": top}, {"name": KEEP_STRONG, "x": right, "y": top},
             {"name": WATCH, "x": left, "y": bottom}, {"name": MAINTAIN, "x": right, "y": bottom}]
 
@@ -66,7 +77,7 @@ def render_map(config: Config, placements: list[Placement], flags: list[Reciproc
                now: datetime) -> str:
     """The whole HTML page: no network, no scripts, no external fonts; all user data escaped."""
     return _ENV.get_template("map.html.j2").render(
-        day=now.date().isoformat(), size=SIZE, pad=PAD, inner=SIZE - 2 * PAD,
+        day=now.date().isoformat(), size=SIZE, width=SIZE + LABEL_ROOM, pad=PAD, inner=SIZE - 2 * PAD,
         quadrants=_quadrant_labels(), dots=dots(placements),
         reconnect=reconnect_rows(config, placements, now),
         flags=[f.suggestion for f in flags], advice_rows=list(QUADRANT_ADVICE.items()),
