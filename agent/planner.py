@@ -21,12 +21,13 @@ from agent.inference import MeetingRules
 from agent.model import SeriesSpec
 from agent.notes import normalise_email
 from agent.planreport import PlannerReport
-from agent.planrun import OpenConnector, SeriesRun, describe_touchbase
+from agent.planrun import SeriesRun, describe_touchbase
 from agent.prompts import description_for, title_for
 from agent.readback import count_declines, occurrences_by_series
 from agent.relationships import Relationship, relationship_of, relationships
 from agent.store import Store
-from agent.sync import LOCAL_SOURCE, local_source
+from agent.targets import OpenConnector
+from agent.sync import local_source
 from connectors import connector_class
 from connectors.base import Connector
 
@@ -225,7 +226,7 @@ class Planner(SeriesRun):
         self._save(row)
         if self.apply:
             row.event_id = connector.create_series(spec)
-            self._local_written |= source.name == LOCAL_SOURCE
+            self.targets.wrote(source.name)
         row.state = tb.ACTIVE
         detail = self._booked_detail(row, connector)
         with self._recording():

@@ -12,7 +12,6 @@ series and pauses the colleague. A let-go colleague's series is ended.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from agent import slots
@@ -24,10 +23,10 @@ from agent.model import Occurrence, OwnEvent
 from agent.planreport import PlannerReport
 from agent.readback import count_declines, occurrences_by_series, own_by_series
 from agent.store import Store, iso
-from agent.sync import LOCAL_SOURCE, local_source, open_connector, sync_source
+from agent.sync import LOCAL_SOURCE, local_source, open_connector
+from agent.targets import OpenConnector, WriteTargets
 from connectors.base import Connector
 
-OpenConnector = Callable[[Config, SourceConfig, datetime], Connector]
 
 
 def describe_touchbase(config: Config, row: tb.Touchbase) -> str:
@@ -44,24 +43,17 @@ class SeriesRun:
     def __init__(self, config: Config, store: Store, now: datetime, apply: bool = True,
                  open_connector: OpenConnector = open_connector) -> None:
         self.config, self.store, self.now, self.apply = config, store, now, apply
-        self.open_connector = open_connector
+        self.targets = WriteTargets(config, store, now, open_connector)
         self.rules = MeetingRules(config)
         self.report = PlannerReport(mode=config.touchbase.mode, apply=apply)
         self.rows = tb.load(store)
         self.people = {row["email"]: row for row in store.db["people"].rows}
-        self._connectors: dict[str, Connector] = {}
         self._user_busy: list[slots.Interval] | None = None
         self._taken: list[slots.Interval] = []  # slots booked or planned in this run
-        self._local_written = False
 
     def finish(self) -> None:
         """Close connectors; re-read the local calendar file when this run wrote it."""
-        for connector in self._connectors.values():
-            connector.close()
-        self._connectors.clear()
-        if self._local_written:
-            self._local_written = False
-            sync_source(self.config, self.store, local_source(self.config), self.now)
+        self.targets.close()
 
     # --- read back ---------------------------------------------------------------------------
 
@@ -129,7 +121,7 @@ class SeriesRun:
              paused: bool) -> None:
         if self.apply and not own.ended:
             connector.end_series(own.event_id or row.event_id, self.now)
-            self._local_written |= connector.name == LOCAL_SOURCE
+            self.targets.wrote(connector.name)
         row.state, row.ended_at = tb.ENDED, self.now
         reason = (f"after {row.declines} declines" if paused else "you let this relationship go")
         with self._recording():
@@ -179,9 +171,7 @@ class SeriesRun:
             return None
 
     def _connector(self, source: SourceConfig) -> Connector:
-        if source.name not in self._connectors:
-            self._connectors[source.name] = self.open_connector(self.config, source, self.now)
-        return self._connectors[source.name]
+        return self.targets.get(source)
 
     def _recording(self) -> contextlib.AbstractContextManager:
         """One transaction for a row change and its log line (nothing at all without apply)."""

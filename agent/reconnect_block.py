@@ -24,7 +24,8 @@ from agent.model import OwnEvent, SeriesSpec
 from agent.readback import own_by_series
 from agent.slots import DAY_NAMES
 from agent.store import Store, iso, parse_iso
-from agent.sync import LOCAL_SOURCE, local_source, open_connector, sync_source
+from agent.sync import LOCAL_SOURCE, local_source
+from agent.targets import WriteTargets
 from connectors.base import Connector
 
 KIND = "reconnect-hour"
@@ -112,8 +113,7 @@ class _Keeper:
     def __init__(self, config: Config, store: Store, now: datetime) -> None:
         self.config, self.store, self.now = config, store, now
         self.rows = load_blocks(store)
-        self._connectors: dict[str, Connector] = {}
-        self._local_written = False
+        self.targets = WriteTargets(config, store, now)
 
     def run(self) -> list[str]:
         latest = self.rows[-1] if self.rows else None
@@ -139,12 +139,7 @@ class _Keeper:
 
     def finish(self) -> None:
         """Close connectors; re-read the local calendar file when this pass wrote it."""
-        for connector in self._connectors.values():
-            connector.close()
-        self._connectors.clear()
-        if self._local_written:
-            self._local_written = False
-            sync_source(self.config, self.store, local_source(self.config), self.now)
+        self.targets.close()
 
     # --- the steps -----------------------------------------------------------------------------
 
@@ -175,7 +170,7 @@ class _Keeper:
         self._save(block)
         connector = self._connector(source)
         block.event_id = connector.create_series(spec)
-        self._local_written |= source.name == LOCAL_SOURCE
+        self.targets.wrote(source.name)
         block.state = ACTIVE
         detail = f"{self._describe(block)} {self._where(source)}"
         with self.store.atomic():
@@ -209,7 +204,7 @@ class _Keeper:
         if not own.ended:
             connector = self._connector(source)
             connector.end_series(own.event_id or block.event_id, self.now)
-            self._local_written |= source.name == LOCAL_SOURCE
+            self.targets.wrote(source.name)
         block.state, block.ended_at = ENDED, self.now
         detail = f"reconnect_hour is off; ended {self._where(source)}"
         with self.store.atomic():
@@ -251,9 +246,7 @@ class _Keeper:
             return None
 
     def _connector(self, source: SourceConfig) -> Connector:
-        if source.name not in self._connectors:
-            self._connectors[source.name] = open_connector(self.config, source, self.now)
-        return self._connectors[source.name]
+        return self.targets.get(source)
 
     def _save(self, block: Block) -> None:
         self.store.db["own_blocks"].upsert(block.as_row(), pk="series_id")

@@ -1,0 +1,43 @@
+"""The calendars one run writes through: each connector opened once, closed at the end, and the
+local calendar file synced again when the run wrote it (so its series count as booked)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from agent.config import Config, SourceConfig
+from agent.store import Store
+from agent.sync import LOCAL_SOURCE, local_source, open_connector, sync_source
+from connectors.base import Connector
+
+OpenConnector = Callable[[Config, SourceConfig, datetime], Connector]
+
+
+class WriteTargets:
+    """Open connectors of one planner or reconnect-hour pass."""
+
+    def __init__(self, config: Config, store: Store, now: datetime,
+                 opener: OpenConnector = open_connector) -> None:
+        self.config, self.store, self.now = config, store, now
+        self.opener = opener
+        self._open: dict[str, Connector] = {}
+        self._local_written = False
+
+    def get(self, source: SourceConfig) -> Connector:
+        """The connector of `source`, opened on first use."""
+        if source.name not in self._open:
+            self._open[source.name] = self.opener(self.config, source, self.now)
+        return self._open[source.name]
+
+    def wrote(self, source_name: str) -> None:
+        """Note a write through `source_name` (the local file is re-read at close)."""
+        self._local_written |= source_name == LOCAL_SOURCE
+
+    def close(self) -> None:
+        """Close every connector; sync the local calendar file again when it was written."""
+        for connector in self._open.values():
+            connector.close()
+        self._open.clear()
+        if self._local_written:
+            self._local_written = False
+            sync_source(self.config, self.store, local_source(self.config), self.now)
