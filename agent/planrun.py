@@ -17,14 +17,14 @@ from datetime import datetime, timedelta
 from agent import slots
 from agent import touchbases as tb
 from agent.config import Config, SourceConfig
-from agent.errors import ConfigError, SourceError
+from agent.errors import SourceError
 from agent.inference import MeetingRules
 from agent.model import Occurrence, OwnEvent
 from agent.planreport import PlannerReport
 from agent.readback import count_declines, occurrences_by_series, own_by_series
 from agent.store import Store, iso
-from agent.sync import LOCAL_SOURCE, local_source, open_connector
-from agent.targets import OpenConnector, WriteTargets
+from agent.sync import open_connector
+from agent.targets import OpenConnector, WriteTargets, configured_source, where_written
 from connectors.base import Connector
 
 
@@ -151,9 +151,7 @@ class SeriesRun:
     # --- helpers -----------------------------------------------------------------------------
 
     def _booked_detail(self, row: tb.Touchbase, connector: Connector) -> str:
-        where = (f"in {self.config.local_calendar_path} (import or subscribe to it)"
-                 if connector.name == LOCAL_SOURCE else f"in {connector.name}")
-        return f"{self._describe(row)} {where}"
+        return f"{self._describe(row)} {where_written(self.config, connector.name)}"
 
     def _describe(self, row: tb.Touchbase) -> str:
         return describe_touchbase(self.config, row)
@@ -163,12 +161,7 @@ class SeriesRun:
         return row.get("name") or ""
 
     def _source_named(self, name: str) -> SourceConfig | None:
-        if name == LOCAL_SOURCE:
-            return local_source(self.config)
-        try:
-            return self.config.source(name)
-        except ConfigError:
-            return None
+        return configured_source(self.config, name)
 
     def _connector(self, source: SourceConfig) -> Connector:
         return self.targets.get(source)

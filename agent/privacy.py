@@ -11,7 +11,8 @@ from agent.notes import normalise_email
 from agent.people import people_rows
 from agent.readback import own_by_series
 from agent.store import Store, address_digest, iso, scrub_text
-from agent.sync import LOCAL_SOURCE, local_source, open_connector
+from agent.sync import open_connector
+from agent.targets import source_named, where_written
 
 _TABLES_BY_EMAIL = ("people", "notes", "touchbases", "followups", "actions")
 
@@ -28,9 +29,9 @@ def end_live_series(config: Config, store: Store, email: str, now: datetime) -> 
     lines = []
     for target in sorted({row.target for row in rows}):
         group = [row for row in rows if row.target == target]
-        where = (f"in {config.local_calendar_path}" if target == LOCAL_SOURCE else f"in {target}")
+        where = where_written(config, target, hint=False)
         try:
-            lines += _end_in(config, _source_named(config, target), group, where, now)
+            lines += _end_in(config, source_named(config, target), group, where, now)
         except Exception as exc:  # noqa: BLE001 - forgetting goes on; the user is told where it is
             reason = str(exc) if isinstance(exc, TouchbaseError) else f"{type(exc).__name__}: {exc}"
             lines += [f"Could not end the touchbase series {_what(config, row)} {where} ({reason}); "
@@ -53,10 +54,6 @@ def _end_in(config: Config, source: SourceConfig, rows: list[tb.Touchbase], wher
         return lines
     finally:
         connector.close()
-
-
-def _source_named(config: Config, name: str) -> SourceConfig:
-    return local_source(config) if name == LOCAL_SOURCE else config.source(name)
 
 
 def _what(config: Config, row: tb.Touchbase) -> str:

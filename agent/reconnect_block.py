@@ -15,7 +15,7 @@ again writes a new series), `deleted` (the user removed it: it is never written 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from agent.config import WEEKDAYS, Config, SourceConfig
@@ -23,9 +23,9 @@ from agent.errors import ConfigError
 from agent.model import OwnEvent, SeriesSpec
 from agent.readback import own_by_series
 from agent.slots import DAY_NAMES
-from agent.store import Store, iso, parse_iso
-from agent.sync import LOCAL_SOURCE, local_source
-from agent.targets import WriteTargets
+from agent.store import Store
+from agent.targets import WriteTargets, configured_source, where_written
+from agent.touchbases import ACTIVE, BOOKED, DELETED, ENDED, PENDING, series_record, series_row
 from connectors.base import Connector
 
 KIND = "reconnect-hour"
@@ -33,8 +33,6 @@ TITLE = "Reconnect hour"
 DESCRIPTION = ("Reserved by touchbase: send updates and reconnect notes; "
                "your Friday list is in the morning email.")
 MINUTES = 60
-PENDING, ACTIVE, ENDED, DELETED = "pending", "active", "ended", "deleted"
-BOOKED = (PENDING, ACTIVE)
 
 
 @dataclass
@@ -54,10 +52,7 @@ class Block:
 
     def as_row(self) -> dict:
         """The row as stored (datetimes as UTC ISO text)."""
-        row = {f.name: getattr(self, f.name) for f in fields(self)}
-        for key in ("created_at", "ended_at", "start"):
-            row[key] = iso(row[key]) if row[key] else None
-        return row
+        return series_row(self)
 
 
 def block_id(email: str, number: int = 1) -> str:
@@ -68,16 +63,8 @@ def block_id(email: str, number: int = 1) -> str:
 
 def load_blocks(store: Store, kind: str = KIND) -> list[Block]:
     """Every block of `kind`, oldest first."""
-    result = []
-    for row in store.db["own_blocks"].rows_where("kind = ?", [kind], order_by="created_at, series_id"):
-        result.append(Block(
-            series_id=row["series_id"], kind=row["kind"], state=row["state"],
-            created_at=parse_iso(row["created_at"]), target=row["target"] or "",
-            event_id=row["event_id"] or "",
-            ended_at=parse_iso(row["ended_at"]) if row["ended_at"] else None,
-            start=parse_iso(row["start"]) if row["start"] else None,
-            rrule=row["rrule"] or "", title=row["title"] or ""))
-    return result
+    rows = store.db["own_blocks"].rows_where("kind = ?", [kind], order_by="created_at, series_id")
+    return [series_record(Block, row) for row in rows]  # type: ignore[misc]
 
 
 def next_start(config: Config, now: datetime) -> datetime:
@@ -233,17 +220,10 @@ class _Keeper:
         return f"every {day} {start:%H:%M}-{end:%H:%M}, starting {start:%Y-%m-%d}"
 
     def _where(self, source: SourceConfig) -> str:
-        if source.name == LOCAL_SOURCE:
-            return f"in {self.config.local_calendar_path} (import or subscribe to it)"
-        return f"in {source.name}"
+        return where_written(self.config, source.name)
 
     def _source_named(self, name: str) -> SourceConfig | None:
-        if name == LOCAL_SOURCE:
-            return local_source(self.config)
-        try:
-            return self.config.source(name)
-        except ConfigError:
-            return None
+        return configured_source(self.config, name)
 
     def _connector(self, source: SourceConfig) -> Connector:
         return self.targets.get(source)

@@ -6,11 +6,34 @@ from collections.abc import Callable
 from datetime import datetime
 
 from agent.config import Config, SourceConfig
+from agent.errors import ConfigError
 from agent.store import Store
 from agent.sync import LOCAL_SOURCE, local_source, open_connector, sync_source
 from connectors.base import Connector
 
 OpenConnector = Callable[[Config, SourceConfig, datetime], Connector]
+
+
+def source_named(config: Config, name: str) -> SourceConfig:
+    """The source a series was written to: the local calendar file, or a configured source
+    (ConfigError when it is no longer configured)."""
+    return local_source(config) if name == LOCAL_SOURCE else config.source(name)
+
+
+def configured_source(config: Config, name: str) -> SourceConfig | None:
+    """`source_named`, or None when that source is no longer configured."""
+    try:
+        return source_named(config, name)
+    except ConfigError:
+        return None
+
+
+def where_written(config: Config, name: str, hint: bool = True) -> str:
+    """'in <local calendar file>' (with how to use it when `hint`) or 'in <source name>'."""
+    if name != LOCAL_SOURCE:
+        return f"in {name}"
+    suffix = " (import or subscribe to it)" if hint else ""
+    return f"in {config.local_calendar_path}{suffix}"
 
 
 class WriteTargets:

@@ -36,10 +36,33 @@ class Touchbase:
 
     def as_row(self) -> dict:
         """The row as stored (datetimes as UTC ISO text)."""
-        row = {f.name: getattr(self, f.name) for f in fields(self)}
-        for key in ("created_at", "ended_at", "start"):
-            row[key] = iso(row[key]) if row[key] else None
-        return row
+        return series_row(self)
+
+
+_TIMES = ("created_at", "ended_at", "start")
+
+
+def series_row(record: object) -> dict:
+    """A series record (Touchbase, or the agent's own block) as its table row."""
+    row = {f.name: getattr(record, f.name) for f in fields(record)}  # type: ignore[arg-type]
+    for key in _TIMES:
+        row[key] = iso(row[key]) if row[key] else None
+    return row
+
+
+def series_record(cls: type, row: dict) -> object:
+    """The `cls` record of a stored row: times parsed, empty texts and counts filled in."""
+    values = {}
+    for f in fields(cls):
+        value = row.get(f.name)
+        if f.name in _TIMES:
+            value = parse_iso(value) if value else None
+        elif f.type in ("str", str):
+            value = value or ""
+        elif f.type in ("int", int):
+            value = value or 0
+        values[f.name] = value
+    return cls(**values)
 
 
 def series_id_for(email: str, number: int) -> str:
@@ -50,18 +73,8 @@ def series_id_for(email: str, number: int) -> str:
 
 def load(store: Store) -> list[Touchbase]:
     """Every touchbase row, oldest first."""
-    result = []
-    for row in store.db["touchbases"].rows_where(order_by="created_at, series_id"):
-        result.append(Touchbase(
-            series_id=row["series_id"], email=row["email"], state=row["state"],
-            created_at=parse_iso(row["created_at"]), target=row["target"] or "",
-            event_id=row["event_id"] or "",
-            ended_at=parse_iso(row["ended_at"]) if row["ended_at"] else None,
-            declines=row["declines"] or 0,
-            start=parse_iso(row["start"]) if row["start"] else None,
-            rrule=row["rrule"] or "", title=row["title"] or "",
-        ))
-    return result
+    return [series_record(Touchbase, row)  # type: ignore[misc]
+            for row in store.db["touchbases"].rows_where(order_by="created_at, series_id")]
 
 
 def by_email(rows: list[Touchbase]) -> dict[str, list[Touchbase]]:
