@@ -5,14 +5,13 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import caldav
 import icalendar
 import pytest
 
 from agent.config import load_config
 from agent.model import SeriesSpec
 from agent.sync import open_connector
-from tests.fakes.radicale_server import radicale
+from tests.fakes.radicale_server import fresh_calendar, radicale
 from tests.helpers import Ev, calendar, people_json, run_cli, write_config
 
 NOW = "2026-11-01T12:00:00+01:00"
@@ -47,9 +46,7 @@ def radicale_base(tmp_path_factory):
 def server(radicale_base, request, monkeypatch):
     """A fresh calendar on the shared server, named after the test."""
     monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "secret")
-    client = caldav.DAVClient(url=radicale_base, username="me", password="secret",
-                              require_tls=False, enable_rfc6764=False)
-    work = client.principal().make_calendar(name=request.node.name)
+    work = fresh_calendar(radicale_base, request.node.name)
     yield radicale_base, work
     work.delete()
 

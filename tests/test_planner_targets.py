@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import caldav
 import icalendar
 import pytest
 
@@ -15,7 +14,7 @@ from agent.planner import run_planner
 from agent.store import Store
 from connectors.ical import TAG_PROPERTY
 from tests.fakes.google_setup import fast_retries, gev, google, google_config  # noqa: F401
-from tests.fakes.radicale_server import radicale
+from tests.fakes.radicale_server import fresh_calendar, radicale
 from tests.helpers import USER, calendar, run_cli, write_config
 from tests.planning_helpers import NOW, NOW_DT, actions, drifting, imported_copy, one_on_one
 
@@ -104,9 +103,7 @@ def radicale_base(tmp_path_factory):
 @pytest.fixture
 def dav(radicale_base, request, monkeypatch):
     monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "secret")
-    client = caldav.DAVClient(url=radicale_base, username="me", password="secret",
-                              require_tls=False, enable_rfc6764=False)
-    work = client.principal().make_calendar(name=request.node.name[:40])
+    work = fresh_calendar(radicale_base, request.node.name[:40])
     yield radicale_base, work, request.node.name[:40]
     work.delete()
 

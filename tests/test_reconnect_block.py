@@ -220,15 +220,11 @@ def test_outlook_gets_one_weekly_block_without_attendees(tmp_path, graph):  # no
 
 
 def test_caldav_gets_one_weekly_block_without_attendees(tmp_path, monkeypatch):
-    import caldav
-
-    from tests.fakes.radicale_server import radicale
+    from tests.fakes.radicale_server import fresh_calendar, radicale
 
     monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "secret")
     with radicale(tmp_path / "radicale") as base:
-        client = caldav.DAVClient(url=base, username="me", password="secret",
-                                  require_tls=False, enable_rfc6764=False)
-        work = client.principal().make_calendar(name="Work")
+        work = fresh_calendar(base, "Work")
         extra = (f'[[sources]]\nname = "dav"\ntype = "caldav"\nurl = "{base}"\nusername = "me"\n'
                  f'calendars = ["Work"]\n\n[touchbase]\nwrite_to = "dav"\n' + ON)
         config_path = write_config(tmp_path, [], extra=extra)

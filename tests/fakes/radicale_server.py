@@ -51,3 +51,12 @@ def _wait_until_up(url: str, user: str, password: str) -> None:
         except requests.ConnectionError:
             time.sleep(0.1)
     raise RuntimeError("Radicale did not start")
+
+
+def fresh_calendar(base: str, name: str, user: str = "me", password: str = "secret") -> object:
+    """A new empty calendar called `name` on the Radicale server at `base`."""
+    import caldav
+
+    client = caldav.DAVClient(url=base, username=user, password=password, require_tls=False,
+                              enable_rfc6764=False)
+    return client.principal().make_calendar(name=name)
