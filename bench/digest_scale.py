@@ -20,14 +20,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from agent.config import parse_config  # noqa: E402
 from agent.digest import build_digest  # noqa: E402
-from agent.model import Attendee, Changes, Occurrence  # noqa: E402
+from agent.model import Changes, Occurrence  # noqa: E402
+from scale_data import meeting, scale_config  # noqa: E402
 from agent.store import Store, iso  # noqa: E402
 
 GOAL_SECONDS = 0.5
-USER = "me@acme.example"
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 10, 9, 9, 0, tzinfo=ZONE)  # a Friday
 
@@ -39,18 +39,10 @@ def occurrences(colleagues: int) -> list[Occurrence]:
         email, name = f"person{i}@acme.example", f"Person {i}"
         for n in range(4):
             start = NOW - timedelta(days=20 + (i * 7 + n * 61) % 330, hours=i % 6)
-            result.append(_meeting(f"p{i}-{n}", start, email, name))
+            result.append(meeting(f"p{i}-{n}", start, email, name))
         if i % 200 == 0:
-            result.append(_meeting(f"today-{i}", NOW + timedelta(hours=1 + i // 200 % 6), email, name))
+            result.append(meeting(f"today-{i}", NOW + timedelta(hours=1 + i // 200 % 6), email, name))
     return result
-
-
-def _meeting(uid: str, start: datetime, email: str, name: str) -> Occurrence:
-    return Occurrence(
-        resource=uid, key=f"{uid}|{start.isoformat()}", title=f"1:1 {name}", start=start,
-        end=start + timedelta(minutes=30), organizer=USER,
-        attendees=(Attendee(email=email, name=name, response="accepted"),),
-    )
 
 
 def fill(store: Store, colleagues: int) -> None:
@@ -77,12 +69,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        config = parse_config({
-            "user": {"email": USER, "timezone": "Europe/Berlin"},
-            "colleagues": {"internal_domains": ["acme.example"]},
-            "store": {"path": str(Path(folder) / "touchbase.db")},
-            "sources": [{"name": "work", "type": "ics", "path": str(Path(folder) / "cal.ics")}],
-        })
+        config = scale_config(folder)
         store = Store(config.store_path)
         fill(store, args.colleagues)
         timings, digest = [], None

@@ -22,14 +22,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from agent.config import parse_config  # noqa: E402
-from agent.model import Attendee, Changes, Occurrence  # noqa: E402
+from agent.model import Changes, Occurrence  # noqa: E402
 from agent.planner import Planner, run_planner  # noqa: E402
+from scale_data import meeting, scale_config  # noqa: E402
 from agent.store import Store  # noqa: E402
 
 GOAL_SECONDS = 0.5
-USER = "me@acme.example"
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 10, 5, 7, 30, tzinfo=ZONE)  # a Monday, at the daemon's planner time
 
@@ -41,23 +41,15 @@ def occurrences(colleagues: int) -> list[Occurrence]:
         email, name = f"person{i}@acme.example", f"Person {i}"
         for n in range(4):
             start = NOW - timedelta(days=35 + (i * 7 + n * 61) % 300, hours=i % 6)
-            result.append(_meeting(f"p{i}-{n}", start, email, name))
+            result.append(meeting(f"p{i}-{n}", start, email, name))
     for day in range(42):
         date = (NOW + timedelta(days=day)).date()
         if date.weekday() >= 5:
             continue
         for slot in range(6):
             start = datetime(date.year, date.month, date.day, 9 + slot + (slot >= 3), 0, tzinfo=ZONE)
-            result.append(_meeting(f"busy-{day}-{slot}", start, "team@acme.example", "Team", minutes=60))
+            result.append(meeting(f"busy-{day}-{slot}", start, "team@acme.example", "Team", minutes=60))
     return result
-
-
-def _meeting(uid: str, start: datetime, email: str, name: str, minutes: int = 30) -> Occurrence:
-    return Occurrence(
-        resource=uid, key=f"{uid}|{start.isoformat()}", title=f"1:1 {name}", start=start,
-        end=start + timedelta(minutes=minutes), organizer=USER,
-        attendees=(Attendee(email=email, name=name, response="accepted"),),
-    )
 
 
 def main() -> None:
@@ -66,13 +58,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        config = parse_config({
-            "user": {"email": USER, "timezone": "Europe/Berlin"},
-            "colleagues": {"internal_domains": ["acme.example"]},
-            "store": {"path": str(Path(folder) / "touchbase.db")},
-            "sources": [{"name": "work", "type": "ics", "path": str(Path(folder) / "cal.ics")}],
-            "touchbase": {"max_active": 1000, "max_new_per_day": 2},
-        })
+        config = scale_config(folder, touchbase={"max_active": 1000, "max_new_per_day": 2})
         store = Store(config.store_path)
         items = occurrences(args.colleagues)
         store.apply_changes("work", Changes(full=True, upserts={o.resource: [o] for o in items}))

@@ -1,0 +1,32 @@
+"""Shared pieces of the scale benchmarks (digest_scale, planner_scale): the user, a synthetic
+small meeting, and a config with its store in a scratch folder."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from agent.config import Config, parse_config
+from agent.model import Attendee, Occurrence
+
+USER = "me@acme.example"
+
+
+def meeting(uid: str, start: datetime, email: str, name: str, minutes: int = 30) -> Occurrence:
+    """A meeting the user organised with one colleague."""
+    return Occurrence(
+        resource=uid, key=f"{uid}|{start.isoformat()}", title=f"1:1 {name}", start=start,
+        end=start + timedelta(minutes=minutes), organizer=USER,
+        attendees=(Attendee(email=email, name=name, response="accepted"),),
+    )
+
+
+def scale_config(folder: str, **sections: dict[str, Any]) -> Config:
+    """The benchmarks' config: store and .ics source in `folder`, plus `sections`."""
+    return parse_config({
+        "user": {"email": USER, "timezone": "Europe/Berlin"},
+        "colleagues": {"internal_domains": ["acme.example"]},
+        "store": {"path": str(Path(folder) / "touchbase.db")},
+        "sources": [{"name": "work", "type": "ics", "path": str(Path(folder) / "cal.ics")}],
+        **sections,
+    })
