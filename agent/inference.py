@@ -164,7 +164,7 @@ def compute_stats(config: Config, occurrences: Iterable[Occurrence],
     now = now.astimezone(config.zone)
     window_start = now - timedelta(days=config.colleagues.window_days)
     year_start = now - timedelta(days=TRACKING_YEAR_DAYS)
-    horizon = now + timedelta(days=max(LOOKAHEAD_DAYS, config.touchbase.cadence_days * 2))
+    horizon = sync_window(config, now)[1]
     stats: dict[str, ColleagueStats] = {}
     seen: set[str] = set()
     for occ in occurrences:
