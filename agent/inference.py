@@ -37,7 +37,7 @@ class MeetingRules:
 
     def __init__(self, config: Config) -> None:
         cfg = config.colleagues
-        self.aliases = {_bare(k): _bare(v) for k, v in cfg.aliases.items()}
+        self.aliases = {bare_address(k): bare_address(v) for k, v in cfg.aliases.items()}
         self._normalised: dict[str, str] = {}
         self.user = {self.normalise(a) for a in config.user_emails}
         self.domains = tuple(d.lower().lstrip("@") for d in cfg.internal_domains)
@@ -48,7 +48,7 @@ class MeetingRules:
         """Lower-cased, without `mailto:`, after mapping configured aliases (memoised)."""
         known = self._normalised.get(address)
         if known is None:
-            bare = _bare(address)
+            bare = bare_address(address)
             known = self._normalised[address] = self.aliases.get(bare, bare)
         return known
 
@@ -224,7 +224,8 @@ def _name_of(email: str, occ: Occurrence, rules: MeetingRules) -> str:
     return ""
 
 
-def _bare(address: str) -> str:
+def bare_address(address: str) -> str:
+    """An address lower-cased and without `mailto:`."""
     text = (address or "").strip()
     if text.lower().startswith("mailto:"):
         text = text[7:]

@@ -4,15 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from agent.errors import UserError
+from agent.inference import bare_address
 from agent.store import Store, iso
 
 
 def normalise_email(address: str) -> str:
     """A user-typed address, lower-cased and without `mailto:`."""
-    text = address.strip()
-    if text.lower().startswith("mailto:"):
-        text = text[7:]
-    text = text.strip().lower()
+    text = bare_address(address)
     if "@" not in text:
         raise UserError(f"{address!r} is not an email address")
     return text
