@@ -300,3 +300,22 @@ def test_occurrences_carry_aware_times_and_normalised_attendees(tmp_path):
         "room-fjord@acme.example": "room",
     }
     assert occ.organizer == "me@acme.example"
+
+
+def test_a_long_first_sync_shows_a_progress_bar_and_a_short_one_does_not(tmp_path):
+    from tests.helpers import Ev, calendar
+
+    events = [Ev(uid=f"e{i}", start=f"202610{1 + i % 28:02d}T{8 + i % 9:02d}0000",
+                 end=f"202610{1 + i % 28:02d}T{8 + i % 9:02d}3000",
+                 attendees=(f";PARTSTAT=ACCEPTED:mailto:p{i % 50}@acme.example",))
+              for i in range(2100)]
+    big = tmp_path / "big.ics"
+    big.write_text(calendar(*events))
+    result = run_cli(write_config(tmp_path, [big]), "sync", now=NOW)
+    assert result.exit_code == 0, result.output
+    assert "Reading events" in result.output  # not a terminal: click prints the label only
+    small = tmp_path / "small"
+    small.mkdir()
+    (small / "s.ics").write_text(calendar(*events[:10]))
+    quiet = run_cli(write_config(small, [small / "s.ics"]), "sync", now=NOW)
+    assert "Reading events" not in quiet.output
