@@ -4,15 +4,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from agent import touchbases as tb
+from agent.planning import touchbases as tb
 from agent.config import Config, SourceConfig
 from agent.errors import TouchbaseError
 from agent.notes import normalise_email
 from agent.people import people_rows
-from agent.readback import own_by_series
+from agent.planning.readback import own_by_series
 from agent.store import Store, address_digest, iso, scrub_text
 from agent.sync import open_connector
-from agent.targets import source_named, where_written
+from agent.planning.targets import source_named, where_written
 
 _TABLES_BY_EMAIL = ("people", "notes", "touchbases", "followups", "actions")
 
@@ -57,7 +57,7 @@ def _end_in(config: Config, source: SourceConfig, rows: list[tb.Touchbase], wher
 
 
 def _what(config: Config, row: tb.Touchbase) -> str:
-    from agent.planrun import describe_touchbase
+    from agent.planning.series_run import describe_touchbase
 
     return f"{row.title or row.series_id!r} ({describe_touchbase(config, row)})"
 

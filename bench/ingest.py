@@ -182,7 +182,7 @@ def expansion_window(config_path: Path, now: datetime) -> tuple[datetime, dateti
     """The span the ICS connector expands over for a first sync at `now`."""
     from agent.config import load_config
     from agent.inference import sync_window
-    from connectors.ics import WINDOW_SLACK
+    from connectors.ics.connector import WINDOW_SLACK
 
     start, end = sync_window(load_config(config_path), now)
     return start, end + WINDOW_SLACK
@@ -217,8 +217,7 @@ def naive_store(config_path: Path, calendar: Path, now: datetime) -> None:
     from agent.config import load_config
     from agent.model import Changes
     from agent.store import Store
-    from connectors import ical
-
+    from connectors.ical import read as ical
     config = load_config(config_path)
     start, end = expansion_window(config_path, now)
     parsed = icalendar.Calendar.from_ical(calendar.read_bytes())

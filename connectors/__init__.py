@@ -14,10 +14,10 @@ if TYPE_CHECKING:
     from connectors.base import Connector
 
 REGISTRY: dict[str, str] = {
-    "ics": "connectors.ics:IcsConnector",
+    "ics": "connectors.ics.connector:IcsConnector",
     "caldav": "connectors.caldav:CalDavConnector",
-    "google": "connectors.google:GoogleConnector",
-    "outlook": "connectors.outlook:OutlookConnector",
+    "google": "connectors.google.connector:GoogleConnector",
+    "outlook": "connectors.outlook.connector:OutlookConnector",
     "local": "connectors.localcal:LocalCalendar",
 }
 

@@ -18,9 +18,9 @@ import icalendar
 
 from agent.errors import AuthError, SourceError
 from agent.model import Changes, OwnEvent, SeriesSpec
-from connectors import ical
+from connectors.ical import read as ical
 from connectors.base import Connector
-from connectors.ical_write import end_rrule, series_calendar, series_uid
+from connectors.ical.write import end_rrule, series_calendar, series_uid
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 

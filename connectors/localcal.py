@@ -1,7 +1,7 @@
 """The local calendar file: where touchbases go when the write target only reads (ics).
 
 A valid iCalendar file in the data folder that the user can import into or subscribe to from any
-calendar application. Every event the agent writes (built by connectors/ical_write.py, like the
+calendar application. Every event the agent writes (built by connectors/ical/write.py, like the
 CalDAV connector's) has a deterministic UID (`<series id>@touchbase.local`),
 the X-TOUCHBASE-AGENT tag, a VTIMEZONE for its zone and a relative-monthly RRULE; writing the
 same series again rewrites it in place, so a retry never duplicates it. Events in the file without
@@ -21,10 +21,10 @@ import icalendar
 
 from agent.errors import SourceError
 from agent.model import OwnEvent, SeriesSpec
-from connectors import ical
+from connectors.ical import read as ical
 from connectors.base import Interval
-from connectors.ical_write import end_rrule, series_event, series_uid
-from connectors.ics import IcsConnector
+from connectors.ical.write import end_rrule, series_event, series_uid
+from connectors.ics.connector import IcsConnector
 
 try:  # POSIX: serialise writers (the daemon and an `approve` at the same time)
     import fcntl

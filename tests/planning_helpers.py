@@ -8,7 +8,7 @@ import icalendar
 
 from agent.config import Config, load_config
 from agent.store import Store
-from connectors.ical import TAG_PROPERTY, address_of
+from connectors.ical.read import TAG_PROPERTY, address_of
 from tests.helpers import USER, Ev, calendar, run_cli, write_config
 
 NOW = "2026-11-30T08:00:00+01:00"  # a Monday

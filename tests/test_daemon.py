@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_config
-from agent.daemon import MAX_SLEEP_SECONDS, Daemon
-from agent.jobs import job_health
-from agent.lock import StoreLock, holder_pid
-from agent.sdnotify import Notifier
+from agent.daemon.loop import MAX_SLEEP_SECONDS, Daemon
+from agent.daemon.jobs import job_health
+from agent.daemon.lock import StoreLock, holder_pid
+from agent.daemon.sdnotify import Notifier
 from agent.store import Store
 from tests.helpers import Ev, calendar, run_cli, write_config
 
@@ -254,8 +254,8 @@ def test_logs_to_journald_without_timestamps_with_priorities(config_path):
         proc.send_signal(signal.SIGTERM)
         rest = stream.read()
     assert proc.wait(30) == 0
-    assert first.startswith("<6>agent.daemon: touchbase daemon started (pid ")
-    assert "<6>agent.daemon: touchbase daemon stopped" in rest
+    assert first.startswith("<6>agent.daemon.loop: touchbase daemon started (pid ")
+    assert "<6>agent.daemon.loop: touchbase daemon stopped" in rest
 
 
 def test_notifier_sends_to_abstract_socket_and_respects_watchdog_pid():

@@ -5,7 +5,7 @@ import re
 from datetime import datetime
 
 from agent.config import SourceConfig
-from agent.digest import build_digest, send_digest_if_due
+from agent.digest.morning import build_digest, send_digest_if_due
 from agent.followups import run_followups
 from agent.notes import add_note
 from tests.helpers import run_cli

@@ -11,7 +11,7 @@ import httplib2
 import pytest
 from googleapiclient.errors import HttpError
 
-from connectors.google_http import is_retryable, reasons_of, retry_after_seconds
+from connectors.google.http import is_retryable, reasons_of, retry_after_seconds
 from tests.fakes.google_setup import gev, google, google_config, open_google  # noqa: F401
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=ZoneInfo("Europe/Berlin"))

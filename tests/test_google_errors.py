@@ -9,8 +9,8 @@ import pytest
 
 from agent.config import load_config
 from agent.store import Store
-from connectors.google import GoogleConnector
-from connectors.google_http import RetryPolicy
+from connectors.google.connector import GoogleConnector
+from connectors.google.http import RetryPolicy
 from tests.fakes.google_setup import fast_retries, gev, google, google_config  # noqa: F401
 from tests.helpers import Ev, calendar, people_json, run_cli
 

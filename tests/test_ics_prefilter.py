@@ -23,12 +23,12 @@ import recurring_ical_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import connectors.ics as ics
+import connectors.ics.connector as ics
 from agent.config import load_config
 from agent.sync import open_connector
-from connectors import ical
-from connectors.ics_chunks import _parse_together
-from connectors.ics_window import PAD, block_span, may_overlap
+from connectors.ical import read as ical
+from connectors.ics.chunks import _parse_together
+from connectors.ics.window import PAD, block_span, may_overlap
 from tests.helpers import calendar, people_json, run_cli, write_config
 
 NOW = "2026-03-02T08:00:00+01:00"
@@ -307,7 +307,7 @@ READ_SCRIPT = """
 import json, sys
 from datetime import datetime
 from pathlib import Path
-import connectors.ics as ics
+import connectors.ics.connector as ics
 from agent.config import load_config
 from agent.sync import open_connector
 ics.PARALLEL_MIN_GROUPS, ics.CHUNK_GROUPS = int(sys.argv[2]), 50
@@ -374,7 +374,7 @@ def test_figures_equal_after_sync_with_and_without_workers(tmp_path):
     for name, threshold in (("workers", 1), ("one", 10**9)):
         (tmp_path / name).mkdir()
         config, _, _ = setup(tmp_path / name, *many_events(300))
-        code = (f"import sys, connectors.ics as ics; ics.PARALLEL_MIN_GROUPS = {threshold}; "
+        code = (f"import sys, connectors.ics.connector as ics; ics.PARALLEL_MIN_GROUPS = {threshold}; "
                 "from agent.cli import main; sys.exit(main())")
         base = [sys.executable, "-c", code, "--config", str(config), "--now", NOW]
         subprocess.run(base + ["sync"], check=True, capture_output=True, cwd=REPO)

@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.config import load_config
-from agent.jobs import JOBS, describe, job_health, record_job, run_job, run_once
+from agent.daemon.jobs import JOBS, describe, job_health, record_job, run_job, run_once
 from agent.store import Store
 from tests.helpers import Ev, calendar, run_cli, write_config
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 10, 5, 11, 0, tzinfo=BERLIN)  # a Monday, after the 08:00 morning email
 LOOP_PARTS = (("agent.sync", "sync_all"), ("agent.followups", "run_followups"),
-              ("agent.planner", "run_planner"), ("agent.mail", "flush_outgoing"),
-              ("agent.digest", "send_digest_if_due"))
+              ("agent.planning.planner", "run_planner"), ("agent.mail", "flush_outgoing"),
+              ("agent.digest.morning", "send_digest_if_due"))
 
 
 def missing_parts() -> list[str]:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
 from agent.config import load_config
-from agent.landscape import (KEEP_STRONG, MAINTAIN, START_HERE, WATCH, capacity,
+from agent.landscape.matrix import (KEEP_STRONG, MAINTAIN, START_HERE, WATCH, capacity,
                              let_go_suggestions, matrix, reciprocity_flags)
 from agent.relationships import relationships
 from agent.store import Store

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
-from agent import touchbases as tb
-from agent.digest import build_digest
-from agent.planner import Planner
+from agent.planning import touchbases as tb
+from agent.digest.morning import build_digest
+from agent.planning.planner import Planner
 from agent.ratings import pause
 from tests.helpers import USER, Ev, calendar, run_cli, write_config
 from tests.mail_helpers import opened, outbox_mail, parts

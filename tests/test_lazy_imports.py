@@ -12,7 +12,7 @@ from tests.helpers import Ev, calendar, write_config
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-03-02T08:00:00+01:00"
 HEAVY = ("icalendar", "recurring_ical_events", "sqlite_utils", "numpy", "googleapiclient", "msal",
-         "caldav", "jinja2", "agent.digest", "agent.planner", "agent.cli.demo")
+         "caldav", "jinja2", "agent.digest.morning", "agent.planning.planner", "agent.cli.demo")
 PROGRAM = """import atexit, sys
 sys.path.insert(0, {repo!r})
 atexit.register(lambda: print("LOADED", sorted(m for m in {heavy!r} if m in sys.modules)))

@@ -13,7 +13,7 @@ from agent.errors import SourceError
 from agent.model import SeriesSpec
 from agent.store import Store
 from agent.sync import LOCAL_SOURCE, local_source, open_connector, sync_all
-from connectors.ical import TAG_PROPERTY
+from connectors.ical.read import TAG_PROPERTY
 from tests.helpers import USER, Ev, calendar, write_config
 
 BERLIN = ZoneInfo("Europe/Berlin")

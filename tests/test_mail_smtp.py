@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from agent.digest import send_digest_if_due
+from agent.digest.morning import send_digest_if_due
 from agent.mail import flush_outgoing, pending
 from tests.fakes.smtp_server import SmtpServer, free_port, make_tls_files
 from tests.helpers import run_cli

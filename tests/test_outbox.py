@@ -5,7 +5,7 @@ from __future__ import annotations
 import mailbox
 from datetime import datetime
 
-from agent.digest import send_digest_if_due
+from agent.digest.morning import send_digest_if_due
 from agent.mail import enqueue, flush_outgoing, new_message, pending
 from tests.mail_helpers import MONDAY, opened, outbox_mail, parts, setup_calendar
 

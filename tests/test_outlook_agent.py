@@ -6,7 +6,7 @@ from datetime import datetime
 
 from agent.config import load_config
 from agent.followups import run_followups
-from agent.planner import run_planner
+from agent.planning.planner import run_planner
 from agent.store import Store
 from agent.sync import sync_all
 from tests.fakes.graph_fixtures import NOW, at, graph, outlook_config, sign_in  # noqa: F401

@@ -9,7 +9,7 @@ import pytest
 from agent.config import load_config
 from agent.errors import AuthError, SourceError
 from agent.store import Store
-from connectors.graph_client import RetryPolicy, retry_after_seconds
+from connectors.outlook.graph import RetryPolicy, retry_after_seconds
 from tests.fakes.graph_fixtures import NOW, at, connector, graph, outlook_config, sign_in  # noqa: F401
 from tests.fakes.graph_state import att
 from tests.helpers import people_json, run_cli

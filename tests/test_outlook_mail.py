@@ -6,7 +6,7 @@ from email.message import EmailMessage
 import pytest
 
 from agent.errors import AuthError, SourceError
-from connectors.graph_client import RetryPolicy
+from connectors.outlook.graph import RetryPolicy
 from tests.fakes.graph_fixtures import connector, graph, outlook_config, sign_in  # noqa: F401
 
 MAIL_ROLES = '[followups]\ntransport = "office"\n[digest]\ntransport = "office"\n'

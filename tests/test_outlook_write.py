@@ -9,8 +9,8 @@ import requests
 
 from agent.errors import SourceError
 from agent.model import SeriesSpec
-from connectors import graph_mapping as gm
-from connectors.graph_client import RetryPolicy
+from connectors.outlook import mapping as gm
+from connectors.outlook.graph import RetryPolicy
 from tests.fakes.graph_fixtures import NOW, at, connector, graph, outlook_config, sign_in  # noqa: F401
 from tests.fakes.graph_state import att
 from tests.helpers import run_cli
@@ -162,7 +162,7 @@ def test_tls_verification_stays_on(office, graph, monkeypatch):  # noqa: F811
 
 def test_span_helper_covers_the_whole_range(office):
     conn = connector(office)
-    from connectors.outlook import _spans
+    from connectors.outlook.connector import _spans
     spans = _spans(at("2026-09-01 00:00"), at("2027-01-01 00:00"), timedelta(days=62))  # across DST
     assert spans[0][0] == at("2026-09-01 00:00") and spans[-1][1] == at("2027-01-01 00:00")
     assert all(b - a <= timedelta(days=62) for a, b in spans)

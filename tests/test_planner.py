@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import recurring_ical_events
 
-from agent import touchbases as tb
-from agent.planner import run_planner
-from agent.slots import position_in_month
-from connectors.ical import TAG_PROPERTY
+from agent.planning import touchbases as tb
+from agent.planning.planner import run_planner
+from agent.planning.slots import position_in_month
+from connectors.ical.read import TAG_PROPERTY
 from tests.helpers import USER, Ev, run_cli, write_config
 from tests.planning_helpers import (NOW, NOW_DT, actions, drifting, live_series, local_calendar,
                                     one_on_one, open_all, past_meetings, series_in_file, setup)

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 import icalendar
 import pytest
 
-from agent import touchbases as tb
-from agent.planner import Planner, read_back_series, run_planner
+from agent.planning import touchbases as tb
+from agent.planning.planner import Planner, read_back_series, run_planner
 from agent.store import parse_iso
 from agent.sync import make_context, open_connector
-from connectors.ical import TAG_PROPERTY
+from connectors.ical.read import TAG_PROPERTY
 from connectors.localcal import LocalCalendar
 from tests.helpers import calendar, run_cli
 from tests.planning_helpers import (NOW, NOW_DT, actions, drifting, imported_copy, live_series,
@@ -201,8 +201,8 @@ def test_a_pending_row_is_found_by_tag_even_when_the_file_was_rewritten_by_other
 
 
 def test_the_sync_job_acts_on_declines_as_soon_as_they_are_synced(tmp_path):
-    from agent.jobs import run_job
-    from agent.planner import new_declines_synced
+    from agent.daemon.jobs import run_job
+    from agent.planning.planner import new_declines_synced
 
     config_path, config, store, event = _book_alice(tmp_path)
     now = _at("2026-12-02T08:00:00+01:00")

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from agent import touchbases as tb
+from agent.planning import touchbases as tb
 from agent.config import load_config
 from agent.model import AGENT_TAG_NAME
-from agent.planner import run_planner
+from agent.planning.planner import run_planner
 from agent.store import Store
-from connectors.ical import TAG_PROPERTY
+from connectors.ical.read import TAG_PROPERTY
 from tests.fakes.google_setup import fast_retries, gev, google, google_config  # noqa: F401
 from tests.fakes.radicale_server import fresh_calendar, radicale
 from tests.helpers import USER, calendar, run_cli, write_config

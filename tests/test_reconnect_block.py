@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
-from agent import touchbases as tb
+from agent.planning import touchbases as tb
 from agent.config import load_config
 from agent.model import AGENT_TAG_NAME
-from agent.reconnect_block import DESCRIPTION, block_id, ensure_reconnect_block, load_blocks
+from agent.landscape.reconnect_block import DESCRIPTION, block_id, ensure_reconnect_block, load_blocks
 from agent.store import Store
-from connectors.ical import TAG_PROPERTY, address_of
+from connectors.ical.read import TAG_PROPERTY, address_of
 from tests.fakes.google_setup import google, google_config  # noqa: F401
 from tests.fakes.graph_fixtures import graph, outlook_config, sign_in  # noqa: F401
 from tests.helpers import USER, run_cli, write_config

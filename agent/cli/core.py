@@ -117,7 +117,7 @@ def people(app: App, as_json: bool, status_filter: str | None, role: str | None,
 
 def annotated_people(app: App, sort_by: str = "meetings") -> list[dict]:
     """`people_rows` plus, for tracked colleagues, status, role, quadrant and priority."""
-    from agent.landscape import place
+    from agent.landscape.matrix import place
     from agent.relationships import relationships
 
     now = app.now()

@@ -14,8 +14,8 @@ from agent.cli import main
 from agent.cli.app import App
 from agent.cli.core import STATUS_HOOKS
 from agent.errors import UserError
-from agent.jobs import job_health, run_once
-from agent.lock import StoreLock, holder_pid
+from agent.daemon.jobs import job_health, run_once
+from agent.daemon.lock import StoreLock, holder_pid
 
 pass_app = click.make_pass_decorator(App)
 
@@ -40,7 +40,7 @@ def run(app: App, once: bool) -> None:
         return
     if app.fixed_now is not None:
         raise UserError("--now only applies to `run --once`; the daemon runs on the real clock")
-    from agent.daemon import run_daemon
+    from agent.daemon.loop import run_daemon
 
     configure_logging(app.verbose)
     with StoreLock(config.store_path):
@@ -54,7 +54,7 @@ def run(app: App, once: bool) -> None:
 @pass_app
 def install_service(app: App, print_only: bool) -> None:
     """Install the systemd user unit that runs `touchbase run` in the background."""
-    from agent.service import UNIT_NAME, install_unit, service_folders, unit_for, user_unit_dir
+    from agent.daemon.service import UNIT_NAME, install_unit, service_folders, unit_for, user_unit_dir
 
     explicit = app.config_path or os.environ.get("TOUCHBASE_CONFIG")
     config_path = app.path.expanduser().absolute() if explicit else None
@@ -73,7 +73,7 @@ def install_service(app: App, print_only: bool) -> None:
 @contextmanager
 def _quiet_job_log(verbose: bool) -> Iterator[None]:
     """In `run --once` the summary lines report failures; the job log would say it twice."""
-    logger = logging.getLogger("agent.jobs")
+    logger = logging.getLogger("agent.daemon.jobs")
     level = logger.level
     if not verbose:
         logger.setLevel(logging.CRITICAL)
@@ -141,7 +141,7 @@ def status_jobs(app: App) -> None:
 
 def unit_path() -> Path:
     """Where install-service writes the unit."""
-    from agent.service import UNIT_NAME, user_unit_dir
+    from agent.daemon.service import UNIT_NAME, user_unit_dir
 
     return user_unit_dir() / UNIT_NAME
 

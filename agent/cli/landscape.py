@@ -9,12 +9,12 @@ import click
 from agent.cli import main
 from agent.cli.app import App
 from agent.errors import UserError
-from agent.landscape import matrix, reciprocity_flags
+from agent.landscape.matrix import matrix, reciprocity_flags
 from agent.notes import normalise_email
 from agent.privacy import end_live_series, export, forget
 from agent.ratings import ROLES, let_go, parse_cadence, rate, resume
 from agent.relationships import relationships
-from agent.relmap import render_map
+from agent.landscape.map import render_map
 
 pass_app = click.make_pass_decorator(App)
 _SCORE = click.IntRange(1, 5)

@@ -6,7 +6,7 @@ import click
 from agent.cli import main
 from agent.cli.app import App
 from agent.cli.core import STATUS_HOOKS
-from agent.digest import build_digest, send_digest_now
+from agent.digest.morning import build_digest, send_digest_now
 from agent.errors import UserError
 from agent.mail import pending, queue_problems
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import click
 
-from agent import touchbases as tb
+from agent.planning import touchbases as tb
 from agent.cli import main
 from agent.cli.app import App
 from agent.cli.core import STATUS_HOOKS
 from agent.notes import add_note, normalise_email, notes_of
-from agent.planner import Planner, approve, describe_touchbase
+from agent.planning.planner import Planner, approve, describe_touchbase
 from agent.relationships import is_tracked, relationship_of
 from agent.store import parse_iso
 
@@ -112,7 +112,7 @@ def person_lines(app: App, rel, rows: list[tb.Touchbase], notes: list[dict]) -> 
 
 def landscape_lines(app: App, rel) -> list[str]:  # noqa: ANN001
     """Inferred frequency, reciprocity and the matrix quadrant of one colleague."""
-    from agent.landscape import place, reciprocity_flags
+    from agent.landscape.matrix import place, reciprocity_flags
 
     window = app.config.colleagues.window_days
     per_month = rel.stats.meetings / window * 30

@@ -93,8 +93,8 @@ def google():
 @pytest.fixture
 def fast_retries(monkeypatch):
     """Back-off in hundredths of a second so retry tests stay fast (the logic is unchanged)."""
-    from connectors.google import GoogleConnector
-    from connectors.google_http import RetryPolicy
+    from connectors.google.connector import GoogleConnector
+    from connectors.google.http import RetryPolicy
 
     monkeypatch.setattr(GoogleConnector, "retry_policy",
                         RetryPolicy(base_seconds=0.01, cap_seconds=0.05, budget_seconds=10))

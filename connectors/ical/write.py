@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from agent.model import SeriesSpec
-from connectors.ical import TAG_PROPERTY
+from connectors.ical.read import TAG_PROPERTY
 
 PRODID = "-//touchbase//touchbase-agent//EN"
 

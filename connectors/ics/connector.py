@@ -3,10 +3,10 @@
 A file whose bytes did not change since the last sync costs no parsing (icalendar is not even
 imported). When it changed, only the events (grouped by UID) whose text changed are looked at
 again, and of those only the ones that can have an occurrence in the sync window are parsed
-(`connectors.ics_window`); the others are remembered by their hash, judged against the window
+(`connectors.ics.window`); the others are remembered by their hash, judged against the window
 kept in the state (the sync window plus WINDOW_SLACK past its end; a window the state does not
 cover means a full re-read). Many groups are
-parsed in chunks by worker processes (`connectors.ics_chunks`). A malformed event is skipped,
+parsed in chunks by worker processes (`connectors.ics.chunks`). A malformed event is skipped,
 counted and named, and the rest of the file still syncs; an event that cannot fall in the window
 is not checked.
 """
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from agent.errors import SourceError
 from agent.model import Changes, Occurrence
 from connectors.base import Connector
-from connectors.ics_window import may_overlap
+from connectors.ics.window import may_overlap
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -120,7 +120,7 @@ class IcsConnector(Connector):
     def _parse_groups(self, timezones: bytes, groups: dict[str, list[bytes]], start: datetime,
                       end: datetime) -> tuple[Changes, list[str]]:
         """Parse and expand `groups` over [start, end) in chunks: worker processes when many."""
-        from connectors.ics_chunks import label, occurrence_from_row
+        from connectors.ics.chunks import label, occurrence_from_row
 
         changes = Changes()
         bad: list[str] = []
@@ -150,7 +150,7 @@ class IcsConnector(Connector):
                     start: datetime, end: datetime, workers: int) -> Iterator:
         """The result of `parse_chunk` for each chunk, in order; in `workers` processes when
         more than one (should they fail, the remaining chunks are read in this process)."""
-        from connectors.ics_chunks import parse_chunk
+        from connectors.ics.chunks import parse_chunk
 
         zone = self.context.timezone
         done = 0
@@ -221,7 +221,7 @@ def merge_groups(parsed: list[ParsedFile]) -> dict[str, list[bytes]]:
 def parse_group(timezones: bytes, blocks: list[bytes], context: object, zone: ZoneInfo,
                 uid: str) -> list[Occurrence]:
     """Parse and expand the events of one UID over the context's window."""
-    from connectors.ics_chunks import parse_group as parse_one
+    from connectors.ics.chunks import parse_group as parse_one
 
     return parse_one(timezones, blocks, context, zone, uid)
 

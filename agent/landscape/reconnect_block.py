@@ -2,7 +2,7 @@
 
 With `[landscape] reconnect_hour = true` the planner job keeps one weekly series, "Reconnect hour"
 (60 minutes on `reconnect_day` at `reconnect_time` in the user's zone, from the next such day), in
-the calendar touchbases are written to (`agent.planner.target_source`: the local calendar file
+the calendar touchbases are written to (`agent.planning.planner.target_source`: the local calendar file
 when that source only reads). It has no attendee, so nobody is invited, and it carries the agent's
 tag like every event the agent writes.
 
@@ -21,11 +21,11 @@ from datetime import datetime, time, timedelta
 from agent.config import WEEKDAYS, Config, SourceConfig
 from agent.errors import ConfigError
 from agent.model import OwnEvent, SeriesSpec
-from agent.readback import own_by_series
-from agent.slots import DAY_NAMES
+from agent.planning.readback import own_by_series
+from agent.planning.slots import DAY_NAMES
 from agent.store import Store
-from agent.targets import WriteTargets, configured_source, where_written
-from agent.touchbases import ACTIVE, BOOKED, DELETED, ENDED, PENDING, series_record, series_row
+from agent.planning.targets import WriteTargets, configured_source, where_written
+from agent.planning.touchbases import ACTIVE, BOOKED, DELETED, ENDED, PENDING, series_record, series_row
 from connectors.base import Connector
 
 KIND = "reconnect-hour"
@@ -131,7 +131,7 @@ class _Keeper:
     # --- the steps -----------------------------------------------------------------------------
 
     def _new_row(self) -> Block:
-        from agent.planner import target_source  # the planner's own rule for where series go
+        from agent.planning.planner import target_source  # the planner's own rule for where series go
 
         taken = {row.series_id for row in self.rows}
         number = len(self.rows) + 1
@@ -146,7 +146,7 @@ class _Keeper:
         """Record the row as pending, write the series, then record it as active."""
         source = self._source_named(block.target)
         if source is None:  # a pending row whose target was removed from the config
-            from agent.planner import target_source
+            from agent.planning.planner import target_source
 
             source = target_source(self.config)
             block.target = source.name

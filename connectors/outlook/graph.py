@@ -25,7 +25,7 @@ TIMEOUT = (10, 60)  # connect, read (seconds)
 
 
 class TokenProvider(Protocol):
-    """Anything that hands out a bearer token (see connectors.outlook_auth.OutlookAuth)."""
+    """Anything that hands out a bearer token (see connectors.outlook.auth.OutlookAuth)."""
 
     def token(self, force_refresh: bool = False) -> str:
         """An access token for Graph; raises AuthError when the user must sign in again."""

@@ -21,8 +21,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from agent.model import Attendee, Occurrence
-from connectors import ical
-
+from connectors.ical import read as ical
 Group = tuple[str, list[bytes]]
 Row = tuple
 ChunkResult = tuple[list[tuple[str, list[Row]]], list[tuple[str, str]]]

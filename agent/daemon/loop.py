@@ -19,8 +19,8 @@ from typing import Any
 import schedule
 
 from agent.config import Config
-from agent.jobs import JOBS, JobFunction, run_job
-from agent.sdnotify import Notifier
+from agent.daemon.jobs import JOBS, JobFunction, run_job
+from agent.daemon.sdnotify import Notifier
 from agent.store import Store
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from agent.inference import MeetingRules
 from agent.model import Occurrence, OwnEvent
-from agent.touchbases import Touchbase
+from agent.planning.touchbases import Touchbase
 
 
 def own_by_series(events: Iterable[OwnEvent]) -> dict[str, OwnEvent]:

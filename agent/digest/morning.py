@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from agent.config import WEEKDAYS, Config
-from agent.digest_sections import DigestContext, Section, build_sections
-from agent.digest_landscape import register as register_landscape_sections
+from agent.digest.sections import DigestContext, Section, build_sections
+from agent.digest.landscape_sections import register as register_landscape_sections
 from agent.errors import SourceError, UserError
 from agent.mail import enqueue, flush_outgoing, mail_status, new_message
 from agent.store import Store, iso

@@ -15,10 +15,10 @@ from datetime import datetime
 
 from agent import followups
 from agent.config import WEEKDAYS, Config
-from agent.landscape import reconnect_list
+from agent.landscape.matrix import reconnect_list
 from agent.mail import OUTBOX, enqueue, flush_outgoing, new_message
 from agent.notes import last_note
-from agent.prompts import display_name
+from agent.planning.prompts import display_name
 from agent.relationships import Relationship, relationships
 from agent.store import Store, iso
 from agent.templating import render

@@ -1,20 +1,20 @@
 """The landscape sections of the morning email: capacity, one-way relationships, letting go,
 and the compact matrix (a table with coloured bars; no SVG, no scripts, no links).
 
-Each builder returns None when its section does not apply; `register` (called by agent/digest.py)
+Each builder returns None when its section does not apply; `register` (called by agent/digest/morning.py)
 puts them into the email.
 """
 from __future__ import annotations
 
-from agent import touchbases as tb
-from agent.digest_sections import (
+from agent.planning import touchbases as tb
+from agent.digest.sections import (
     RECONNECT_LIMIT, DigestContext, Item, Section, add_section, health_section, touchbase_section,
 )
-from agent.landscape import (
+from agent.landscape.matrix import (
     QUADRANT_ADVICE, capacity, let_go_suggestions, matrix, reciprocity_flags,
 )
 from agent.relationships import Relationship
-from agent.relmap import compact_rows
+from agent.landscape.map import compact_rows
 
 MATRIX_LIMIT = 12
 """Rows of the compact matrix; the whole landscape is in `touchbase map --html FILE`."""

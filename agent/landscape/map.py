@@ -7,7 +7,7 @@ from datetime import datetime
 import jinja2
 
 from agent.config import Config
-from agent.landscape import (KEEP_STRONG, MAINTAIN, QUADRANT_ADVICE, START_HERE, WATCH,
+from agent.landscape.matrix import (KEEP_STRONG, MAINTAIN, QUADRANT_ADVICE, START_HERE, WATCH,
                              Placement, ReciprocityFlag, reconnect_list)
 from agent.relationships import DUE, ON_TRACK, OVERDUE, Relationship
 

@@ -59,7 +59,7 @@ def job_sync(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) 
 
 def _declines_read_back(config: Config, store: Store, now: datetime, errors: list[str]) -> list[str]:
     """Act on touchbase declines as soon as a sync brings them (the planner also does daily)."""
-    from agent.planner import new_declines_synced, read_back_series
+    from agent.planning.planner import new_declines_synced, read_back_series
 
     if not new_declines_synced(config, store, now):
         return []
@@ -84,8 +84,8 @@ def job_planner(config: Config, store: Store, now: datetime, heartbeat: Heartbea
     reconnect drafts (after booking: nobody gets a note and a new touchbase the same day).
     The planner runs even when the reconnect hour fails, and the drafts even when the planner
     fails; a failing part fails the job."""
-    from agent.planner import run_planner
-    from agent.reconnect import run_reconnect_drafts
+    from agent.planning.planner import run_planner
+    from agent.landscape.reconnect import run_reconnect_drafts
 
     block, block_error = _reconnect_hour(config, store, now)
     try:
@@ -104,7 +104,7 @@ def job_planner(config: Config, store: Store, now: datetime, heartbeat: Heartbea
 
 def _reconnect_hour(config: Config, store: Store, now: datetime) -> tuple[list[str], str]:
     """What keeping the Reconnect hour did, or why it failed (the planner runs either way)."""
-    from agent.reconnect_block import ensure_reconnect_block
+    from agent.landscape.reconnect_block import ensure_reconnect_block
 
     try:
         return ensure_reconnect_block(config, store, now), ""
@@ -122,7 +122,7 @@ def job_mail(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) 
 
 def job_digest(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
     """Send today's morning email when it is due and has not gone out."""
-    from agent.digest import send_digest_if_due
+    from agent.digest.morning import send_digest_if_due
 
     return send_digest_if_due(config, store, now) or "not due, or already handled today"
 

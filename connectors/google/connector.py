@@ -1,12 +1,12 @@
 """Google Calendar (read and write) and Gmail (drafts, sending) behind the connector interface.
 
-Reading: connectors.google_sync (events.list with sync tokens). Writing: touchbase series with a
+Reading: connectors.google.sync (events.list with sync tokens). Writing: touchbase series with a
 client-chosen event id (a retried insert answers 409: already created), tagged in
 extendedProperties.private, found again by privateExtendedProperty, ended by setting UNTIL on
 the agent's own event only. Free/busy through freebusy.query. Gmail: drafts.create for follow-ups
 (found again by Message-ID first, so a retry after a crash never makes a second draft) and
-messages.send for the morning email. Requests and errors: connectors.google_http. Sign-in and
-the token file: connectors.google_auth.
+messages.send for the morning email. Requests and errors: connectors.google.http. Sign-in and
+the token file: connectors.google.auth.
 """
 from __future__ import annotations
 
@@ -21,14 +21,14 @@ from zoneinfo import ZoneInfo
 
 from agent.errors import AuthError, SourceError, UserError
 from agent.model import Changes, OwnEvent, SeriesSpec
-from connectors import google_auth
+from connectors.google import auth as google_auth
 from connectors.base import Connector, ConnectorContext, Interval
-from connectors.google_http import Caller, RetryPolicy, rfc3339
-from connectors.google_mapping import (
+from connectors.google.http import Caller, RetryPolicy, rfc3339
+from connectors.google.mapping import (
     OWNER_PROPERTY, OWNER_VALUE, event_id_for, is_own, own_event, parse_moment, send_updates_for,
     series_body, until_of, with_until,
 )
-from connectors.google_sync import CalendarSync
+from connectors.google.sync import CalendarSync
 
 SEND_UPDATES = ("all", "externalOnly", "none")
 
@@ -76,7 +76,7 @@ class GoogleConnector(Connector):
         import google_auth_httplib2
         from googleapiclient.discovery import build
 
-        from connectors.google_transport import RequestsHttp
+        from connectors.google.transport import RequestsHttp
 
         if self._credentials is None:
             self._credentials = google_auth.load_credentials(self.name, self.token_file)

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 from agent.errors import SourceError
 from agent.model import Changes
-from connectors.google_http import Caller, rfc3339
-from connectors.google_mapping import is_meeting_type, to_occurrence
+from connectors.google.http import Caller, rfc3339
+from connectors.google.mapping import is_meeting_type, to_occurrence
 
 STATE_VERSION = 1
 PAGE_SIZE = 2500  # the largest page events.list serves

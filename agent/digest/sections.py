@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 
-from agent import reconnect
+from agent.landscape import reconnect
 from agent.config import Config
 from agent.followups import waiting_drafts
 from agent.inference import ColleagueStats, MeetingRules
@@ -245,7 +245,7 @@ def drafts_section(ctx: DigestContext) -> Section | None:
 
 def friday_section(ctx: DigestContext) -> Section | None:
     """On the reconnect day (Fridays by default): who to send an update or reconnect note to,
-    each with the draft the follow-ups job wrote this week (agent/reconnect.py)."""
+    each with the draft the follow-ups job wrote this week (agent/landscape/reconnect.py)."""
     if not reconnect.is_reconnect_day(ctx.config, ctx.now):
         return None
     drafted = reconnect.drafted_this_week(ctx.config, ctx.store, ctx.now)

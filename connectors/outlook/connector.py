@@ -22,10 +22,10 @@ import requests
 
 from agent.errors import SourceError
 from agent.model import Changes, Occurrence, OwnEvent, SeriesSpec
-from connectors import graph_mapping as gm
+from connectors.outlook import mapping as gm
 from connectors.base import Connector, ConnectorContext, Interval
-from connectors.graph_client import GraphClient, GraphError, RetryPolicy, SyncStateGone
-from connectors.outlook_auth import (CALENDAR_SCOPES, DRAFT_SCOPE, SEND_SCOPE, OutlookAuth, ScopedTokens,
+from connectors.outlook.graph import GraphClient, GraphError, RetryPolicy, SyncStateGone
+from connectors.outlook.auth import (CALENDAR_SCOPES, DRAFT_SCOPE, SEND_SCOPE, OutlookAuth, ScopedTokens,
                                      scopes_for)
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 One run (daily from the daemon; `touchbase plan` shows the same without changing anything):
 
-1. Read back (`agent.planrun.SeriesRun`): interrupted writes, series the user deleted, declines
+1. Read back (`agent.planning.series_run.SeriesRun`): interrupted writes, series the user deleted, declines
    (at `decline_limit` the agent ends its own series and pauses the colleague), let-go colleagues.
 2. Plan: tracked, drifting colleagues with no upcoming small recurring meeting, not paused or let
    go, and without a touchbase, in priority order; at most `max_active` live series and
@@ -13,20 +13,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from agent import slots
-from agent import touchbases as tb
+from agent.planning import slots
+from agent.planning import touchbases as tb
 from agent.config import Config, SourceConfig, write_target
 from agent.errors import AlreadyExists, ConfigError, NotFound, SourceError, UserError
 from agent.inference import MeetingRules
 from agent.model import SeriesSpec
 from agent.notes import normalise_email
-from agent.planreport import PlannerReport
-from agent.planrun import SeriesRun, describe_touchbase
-from agent.prompts import description_for, title_for
-from agent.readback import count_declines, occurrences_by_series
+from agent.planning.report import PlannerReport
+from agent.planning.series_run import SeriesRun, describe_touchbase
+from agent.planning.prompts import description_for, title_for
+from agent.planning.readback import count_declines, occurrences_by_series
 from agent.relationships import Relationship, relationship_of, relationships
 from agent.store import Store
-from agent.targets import OpenConnector
+from agent.planning.targets import OpenConnector
 from agent.sync import local_source
 from connectors import connector_class
 from connectors.base import Connector

@@ -1,0 +1,1 @@
+"""The relationship landscape: the matrix, the map, the Friday reconnect list and hour."""

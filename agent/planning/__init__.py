@@ -1,0 +1,1 @@
+"""Planning touchbases: candidates, slots, the series run, read-back of declines, the report."""

@@ -1,0 +1,1 @@
+"""The Google Calendar (and Gmail) connector."""

@@ -1,0 +1,1 @@
+"""iCalendar text: reading occurrences out of it, and writing the agent's own events."""

@@ -1,0 +1,1 @@
+"""The ICS connector: local .ics files (read-only input)."""

@@ -1,0 +1,1 @@
+"""The Outlook / Microsoft 365 connector over Microsoft Graph."""
