@@ -17,9 +17,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import platformdirs
 
 from agent.config_schema import (  # noqa: F401  (the schema is re-exported from here)
-    SECRET_HINT, SECRET_KEYS, SECTIONS, SOURCE_KEYS, ColleaguesConfig, DaemonConfig,
-    DigestConfig, FollowupsConfig, LandscapeConfig, OutboxConfig, SmtpConfig, SourceConfig,
-    StoreConfig, TouchbaseConfig, UserConfig,
+    SECRET_HINT,
+    SECRET_KEYS,
+    SECTIONS,
+    SOURCE_KEYS,
+    ColleaguesConfig,
+    DaemonConfig,
+    DigestConfig,
+    FollowupsConfig,
+    LandscapeConfig,
+    OutboxConfig,
+    SmtpConfig,
+    SourceConfig,
+    StoreConfig,
+    TouchbaseConfig,
+    UserConfig,
 )
 from agent.errors import ConfigError
 

@@ -9,7 +9,7 @@ import json
 import shutil
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -66,7 +66,7 @@ _FIRST = ("Anna", "Ben", "Clara", "David", "Eva", "Felix", "Greta", "Hugo", "Ine
 _LAST = ("Berg", "Costa", "Dahl", "Engel", "Falk", "Gomez", "Horn", "Ito", "Jung", "Klein",
          "Lund", "Meyer", "Nowak", "Ortiz", "Park", "Quinn", "Roth", "Silva", "Tan", "Ueda",
          "Voss", "Wolf", "Xu", "Young", "Zimmer")
-EVERYONE = (YOU, *COLLEAGUES, *(_person(f"{f} {l}") for f, l in zip(_FIRST, _LAST)))
+EVERYONE = (YOU, *COLLEAGUES, *(_person(f"{first} {last}") for first, last in zip(_FIRST, _LAST, strict=True)))
 """The 40 people invited to the all-hands."""
 
 
@@ -170,7 +170,7 @@ class _Builder:
     def __init__(self, now: datetime) -> None:
         self.now = now.astimezone(ZONE)
         self.today = self.now.date()
-        self.stamp = now.astimezone(timezone.utc).replace(microsecond=0)
+        self.stamp = now.astimezone(UTC).replace(microsecond=0)
         self.events: list[icalendar.Event] = []
 
     def at(self, day: date, hhmm: str) -> datetime:

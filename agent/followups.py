@@ -14,8 +14,15 @@ from datetime import datetime, timedelta
 from agent.config import Config
 from agent.inference import MeetingRules
 from agent.mail import (
-    KEY_HEADER, OUTBOX, drafts_folder, enqueue, flush_outgoing, header_values, new_message,
-    parse_raw, pending,
+    KEY_HEADER,
+    OUTBOX,
+    drafts_folder,
+    enqueue,
+    flush_outgoing,
+    header_values,
+    new_message,
+    parse_raw,
+    pending,
 )
 from agent.model import Occurrence
 from agent.notes import last_note

@@ -126,7 +126,7 @@ class ColleagueStats:
         """The median number of days between consecutive meetings in the window."""
         if len(self.starts) < 2:
             return None
-        gaps = [(b - a).total_seconds() / 86400 for a, b in zip(self.starts, self.starts[1:])]
+        gaps = [(b - a).total_seconds() / 86400 for a, b in zip(self.starts, self.starts[1:], strict=False)]
         return round(statistics.median(gaps), 1)
 
     def as_dict(self) -> dict:

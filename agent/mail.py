@@ -15,9 +15,10 @@ import mailbox
 import os
 import smtplib
 import ssl
+from collections.abc import Iterator
 from datetime import datetime
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
@@ -239,7 +240,7 @@ def header_values(folder: mailbox.Maildir, name: str) -> set[str]:
     return {str(headers[name]).strip() for _, headers in _headers(folder) if headers.get(name)}
 
 
-def _headers(folder: mailbox.Maildir):
+def _headers(folder: mailbox.Maildir) -> Iterator[tuple[str, Message]]:
     parser = BytesHeaderParser(policy=policy.default)
     for key in folder.keys():
         try:

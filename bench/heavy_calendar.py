@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -167,7 +167,7 @@ class Generator:
                 f"{meeting % 10**4}\nPasscode: {self.rng.getrandbits(24):06x}\n" + "_" * 64)
 
     def stamp(self, when: datetime) -> str:
-        return when.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        return when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
     def when(self, name: str, moment: datetime, all_day: bool = False) -> str:
         """`DTSTART...` style value text: TZID, UTC, floating or a date."""
@@ -275,9 +275,11 @@ class Generator:
             room = self.rng.choice(self.rooms) if self.rng.random() < 0.4 else None
             people = self.attendee_lines(organizer, guests, "ACCEPTED" if mine else self.user_status(), room)
             rule = f"FREQ={freq};INTERVAL={interval}"
-            rule += f";BYDAY={byday or ['MO', 'TU', 'WE', 'TH', 'FR'][start.weekday() % 5]}" if freq != "MONTHLY" else ""
+            weekday = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'][start.weekday()]
+            workday = ['MO', 'TU', 'WE', 'TH', 'FR'][start.weekday() % 5]
+            rule += f";BYDAY={byday or workday}" if freq != "MONTHLY" else ""
             if freq == "MONTHLY":
-                rule += f";BYDAY={min(4, (start.day - 1) // 7 + 1)}{['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'][start.weekday()]}"
+                rule += f";BYDAY={min(4, (start.day - 1) // 7 + 1)}{weekday}"
             ending = self.rng.random()
             last = start + length
             if ending < 0.55:

@@ -255,7 +255,7 @@ def check(folder: Path, now_text: str) -> int:
                                                  capture_output=True, text=True).stdout))
     agent, naive = results
     if agent != naive:
-        differ = [a["email"] for a, b in zip(agent, naive) if a != b]
+        differ = [a["email"] for a, b in zip(agent, naive, strict=False) if a != b]
         raise SystemExit(f"correctness check FAILED: {len(agent)} vs {len(naive)} colleagues; "
                          f"first differences: {differ[:5]}")
     return len(agent)

@@ -24,9 +24,10 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from scale_data import meeting, scale_config  # noqa: E402
+
 from agent.model import Changes, Occurrence  # noqa: E402
 from agent.planning.planner import Planner, run_planner  # noqa: E402
-from scale_data import meeting, scale_config  # noqa: E402
 from agent.store import Store  # noqa: E402
 
 GOAL_SECONDS = 0.5

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from agent.errors import ReadOnlySource
 from agent.model import Changes, OwnEvent, SeriesSpec
@@ -73,5 +74,5 @@ class Connector(ABC):
         """Run the interactive sign-in for this source; returns a line to print."""
         raise ReadOnlySource(source.name, f"{cls.type_name} sources need no sign-in")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: most connectors hold nothing to release
         """Release network sessions or files."""

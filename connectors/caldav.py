@@ -18,8 +18,8 @@ import icalendar
 
 from agent.errors import AuthError, SourceError
 from agent.model import Changes, OwnEvent, SeriesSpec
-from connectors.ical import read as ical
 from connectors.base import Connector
+from connectors.ical import read as ical
 from connectors.ical.write import end_rrule, series_calendar, series_uid
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -40,6 +40,10 @@ class CalDavConnector(Connector):
         self._calendars: list[Any] | None = None
 
     # --- connection --------------------------------------------------------------------------
+
+    def _password_origin(self) -> str:
+        """Where the password comes from, for a hint (never the password)."""
+        return self.source.options.get("password_env") or "password_file"
 
     def _password(self) -> str:
         options = self.source.options
@@ -70,7 +74,7 @@ class CalDavConnector(Connector):
             found = self._client.principal().calendars()
         except error.AuthorizationError as exc:
             raise AuthError(self.name, f"the server refused the login ({exc.reason})",
-                            fix=f"check username and {self.source.options.get('password_env') or 'password_file'}") from None
+                            fix=f"check username and {self._password_origin()}") from None
         except (error.DAVError, OSError) as exc:
             raise SourceError(self.name, f"cannot reach {url}: {exc}") from None
         wanted = list(self.source.options.get("calendars") or [])

@@ -13,7 +13,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,8 +21,8 @@ import icalendar
 
 from agent.errors import SourceError
 from agent.model import OwnEvent, SeriesSpec
-from connectors.ical import read as ical
 from connectors.base import Interval
+from connectors.ical import read as ical
 from connectors.ical.write import end_rrule, series_event, series_uid
 from connectors.ics.connector import IcsConnector
 
@@ -230,4 +230,4 @@ def _known_zone(name: str) -> bool:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)

@@ -10,7 +10,15 @@ from agent.followups import run_followups
 from agent.notes import add_note
 from tests.helpers import run_cli
 from tests.mail_helpers import (
-    ALICE, BOB, CAROL, MONDAY, meeting, opened, outbox_mail, parts, setup_calendar,
+    ALICE,
+    BOB,
+    CAROL,
+    MONDAY,
+    meeting,
+    opened,
+    outbox_mail,
+    parts,
+    setup_calendar,
 )
 
 FRIDAY = "2026-10-09T09:00:00+02:00"

@@ -10,7 +10,16 @@ from agent.mail import flush_outgoing, pending
 from agent.notes import add_note
 from tests.helpers import calendar, write_config
 from tests.mail_helpers import (
-    ALICE, BOB, CAROL, MONDAY, drafts, meeting, opened, outbox_mail, resync, setup_calendar,
+    ALICE,
+    BOB,
+    CAROL,
+    MONDAY,
+    drafts,
+    meeting,
+    opened,
+    outbox_mail,
+    resync,
+    setup_calendar,
     tracked_events,
 )
 

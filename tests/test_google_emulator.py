@@ -3,7 +3,7 @@ connector's error helpers read Google's two error formats."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
@@ -101,7 +101,7 @@ def test_reasons_are_read_from_both_error_formats():
 
 def test_retry_after_as_seconds_or_http_date():
     assert retry_after_seconds(http_error(429, {}, {"retry-after": "7"})) == 7.0
-    when = datetime(2026, 11, 1, 12, 0, 30, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 1, 12, 0, 30, tzinfo=UTC)
     dated = http_error(429, {}, {"retry-after": format_datetime(when, usegmt=True)})
     assert retry_after_seconds(dated, now=when.timestamp() - 30) == pytest.approx(30.0)
     assert retry_after_seconds(http_error(429, {})) is None

@@ -12,7 +12,11 @@ from agent.model import AGENT_TAG_NAME, SeriesSpec
 from connectors.google.mapping import event_id_for
 from tests.fakes.google_api import SCOPE
 from tests.fakes.google_setup import (  # noqa: F401
-    fast_retries, gev, google, google_config, open_google,
+    fast_retries,
+    gev,
+    google,
+    google_config,
+    open_google,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")

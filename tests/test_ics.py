@@ -3,7 +3,7 @@ files costing no parsing, re-parsing only what changed, several files, the same 
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent.config import load_config
@@ -291,7 +291,7 @@ def test_occurrences_carry_aware_times_and_normalised_attendees(tmp_path):
     config = write_config(tmp_path, [FIXTURES / "rule_room_not_a_person.ics"])
     changes, _ = connector_for(config).fetch_changes({})
     occ = changes.upserts["r0o1m2n3o4t5a6p7e8r9s0o1n2@google.com"][0]
-    assert occ.start == datetime(2026, 10, 13, 9, 0, tzinfo=timezone.utc)
+    assert occ.start == datetime(2026, 10, 13, 9, 0, tzinfo=UTC)
     assert occ.end - occ.start == timedelta(minutes=30)
     kinds = {a.email: a.kind for a in occ.attendees}
     assert kinds == {

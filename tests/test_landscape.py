@@ -8,8 +8,16 @@ from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
 from agent.config import load_config
-from agent.landscape.matrix import (KEEP_STRONG, MAINTAIN, START_HERE, WATCH, capacity,
-                             let_go_suggestions, matrix, reciprocity_flags)
+from agent.landscape.matrix import (
+    KEEP_STRONG,
+    MAINTAIN,
+    START_HERE,
+    WATCH,
+    capacity,
+    let_go_suggestions,
+    matrix,
+    reciprocity_flags,
+)
 from agent.relationships import relationships
 from agent.store import Store
 from tests.helpers import USER, Ev, calendar, run_cli, write_config
@@ -221,7 +229,7 @@ def test_forget_ends_the_touchbase_series_in_the_calendar_first(tmp_path):
     later = "2026-11-20T12:00:00+01:00"
     result = run_cli(config_path, "forget", "gone@acme.example", "--yes", now=later)
     assert result.exit_code == 0, result.output
-    assert f"Ended the touchbase series 'Touchbase: Gone' (every first Tuesday" in result.output
+    assert "Ended the touchbase series 'Touchbase: Gone' (every first Tuesday" in result.output
     assert f"in {ics}." in result.output and "Forgot gone@acme.example" in result.output
     parsed = icalendar.Calendar.from_ical(ics.read_bytes())
     (series,) = [e for e in parsed.walk("VEVENT") if "gone@acme.example" in str(e.get("ATTENDEE"))]
@@ -241,7 +249,7 @@ def test_forget_erases_even_when_the_series_cannot_be_ended(tmp_path):
     result = run_cli(config_path, "forget", "gone@acme.example", "--yes", now=NOW)
     assert result.exit_code == 0, result.output
     (line,) = [line for line in result.output.splitlines() if line.startswith("Could not end")]
-    assert f"'Touchbase: Gone' (every first Tuesday" in line and f"in {ics} (" in line
+    assert "'Touchbase: Gone' (every first Tuesday" in line and f"in {ics} (" in line
     assert "still there" in line
     assert "Forgot gone@acme.example" in result.output
     assert _store_mentions(config_path, "gone@acme.example") == []

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
-from agent.planning import touchbases as tb
 from agent.digest.morning import build_digest
+from agent.planning import touchbases as tb
 from agent.planning.planner import Planner
 from agent.ratings import pause
 from tests.helpers import USER, Ev, calendar, run_cli, write_config

@@ -12,8 +12,19 @@ from agent.planning.planner import run_planner
 from agent.planning.slots import position_in_month
 from connectors.ical.read import TAG_PROPERTY
 from tests.helpers import USER, Ev, run_cli, write_config
-from tests.planning_helpers import (NOW, NOW_DT, actions, drifting, live_series, local_calendar,
-                                    one_on_one, open_all, past_meetings, series_in_file, setup)
+from tests.planning_helpers import (
+    NOW,
+    NOW_DT,
+    actions,
+    drifting,
+    live_series,
+    local_calendar,
+    one_on_one,
+    open_all,
+    past_meetings,
+    series_in_file,
+    setup,
+)
 
 ALICE, BOB, CAROL, DAVE, ERIN, FRANK = (f"{n}@acme.example" for n in
                                         ("alice", "bob", "carol", "dave", "erin", "frank"))

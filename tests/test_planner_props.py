@@ -18,15 +18,21 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from agent.planning import touchbases as tb
 from agent.config import load_config
+from agent.planning import touchbases as tb
 from agent.planning.planner import Planner, run_planner
 from agent.store import Store, parse_iso
 from agent.sync import sync_all
 from connectors.ical.read import TAG_PROPERTY
 from tests.helpers import calendar, write_config
-from tests.planning_helpers import (NOW_DT, drifting, imported_copy, local_calendar, series_in_file,
-                                    write_calendar)
+from tests.planning_helpers import (
+    NOW_DT,
+    drifting,
+    imported_copy,
+    local_calendar,
+    series_in_file,
+    write_calendar,
+)
 from tests.test_planner_readback import Crash, CrashAfterEnd, CrashAfterWrite, CrashBeforeWrite, opener
 
 PEOPLE = [f"c{i}@acme.example" for i in range(4)]

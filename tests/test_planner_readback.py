@@ -13,8 +13,18 @@ from agent.sync import make_context, open_connector
 from connectors.ical.read import TAG_PROPERTY
 from connectors.localcal import LocalCalendar
 from tests.helpers import calendar, run_cli
-from tests.planning_helpers import (NOW, NOW_DT, actions, drifting, imported_copy, live_series,
-                                    local_calendar, open_all, series_in_file, setup)
+from tests.planning_helpers import (
+    NOW,
+    NOW_DT,
+    actions,
+    drifting,
+    imported_copy,
+    live_series,
+    local_calendar,
+    open_all,
+    series_in_file,
+    setup,
+)
 
 ALICE, BOB = "alice@acme.example", "bob@acme.example"
 DEC_1 = datetime.fromisoformat("2026-12-01T09:00:00+01:00")  # Alice's first touchbase

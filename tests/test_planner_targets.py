@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from agent.planning import touchbases as tb
 from agent.config import load_config
 from agent.model import AGENT_TAG_NAME
+from agent.planning import touchbases as tb
 from agent.planning.planner import run_planner
 from agent.store import Store
 from connectors.ical.read import TAG_PROPERTY

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from agent.digest.morning import build_digest
 from agent.daemon.jobs import run_job, run_once
+from agent.digest.morning import build_digest
+from agent.landscape.reconnect import WEEKLY_LIMIT, draft_key, iso_week, run_reconnect_drafts
 from agent.mail import KEY_HEADER
 from agent.notes import add_note
 from agent.ratings import pause, rate
-from agent.landscape.reconnect import WEEKLY_LIMIT, draft_key, iso_week, run_reconnect_drafts
 from tests.helpers import USER, Ev, calendar, run_cli, write_config
 from tests.mail_helpers import drafts, opened, outbox_mail, parts
 

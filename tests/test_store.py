@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from tests.helpers import run_cli, write_config
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = "2026-11-02T12:00:00+01:00"
-UTC = timezone.utc
+UTC = UTC
 
 
 def occurrence(resource: str, day: int, title: str = "Alice / me", **fields: object) -> Occurrence:

@@ -1,7 +1,7 @@
 """The state every command shares: config path, the instant to evaluate at, the open store."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -57,7 +57,7 @@ class App:
 
     def now(self) -> datetime:
         """The instant to evaluate at, in the user's zone."""
-        moment = self.fixed_now or datetime.now(timezone.utc)
+        moment = self.fixed_now or datetime.now(UTC)
         return moment.astimezone(self.config.zone)
 
     def require_user(self) -> None:

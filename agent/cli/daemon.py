@@ -13,9 +13,9 @@ import click
 from agent.cli import main
 from agent.cli.app import App
 from agent.cli.core import STATUS_HOOKS
-from agent.errors import UserError
 from agent.daemon.jobs import job_health, run_once
 from agent.daemon.lock import StoreLock, holder_pid
+from agent.errors import UserError
 
 pass_app = click.make_pass_decorator(App)
 

@@ -9,12 +9,12 @@ import click
 from agent.cli import main
 from agent.cli.app import App
 from agent.errors import UserError
+from agent.landscape.map import render_map
 from agent.landscape.matrix import matrix, reciprocity_flags
 from agent.notes import normalise_email
 from agent.privacy import end_live_series, export, forget
 from agent.ratings import ROLES, let_go, parse_cadence, rate, resume
 from agent.relationships import relationships
-from agent.landscape.map import render_map
 
 pass_app = click.make_pass_decorator(App)
 _SCORE = click.IntRange(1, 5)
@@ -25,7 +25,8 @@ _SCORE = click.IntRange(1, 5)
 @click.option("--vital", type=_SCORE, help="How vital the relationship is to your mission (1-5).")
 @click.option("--quality", type=_SCORE, help="How good your communication is (1-5).")
 @click.option("--trust", type=_SCORE, help="How much trust there is (1-5).")
-@click.option("--role", type=click.Choice(ROLES), help="Sponsor (supportive), anti-sponsor (likely to resist) or neutral.")
+@click.option("--role", type=click.Choice(ROLES),
+              help="Sponsor (supportive), anti-sponsor (likely to resist) or neutral.")
 @click.option("--cadence", help="How often you want to meet: 30d, 2w, 1m (default: [touchbase] cadence_days).")
 @click.option("--motivators", help="What motivates them.")
 @click.option("--demotivators", help="What demotivates them.")

@@ -1,13 +1,15 @@
 """Touchbase commands: plan, approve, note, person."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
-from agent.planning import touchbases as tb
 from agent.cli import main
 from agent.cli.app import App
 from agent.cli.core import STATUS_HOOKS
 from agent.notes import add_note, normalise_email, notes_of
+from agent.planning import touchbases as tb
 from agent.planning.planner import Planner, approve, describe_touchbase
 from agent.relationships import is_tracked, relationship_of
 from agent.store import parse_iso
@@ -77,7 +79,10 @@ def person(app: App, email: str) -> None:
 def person_lines(app: App, rel, rows: list[tb.Touchbase], notes: list[dict]) -> list[str]:  # noqa: ANN001
     """The `person` page as lines."""
     zone, now, stats = app.config.zone, app.now(), rel.stats
-    when = (lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "-")
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
     tracked = "tracked" if is_tracked(app.config, rel) else "not tracked"
     lines = [
         f"{rel.name} <{rel.email}> ({tracked})" if rel.name else f"{rel.email} ({tracked})",

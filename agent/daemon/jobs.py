@@ -84,8 +84,8 @@ def job_planner(config: Config, store: Store, now: datetime, heartbeat: Heartbea
     reconnect drafts (after booking: nobody gets a note and a new touchbase the same day).
     The planner runs even when the reconnect hour fails, and the drafts even when the planner
     fails; a failing part fails the job."""
-    from agent.planning.planner import run_planner
     from agent.landscape.reconnect import run_reconnect_drafts
+    from agent.planning.planner import run_planner
 
     block, block_error = _reconnect_hour(config, store, now)
     try:

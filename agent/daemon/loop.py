@@ -13,7 +13,7 @@ import logging
 import os
 import select
 import signal
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import schedule
@@ -152,7 +152,7 @@ class Daemon:
 
     def now(self) -> datetime:
         """The real time in the user's zone (the daemon never takes --now)."""
-        return datetime.now(timezone.utc).astimezone(self.config.zone)
+        return datetime.now(UTC).astimezone(self.config.zone)
 
     # --- internals ---------------------------------------------------------------------------
 

@@ -6,15 +6,25 @@ puts them into the email.
 """
 from __future__ import annotations
 
-from agent.planning import touchbases as tb
 from agent.digest.sections import (
-    RECONNECT_LIMIT, DigestContext, Item, Section, add_section, health_section, touchbase_section,
+    RECONNECT_LIMIT,
+    DigestContext,
+    Item,
+    Section,
+    add_section,
+    health_section,
+    touchbase_section,
 )
-from agent.landscape.matrix import (
-    QUADRANT_ADVICE, capacity, let_go_suggestions, matrix, reciprocity_flags,
-)
-from agent.relationships import Relationship
 from agent.landscape.map import compact_rows
+from agent.landscape.matrix import (
+    QUADRANT_ADVICE,
+    capacity,
+    let_go_suggestions,
+    matrix,
+    reciprocity_flags,
+)
+from agent.planning import touchbases as tb
+from agent.relationships import Relationship
 
 MATRIX_LIMIT = 12
 """Rows of the compact matrix; the whole landscape is in `touchbase map --html FILE`."""

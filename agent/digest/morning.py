@@ -11,10 +11,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from email.message import EmailMessage
 
 from agent.config import WEEKDAYS, Config
-from agent.digest.sections import DigestContext, Section, build_sections
 from agent.digest.landscape_sections import register as register_landscape_sections
+from agent.digest.sections import DigestContext, Section, build_sections
 from agent.errors import SourceError, UserError
 from agent.mail import enqueue, flush_outgoing, mail_status, new_message
 from agent.store import Store, iso
@@ -118,7 +119,7 @@ def send_digest_now(config: Config, store: Store, now: datetime) -> str:
     return line
 
 
-def digest_message(config: Config, digest: Digest, now: datetime):
+def digest_message(config: Config, digest: Digest, now: datetime) -> EmailMessage:
     """The multipart (text + HTML) mail of `digest`."""
     recipient = config.digest.to or config.user.email
     if not recipient:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 
-from agent.landscape import reconnect
 from agent.config import Config
 from agent.followups import waiting_drafts
 from agent.inference import ColleagueStats, MeetingRules
+from agent.landscape import reconnect
 from agent.mail import queue_problems
 from agent.people import colleague_stats
 from agent.relationships import Relationship, relationships

@@ -7,8 +7,16 @@ from datetime import datetime
 import jinja2
 
 from agent.config import Config
-from agent.landscape.matrix import (KEEP_STRONG, MAINTAIN, QUADRANT_ADVICE, START_HERE, WATCH,
-                             Placement, ReciprocityFlag, reconnect_list)
+from agent.landscape.matrix import (
+    KEEP_STRONG,
+    MAINTAIN,
+    QUADRANT_ADVICE,
+    START_HERE,
+    WATCH,
+    Placement,
+    ReciprocityFlag,
+    reconnect_list,
+)
 from agent.relationships import DUE, ON_TRACK, OVERDUE, Relationship
 
 STATUS_COLOURS = {OVERDUE: "#b3261e", DUE: "#e6a100", ON_TRACK: "#1e7d32"}

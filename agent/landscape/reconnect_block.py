@@ -23,9 +23,9 @@ from agent.errors import ConfigError
 from agent.model import OwnEvent, SeriesSpec
 from agent.planning.readback import own_by_series
 from agent.planning.slots import DAY_NAMES
-from agent.store import Store
 from agent.planning.targets import WriteTargets, configured_source, where_written
 from agent.planning.touchbases import ACTIVE, BOOKED, DELETED, ENDED, PENDING, series_record, series_row
+from agent.store import Store
 from connectors.base import Connector
 
 KIND = "reconnect-hour"

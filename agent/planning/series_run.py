@@ -14,19 +14,18 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime, timedelta
 
-from agent.planning import slots
-from agent.planning import touchbases as tb
 from agent.config import Config, SourceConfig
 from agent.errors import SourceError
 from agent.inference import MeetingRules
 from agent.model import Occurrence, OwnEvent
-from agent.planning.report import PlannerReport
+from agent.planning import slots
+from agent.planning import touchbases as tb
 from agent.planning.readback import count_declines, occurrences_by_series, own_by_series
+from agent.planning.report import PlannerReport
+from agent.planning.targets import OpenConnector, WriteTargets, configured_source, where_written
 from agent.store import Store, iso
 from agent.sync import open_connector
-from agent.planning.targets import OpenConnector, WriteTargets, configured_source, where_written
 from connectors.base import Connector
-
 
 
 def describe_touchbase(config: Config, row: tb.Touchbase) -> str:

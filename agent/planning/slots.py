@@ -27,7 +27,7 @@ CHECK_OCCURRENCES = 2
 STEP_MINUTES = 30
 ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                                "Saturday", "Sunday")))
+                                "Saturday", "Sunday"), strict=True))
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class BusyIndex:
     def add_all(self, intervals: Iterable[Interval]) -> None:
         """Add intervals (merging overlapping ones)."""
         merged: list[Interval] = []
-        for start, end in sorted([*zip(self.starts, self.ends), *intervals]):
+        for start, end in sorted([*zip(self.starts, self.ends, strict=True), *intervals]):
             if merged and start <= merged[-1][1]:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], end))
             else:

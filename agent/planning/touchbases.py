@@ -67,7 +67,7 @@ def series_record(cls: type, row: dict) -> object:
 
 def series_id_for(email: str, number: int) -> str:
     """The deterministic id of the `number`th series with `email` (also the iCalendar UID stem)."""
-    digest = hashlib.sha1(f"{email}#{number}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha1(f"{email}#{number}".encode()).hexdigest()
     return f"tb-{digest[:24]}"
 
 

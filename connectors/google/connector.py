@@ -21,12 +21,20 @@ from zoneinfo import ZoneInfo
 
 from agent.errors import AuthError, SourceError, UserError
 from agent.model import Changes, OwnEvent, SeriesSpec
-from connectors.google import auth as google_auth
 from connectors.base import Connector, ConnectorContext, Interval
+from connectors.google import auth as google_auth
 from connectors.google.http import Caller, RetryPolicy, rfc3339
 from connectors.google.mapping import (
-    OWNER_PROPERTY, OWNER_VALUE, event_id_for, is_own, own_event, parse_moment, send_updates_for,
-    series_body, until_of, with_until,
+    OWNER_PROPERTY,
+    OWNER_VALUE,
+    event_id_for,
+    is_own,
+    own_event,
+    parse_moment,
+    send_updates_for,
+    series_body,
+    until_of,
+    with_until,
 )
 from connectors.google.sync import CalendarSync
 

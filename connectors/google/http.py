@@ -9,11 +9,10 @@ reasons are read from HttpError.error_details, never from the message text.
 from __future__ import annotations
 
 import random
-import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -64,7 +63,7 @@ def retry_after_seconds(error: Any, now: float | None = None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     current = now if now is not None else time.time()
     return max(0.0, when.timestamp() - current)
 
@@ -129,7 +128,7 @@ class Caller:
                 raise SourceError(self.source, f"{what}: the token endpoint failed for now "
                                                f"({_short(exc)}); will retry next cycle") from None
             raise AuthError(self.source, _refresh_message(exc), fix=self.fix) from None
-        except (TransportError, HttpLib2Error, socket.timeout, ConnectionError, OSError) as exc:
+        except (TimeoutError, TransportError, HttpLib2Error, ConnectionError, OSError) as exc:
             raise SourceError(self.source, f"{what}: network failure ({_short(exc)}); "
                                            "will retry next cycle") from None
 
@@ -180,4 +179,4 @@ def _short(exc: Exception) -> str:
 
 def rfc3339(moment: datetime) -> str:
     """An aware datetime as RFC 3339 text in UTC (what timeMin/timeMax require)."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from agent.model import AGENT_TAG_NAME, Attendee, Occurrence, OwnEvent, SeriesSpec
@@ -148,7 +148,7 @@ def rrules_of(item: dict) -> list[str]:
 
 def with_until(recurrence: list[str], until: datetime) -> list[str]:
     """The recurrence lines with every RRULE ending at `until` (UTC; COUNT dropped)."""
-    stamp = until.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     result = []
     for line in recurrence:
         if not line.upper().startswith("RRULE:"):
@@ -174,5 +174,5 @@ def until_of(item: dict) -> datetime | None:
 def _parse_until(value: str) -> datetime:
     value = value.strip().upper()
     if "T" in value:
-        return datetime.strptime(value.rstrip("Z"), "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
-    return datetime.strptime(value, "%Y%m%d").replace(tzinfo=timezone.utc)
+        return datetime.strptime(value.rstrip("Z"), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    return datetime.strptime(value, "%Y%m%d").replace(tzinfo=UTC)

@@ -1,7 +1,7 @@
 """Writing the agent's touchbase series as iCalendar (CalDAV and the local calendar file)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -23,7 +23,7 @@ def series_event(spec: SeriesSpec) -> icalendar.Event:
     start = spec.start.astimezone(zone)
     event = icalendar.Event()
     event.add("UID", series_uid(spec))
-    event.add("DTSTAMP", datetime(2000, 1, 1, tzinfo=timezone.utc))
+    event.add("DTSTAMP", datetime(2000, 1, 1, tzinfo=UTC))
     event.add("DTSTART", start)
     event.add("DTEND", start + timedelta(minutes=spec.duration_minutes))
     event.add("SUMMARY", spec.title)
@@ -70,5 +70,5 @@ def end_rrule(event: icalendar.Event, until: datetime) -> None:
         return
     rule = icalendar.vRecur(dict(rule))
     rule.pop("COUNT", None)
-    rule["UNTIL"] = [until.astimezone(timezone.utc)]
+    rule["UNTIL"] = [until.astimezone(UTC)]
     event["RRULE"] = rule

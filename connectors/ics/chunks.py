@@ -22,6 +22,7 @@ import icalendar
 
 from agent.model import Attendee, Occurrence
 from connectors.ical import read as ical
+
 Group = tuple[str, list[bytes]]
 Row = tuple
 ChunkResult = tuple[list[tuple[str, list[Row]]], list[tuple[str, str]]]
@@ -133,7 +134,7 @@ def occurrence_row(occ: Occurrence) -> Row:
 
 def occurrence_from_row(resource: str, row: Row) -> Occurrence:
     """The Occurrence of a row made by `occurrence_row`."""
-    values = dict(zip(_FIELDS, row))
+    values = dict(zip(_FIELDS, row, strict=True))
     values["attendees"] = tuple(Attendee(*a) for a in values["attendees"])
     return Occurrence(resource=resource, **values)
 

@@ -15,7 +15,7 @@ RECURRENCE-ID, so an instance moved into the window keeps its whole series.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 PAD = timedelta(days=2)
 """Slack on both sides of the window: more than any UTC offset (max 14 h) plus a DST hour."""
@@ -151,4 +151,4 @@ def _until(rule: bytes) -> datetime | None:
 def _naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(UTC).replace(tzinfo=None)

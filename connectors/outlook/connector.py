@@ -12,7 +12,7 @@ crash never duplicates it, and only a series carrying the tag is ever patched or
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
@@ -22,11 +22,17 @@ import requests
 
 from agent.errors import SourceError
 from agent.model import Changes, Occurrence, OwnEvent, SeriesSpec
-from connectors.outlook import mapping as gm
 from connectors.base import Connector, ConnectorContext, Interval
+from connectors.outlook import mapping as gm
+from connectors.outlook.auth import (
+    CALENDAR_SCOPES,
+    DRAFT_SCOPE,
+    SEND_SCOPE,
+    OutlookAuth,
+    ScopedTokens,
+    scopes_for,
+)
 from connectors.outlook.graph import GraphClient, GraphError, RetryPolicy, SyncStateGone
-from connectors.outlook.auth import (CALENDAR_SCOPES, DRAFT_SCOPE, SEND_SCOPE, OutlookAuth, ScopedTokens,
-                                     scopes_for)
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +326,7 @@ def _window_of(state: dict) -> tuple[datetime, datetime] | None:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def _ends_by(current: dict, new: dict) -> bool:
@@ -335,7 +341,7 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 
 def _spans(start: datetime, end: datetime, step: timedelta) -> list[tuple[datetime, datetime]]:
     """[start, end) cut into spans of at most `step` of real time (in UTC: DST cannot stretch them)."""
-    start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     spans = []
     while start < end:
         spans.append((start, min(end, start + step)))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import getaddresses
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,7 +46,7 @@ def parse_time(value: dict | None, zone: ZoneInfo) -> datetime | None:
 
 def _zone(name: str, fallback: ZoneInfo) -> ZoneInfo | timezone:
     if name.upper() in ("UTC", "ETC/UTC", "ETC/GMT", "COORDINATED UNIVERSAL TIME"):
-        return timezone.utc
+        return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -55,7 +55,7 @@ def _zone(name: str, fallback: ZoneInfo) -> ZoneInfo | timezone:
 
 def graph_time(moment: datetime) -> dict:
     """A Graph dateTimeTimeZone in UTC for an aware datetime."""
-    utc = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
     return {"dateTime": utc.isoformat(timespec="seconds"), "timeZone": "UTC"}
 
 

@@ -16,7 +16,7 @@ import secrets
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -208,13 +208,13 @@ class GoogleEmulator(CalendarApiMixin, AccountsMixin):
         return next(self._ids)
 
     def _wide(self) -> tuple[datetime, datetime]:
-        return (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc))
+        return (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
     # --- storage --------------------------------------------------------------------------
 
     def _store(self, cal: FakeCalendar, event: dict) -> dict:
         self.seq += 1
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         previous = cal.events.get(event["id"])
         event.setdefault("kind", "calendar#event")
         event.setdefault("status", "confirmed")

@@ -19,7 +19,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,7 +55,7 @@ class ApiError(Exception):
 
 def stamp(moment: datetime) -> str:
     """RFC 3339 UTC text with milliseconds, as Google writes `updated`."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def parse_rfc3339(text: str) -> datetime:
@@ -136,7 +136,7 @@ class FakeCalendar:
                                        begin + length))
             else:
                 original = {"dateTime": when.isoformat(), "timeZone": start_value.get("timeZone")}
-                suffix = when.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+                suffix = when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
                 result.append(Instance(f"{master['id']}_{suffix}", original, when, when + length))
         return result
 

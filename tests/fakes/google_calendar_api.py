@@ -3,11 +3,18 @@ snapshots, short pages and sync tokens, events.insert / get / patch / instances,
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.fakes.google_calendar import (
-    EVENT_ID, ApiError, FakeCalendar, copy_of, matches, merge, parse_rfc3339, stamp,
+    EVENT_ID,
+    ApiError,
+    FakeCalendar,
+    copy_of,
+    matches,
+    merge,
+    parse_rfc3339,
+    stamp,
 )
 
 SCOPE = "https://www.googleapis.com/auth/"
@@ -65,9 +72,9 @@ class CalendarApiMixin:
             items = cal.changes_since(remembered["seq"], low, high, single, self.deleted_series_style)
         else:
             low = parse_rfc3339(_one(query, "timeMin")) if "timeMin" in query else \
-                datetime(1970, 1, 1, tzinfo=timezone.utc)
+                datetime(1970, 1, 1, tzinfo=UTC)
             high = parse_rfc3339(_one(query, "timeMax")) if "timeMax" in query else \
-                datetime(2100, 1, 1, tzinfo=timezone.utc)
+                datetime(2100, 1, 1, tzinfo=UTC)
             if high <= low:
                 raise ApiError(400, "timeRangeEmpty", "The specified time range is empty.",
                                "calendar")
@@ -153,7 +160,7 @@ class CalendarApiMixin:
             raise ApiError(404, "notFound", "Not Found")
         low = parse_rfc3339(_one(query, "timeMin")) if "timeMin" in query else self._wide()[0]
         high = parse_rfc3339(_one(query, "timeMax")) if "timeMax" in query else \
-            datetime.now(timezone.utc) + timedelta(days=730)
+            datetime.now(UTC) + timedelta(days=730)
         items = cal.instances_of(master, low, high, _one(query, "showDeleted") == "true")
         snapshot = {"calendar": cal.calendar_id, "items": items, "offset": 0, "seq": self.seq,
                     "low": low, "high": high, "single": True}

@@ -10,8 +10,8 @@ import pytest
 
 from agent.config import load_config
 from agent.sync import make_context
-from connectors.outlook.graph import RetryPolicy
 from connectors.outlook.connector import OutlookConnector
+from connectors.outlook.graph import RetryPolicy
 from tests.fakes.graph_api import GraphFake
 from tests.helpers import USER, run_cli, write_config
 

@@ -13,7 +13,7 @@ import copy
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.fakes.graph_state import Mailbox, dtz, parse_dtz, to_rrule, version, zone_of
@@ -338,7 +338,7 @@ def _not_found() -> Result:
 
 def _instant(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _invalid_event(body: dict) -> str:

@@ -11,7 +11,7 @@ import copy
 import hashlib
 import json
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule
@@ -28,7 +28,7 @@ _INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
 def zone_of(name: str) -> ZoneInfo | timezone:
     """The zone of a Graph timeZone name (UTC, IANA, or a few Windows names)."""
     if not name or name.upper() in ("UTC", "ETC/UTC", "ETC/GMT"):
-        return timezone.utc
+        return UTC
     return ZoneInfo(WINDOWS_ZONES.get(name, name))
 
 
@@ -210,7 +210,7 @@ class Mailbox:
             kind = "exception" if override else "occurrence"
             instance = _instance(occurrence, override, kind, f"{event['id']}_OCC{key}")
             instance["seriesMasterId"] = event["id"]
-            instance["originalStart"] = original.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            instance["originalStart"] = original.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             if _overlaps(instance, start, end):
                 result.append(instance)
         return result
@@ -221,7 +221,7 @@ class Mailbox:
         event = self.events.get(master_id)
         if event is None or "_OCC" not in instance_id:
             return None
-        wide = datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc)
+        wide = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
         return next((i for i in self.instances(event, *wide) if i["id"] == instance_id), None)
 
     def busy_items(self, address: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime, str]]:
@@ -266,4 +266,4 @@ def _overlaps(instance: dict, start: datetime, end: datetime) -> bool:
 
 
 def _utc_key(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -42,7 +42,7 @@ class TlsFiles:
 def make_tls_files(folder: Path) -> TlsFiles:
     """A CA and a server certificate for localhost and 127.0.0.1, valid for a day."""
     folder.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "touchbase test CA")])
     ca_cert = (
