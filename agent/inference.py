@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from agent.addresses import bare_address
 from agent.config import Config
 from agent.model import Occurrence
 
@@ -222,11 +223,3 @@ def _name_of(email: str, occ: Occurrence, rules: MeetingRules) -> str:
     if occ.organizer_name and rules.normalise(occ.organizer) == email:
         return occ.organizer_name
     return ""
-
-
-def bare_address(address: str) -> str:
-    """An address lower-cased and without `mailto:`."""
-    text = (address or "").strip()
-    if text.lower().startswith("mailto:"):
-        text = text[7:]
-    return text.strip().lower()

@@ -174,7 +174,7 @@ def deliver(config: Config, message: EmailMessage, kind: str, transport: str, no
 
 def _via_source(config: Config, message: EmailMessage, name: str, draft: bool,
                 now: datetime) -> None:
-    from agent.sync import open_connector
+    from agent.sources import open_connector
 
     connector = open_connector(config, config.source(name), now)
     try:

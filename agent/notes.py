@@ -3,17 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from agent.addresses import normalise_email
 from agent.errors import UserError
-from agent.inference import bare_address
 from agent.store import Store, iso
-
-
-def normalise_email(address: str) -> str:
-    """A user-typed address, lower-cased and without `mailto:`."""
-    text = bare_address(address)
-    if "@" not in text:
-        raise UserError(f"{address!r} is not an email address")
-    return text
 
 
 def add_note(store: Store, email: str, text: str, now: datetime) -> None:

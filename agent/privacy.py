@@ -4,15 +4,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from agent.addresses import normalise_email
 from agent.config import Config, SourceConfig
 from agent.errors import TouchbaseError
-from agent.notes import normalise_email
 from agent.people import people_rows
 from agent.planning import touchbases as tb
 from agent.planning.readback import own_by_series
 from agent.planning.targets import source_named, where_written
+from agent.sources import open_connector
 from agent.store import Store, address_digest, iso, scrub_text
-from agent.sync import open_connector
 
 _TABLES_BY_EMAIL = ("people", "notes", "touchbases", "followups", "actions")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from agent.addresses import normalise_email
 from agent.errors import UserError
-from agent.notes import normalise_email
 from agent.store import Store, iso
 
 ROLES = ("sponsor", "anti-sponsor", "neutral")

@@ -10,7 +10,7 @@ import pytest
 
 from agent.config import load_config
 from agent.model import SeriesSpec
-from agent.sync import open_connector
+from agent.sources import open_connector
 from tests.fakes.radicale_server import fresh_calendar, radicale
 from tests.helpers import Ev, calendar, people_json, run_cli, write_config
 

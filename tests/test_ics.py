@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent.config import load_config
+from agent.sources import open_connector
 from agent.store import Store
-from agent.sync import open_connector
 from tests.helpers import people_json, run_cli, write_config
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import connectors.ics.connector as ics
 from agent.config import load_config
-from agent.sync import open_connector
+from agent.sources import open_connector
 from connectors.ical import read as ical
 from connectors.ics.chunks import _parse_together
 from connectors.ics.window import PAD, block_span, may_overlap
@@ -309,7 +309,7 @@ from datetime import datetime
 from pathlib import Path
 import connectors.ics.connector as ics
 from agent.config import load_config
-from agent.sync import open_connector
+from agent.sources import open_connector
 ics.PARALLEL_MIN_GROUPS, ics.CHUNK_GROUPS = int(sys.argv[2]), 50
 if sys.argv[4:] == ["no-fork"]:  # the machine refuses new processes
     import errno, os

@@ -11,8 +11,9 @@ import recurring_ical_events
 from agent.config import load_config
 from agent.errors import SourceError
 from agent.model import SeriesSpec
+from agent.sources import LOCAL_SOURCE, local_source, open_connector
 from agent.store import Store
-from agent.sync import LOCAL_SOURCE, local_source, open_connector, sync_all
+from agent.sync import sync_all
 from connectors.ical.read import TAG_PROPERTY
 from tests.helpers import USER, Ev, calendar, write_config
 

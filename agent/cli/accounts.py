@@ -7,7 +7,7 @@ from agent.cli import main
 from agent.cli.app import App
 from agent.config import Config, write_target
 from agent.errors import UserError
-from agent.sync import make_context
+from agent.sources import make_context
 from connectors import connector_class
 
 pass_app = click.make_pass_decorator(App)

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
+from agent.addresses import normalise_email
 from agent.cli import main
 from agent.cli.app import App
 from agent.errors import UserError
 from agent.landscape.map import render_map
 from agent.landscape.matrix import matrix, reciprocity_flags
-from agent.notes import normalise_email
 from agent.privacy import end_live_series, export, forget
 from agent.ratings import ROLES, let_go, parse_cadence, rate, resume
 from agent.relationships import relationships

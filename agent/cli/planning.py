@@ -5,10 +5,11 @@ from datetime import datetime
 
 import click
 
+from agent.addresses import normalise_email
 from agent.cli import main
 from agent.cli.app import App
 from agent.cli.core import STATUS_HOOKS
-from agent.notes import add_note, normalise_email, notes_of
+from agent.notes import add_note, notes_of
 from agent.planning import touchbases as tb
 from agent.planning.planner import Planner, approve, describe_touchbase
 from agent.relationships import is_tracked, relationship_of

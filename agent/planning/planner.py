@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from agent.addresses import normalise_email
 from agent.config import Config, SourceConfig, write_target
 from agent.errors import AlreadyExists, ConfigError, NotFound, SourceError, UserError
 from agent.inference import MeetingRules
 from agent.model import SeriesSpec
-from agent.notes import normalise_email
 from agent.planning import slots
 from agent.planning import touchbases as tb
 from agent.planning.prompts import description_for, title_for
@@ -26,8 +26,8 @@ from agent.planning.report import PlannerReport
 from agent.planning.series_run import SeriesRun, describe_touchbase
 from agent.planning.targets import OpenConnector
 from agent.relationships import Relationship, relationship_of, relationships
+from agent.sources import local_source
 from agent.store import Store
-from agent.sync import local_source
 from connectors import connector_class
 from connectors.base import Connector
 

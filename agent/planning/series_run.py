@@ -23,8 +23,8 @@ from agent.planning import touchbases as tb
 from agent.planning.readback import count_declines, occurrences_by_series, own_by_series
 from agent.planning.report import PlannerReport
 from agent.planning.targets import OpenConnector, WriteTargets, configured_source, where_written
+from agent.sources import open_connector
 from agent.store import Store, iso
-from agent.sync import open_connector
 from connectors.base import Connector
 
 

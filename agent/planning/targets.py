@@ -7,8 +7,9 @@ from datetime import datetime
 
 from agent.config import Config, SourceConfig
 from agent.errors import ConfigError
+from agent.sources import LOCAL_SOURCE, local_source, open_connector
 from agent.store import Store
-from agent.sync import LOCAL_SOURCE, local_source, open_connector, sync_source
+from agent.sync import sync_source
 from connectors.base import Connector
 
 OpenConnector = Callable[[Config, SourceConfig, datetime], Connector]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_config
-from agent.sync import open_connector
+from agent.sources import open_connector
 from connectors.base import Connector
 from tests.fakes.google_api import GoogleEmulator
 from tests.helpers import write_config

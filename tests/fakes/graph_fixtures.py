@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.config import load_config
-from agent.sync import make_context
+from agent.sources import make_context
 from connectors.outlook.connector import OutlookConnector
 from connectors.outlook.graph import RetryPolicy
 from tests.fakes.graph_api import GraphFake
