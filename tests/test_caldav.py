@@ -11,16 +11,9 @@ import pytest
 from agent.config import load_config
 from agent.model import SeriesSpec
 from agent.sources import open_connector
-from tests.fakes.radicale_server import fresh_calendar, radicale
 from tests.helpers import Ev, calendar, people_json, run_cli, write_config
 
 NOW = "2026-11-01T12:00:00+01:00"
-CURRENT = [""]
-
-
-@pytest.fixture(autouse=True)
-def _current_name(request):
-    CURRENT[0] = request.node.name
 ALICE = ";CN=Alice;PARTSTAT=ACCEPTED:MAILTO:Alice@ACME.example"
 BOB_DECLINED = ";CN=Bob;PARTSTAT=DECLINED:mailto:bob@acme.example"
 ROOM = ";CUTYPE=ROOM;CN=Room 1:mailto:room1@acme.example"
@@ -36,33 +29,18 @@ def _events() -> list[Ev]:
     ]
 
 
-@pytest.fixture(scope="module")
-def radicale_base(tmp_path_factory):
-    with radicale(tmp_path_factory.mktemp("radicale")) as base:
-        yield base
-
-
-@pytest.fixture
-def server(radicale_base, request, monkeypatch):
-    """A fresh calendar on the shared server, named after the test."""
-    monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "secret")
-    work = fresh_calendar(radicale_base, request.node.name)
-    yield radicale_base, work
-    work.delete()
-
-
-def _caldav_config(tmp_path, base: str, extra: str = "", name: str = "") -> object:
+def _caldav_config(tmp_path, base: str, name: str, extra: str = "") -> object:
     text = (f'[[sources]]\nname = "dav"\ntype = "caldav"\nurl = "{base}"\nusername = "me"\n'
-            f'calendars = ["{name or CURRENT[0]}"]\n\n{extra}')
+            f'calendars = ["{name}"]\n\n{extra}')
     tmp_path.mkdir(parents=True, exist_ok=True)
     return write_config(tmp_path, [], extra=text)
 
 
-def test_caldav_sync_matches_ics(tmp_path, server):
-    base, work = server
+def test_caldav_sync_matches_ics(tmp_path, dav_calendar):
+    base, work, name = dav_calendar
     for event in _events():
         work.save_event(calendar(event))
-    dav_rows = people_json(_caldav_config(tmp_path / "dav", base), NOW)
+    dav_rows = people_json(_caldav_config(tmp_path / "dav", base, name), NOW)
     (tmp_path / "ics").mkdir()
     ics = tmp_path / "same.ics"
     ics.write_text(calendar(*_events()))
@@ -71,10 +49,10 @@ def test_caldav_sync_matches_ics(tmp_path, server):
     assert dav_rows["alice@acme.example"]["meetings"] == 4  # 3 weekly before now + the declined-by-Bob one
 
 
-def test_caldav_incremental_sync_applies_changes_and_deletions(tmp_path, server):
-    base, work = server
+def test_caldav_incremental_sync_applies_changes_and_deletions(tmp_path, dav_calendar):
+    base, work, name = dav_calendar
     saved = [work.save_event(calendar(event)) for event in _events()]
-    config = _caldav_config(tmp_path, base)
+    config = _caldav_config(tmp_path, base, name)
     assert people_json(config, NOW)["alice@acme.example"]["meetings"] == 4
     saved[1].delete()
     work.save_event(calendar(Ev(uid="new", start="20261028T090000", end="20261028T093000",
@@ -84,10 +62,10 @@ def test_caldav_incremental_sync_applies_changes_and_deletions(tmp_path, server)
     assert rows["carol@acme.example"]["one_on_ones"] == 1
 
 
-def test_caldav_expired_token_means_full_resync(tmp_path, server):
-    base, work = server
+def test_caldav_expired_token_means_full_resync(tmp_path, dav_calendar):
+    base, work, name = dav_calendar
     work.save_event(calendar(_events()[0]))
-    config = _caldav_config(tmp_path, base)
+    config = _caldav_config(tmp_path, base, name)
     people_json(config, NOW)
     loaded = load_config(config)
     from agent.store import Store
@@ -99,10 +77,10 @@ def test_caldav_expired_token_means_full_resync(tmp_path, server):
     assert people_json(config, NOW)["alice@acme.example"]["meetings"] == 3
 
 
-def test_caldav_series_is_created_once_and_only_own_events_are_ended(tmp_path, server):
-    base, work = server
+def test_caldav_series_is_created_once_and_only_own_events_are_ended(tmp_path, dav_calendar):
+    base, work, name = dav_calendar
     foreign = work.save_event(calendar(_events()[0]))
-    config = load_config(_caldav_config(tmp_path, base))
+    config = load_config(_caldav_config(tmp_path, base, name))
     connector = open_connector(config, config.source("dav"), datetime.fromisoformat(NOW))
     spec = SeriesSpec(series_id="tb-alice-1", colleague="alice@acme.example", colleague_name="Alice",
                       organizer="me@acme.example", title="Touchbase: Alice", description="How are you?",
@@ -124,10 +102,10 @@ def test_caldav_series_is_created_once_and_only_own_events_are_ended(tmp_path, s
     connector.close()
 
 
-def test_caldav_wrong_password_is_one_clear_line(tmp_path, server, monkeypatch):
-    base, _ = server
+def test_caldav_wrong_password_is_one_clear_line(tmp_path, dav_calendar, monkeypatch):
+    base, _, name = dav_calendar
     monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "wrong")
-    config = _caldav_config(tmp_path, base)
+    config = _caldav_config(tmp_path, base, name)
     result = run_cli(config, "sync", now=NOW)
     assert result.exit_code == 1
     assert "dav: the server refused the login" in result.output

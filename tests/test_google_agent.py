@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from agent.config import load_config
 from agent.store import Store
-from tests.fakes.google_setup import fast_retries, gev, google, google_config  # noqa: F401
+from tests.fakes.google_setup import gev, google_config
 from tests.helpers import run_cli
 
 NOW = "2026-10-14T12:00:00+02:00"

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.fakes.google_api import SCOPE
-from tests.fakes.google_setup import google, google_source  # noqa: F401
+from tests.fakes.google_setup import google_source
 from tests.helpers import run_cli, write_config
 
 NOW = "2026-11-01T12:00:00+01:00"

@@ -12,7 +12,7 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from connectors.google.http import is_retryable, reasons_of, retry_after_seconds
-from tests.fakes.google_setup import gev, google, google_config, open_google  # noqa: F401
+from tests.fakes.google_setup import gev, google_config, open_google
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=ZoneInfo("Europe/Berlin"))
 ME, ALICE = "me@acme.example", "alice@acme.example"

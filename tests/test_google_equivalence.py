@@ -2,7 +2,7 @@
 figures: recurring meetings, moved and cancelled instances, declines, rooms, deletions."""
 from __future__ import annotations
 
-from tests.fakes.google_setup import gev, google, google_config, timed  # noqa: F401
+from tests.fakes.google_setup import gev, google_config, timed
 from tests.helpers import Ev, calendar, people_json, write_config
 
 ME = "me@acme.example"

@@ -11,7 +11,7 @@ from agent.config import load_config
 from agent.store import Store
 from connectors.google.connector import GoogleConnector
 from connectors.google.http import RetryPolicy
-from tests.fakes.google_setup import fast_retries, gev, google, google_config  # noqa: F401
+from tests.fakes.google_setup import gev, google_config
 from tests.helpers import Ev, calendar, people_json, run_cli
 
 NOW = "2026-11-01T12:00:00+01:00"

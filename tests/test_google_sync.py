@@ -7,7 +7,7 @@ import pytest
 
 from agent.config import load_config
 from agent.store import Store
-from tests.fakes.google_setup import SOURCE, fast_retries, gev, google, google_config  # noqa: F401
+from tests.fakes.google_setup import SOURCE, gev, google_config
 from tests.helpers import people_json, run_cli
 
 NOW = "2026-11-01T12:00:00+01:00"

@@ -11,13 +11,7 @@ from agent.errors import AuthError, SourceError
 from agent.model import AGENT_TAG_NAME, SeriesSpec
 from connectors.google.mapping import event_id_for
 from tests.fakes.google_api import SCOPE
-from tests.fakes.google_setup import (  # noqa: F401
-    fast_retries,
-    gev,
-    google,
-    google_config,
-    open_google,
-)
+from tests.fakes.google_setup import gev, google_config, open_google
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 1, 12, tzinfo=BERLIN)

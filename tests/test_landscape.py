@@ -191,8 +191,9 @@ def test_forget_leaves_no_row_mentioning_the_address(tmp_path):
             assert "gone@acme.example" not in repr(row).lower(), (table, row)
     rows = json.loads(run_cli(config_path, "people", "--json", now=NOW).output)
     assert [r["email"] for r in rows] == ["stay@acme.example"]
-    (tmp_path / "cal.ics").write_text(calendar(*events, Ev(uid="new", start="20261031T100000",
-                                      end="20261031T103000", attendees=(";PARTSTAT=ACCEPTED:mailto:gone@acme.example",))))
+    gone = Ev(uid="new", start="20261031T100000", end="20261031T103000",
+              attendees=(";PARTSTAT=ACCEPTED:mailto:gone@acme.example",))
+    (tmp_path / "cal.ics").write_text(calendar(*events, gone))
     assert run_cli(config_path, "sync", now=NOW).exit_code == 0
     rows = json.loads(run_cli(config_path, "people", "--json", now=NOW).output)
     assert "gone@acme.example" not in [r["email"] for r in rows]

@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-import pytest
-
 from agent.digest.morning import send_digest_if_due
 from agent.mail import flush_outgoing, pending
-from tests.fakes.smtp_server import SmtpServer, free_port, make_tls_files
+from tests.fakes.smtp_server import free_port
 from tests.helpers import run_cli
 from tests.mail_helpers import MONDAY, opened, outbox_mail, parts, setup_calendar
 
@@ -19,11 +17,6 @@ ENV = "TOUCHBASE_TEST_SMTP_PASSWORD"
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory):
-    return make_tls_files(tmp_path_factory.mktemp("tls"))
 
 
 def smtp_config(port: int, security: str, ca: str = "", username: str = "me",
@@ -38,10 +31,10 @@ def smtp_config(port: int, security: str, ca: str = "", username: str = "me",
     return "\n".join(lines) + "\n"
 
 
-def test_starttls_and_login(tmp_path, tls, monkeypatch):
+def test_starttls_and_login(tmp_path, smtp_tls, smtp_server, monkeypatch):
     monkeypatch.setenv(ENV, PASSWORD)
-    with SmtpServer(tls, "starttls", users={"me": PASSWORD}) as server:
-        cfg = setup_calendar(tmp_path, extra=smtp_config(server.port, "starttls", str(tls.ca)))
+    with smtp_server("starttls", users={"me": PASSWORD}) as server:
+        cfg = setup_calendar(tmp_path, extra=smtp_config(server.port, "starttls", str(smtp_tls.ca)))
         with opened(cfg) as (config, store):
             line = send_digest_if_due(config, store, at(MONDAY))
             assert line == "morning email of 2026-10-05 sent via smtp to me@acme.example"
@@ -56,31 +49,32 @@ def test_starttls_and_login(tmp_path, tls, monkeypatch):
     assert outbox_mail(config) == []
 
 
-def test_implicit_tls_with_the_password_from_a_file(tmp_path, tls, monkeypatch):
+def test_implicit_tls_with_the_password_from_a_file(tmp_path, smtp_tls, smtp_server, monkeypatch):
     monkeypatch.delenv(ENV, raising=False)
     secret = tmp_path / "smtp-password"
     secret.write_text(PASSWORD + "\n")
-    with SmtpServer(tls, "ssl", users={"me": PASSWORD}) as server:
-        cfg = setup_calendar(tmp_path, extra=smtp_config(server.port, "ssl", str(tls.ca),
+    with smtp_server("ssl", users={"me": PASSWORD}) as server:
+        cfg = setup_calendar(tmp_path, extra=smtp_config(server.port, "ssl", str(smtp_tls.ca),
                                                          password_file=str(secret)))
         with opened(cfg) as (config, store):
             assert send_digest_if_due(config, store, at(MONDAY)).endswith("sent via smtp to me@acme.example")
     assert [r.login for r in server.received] == ["me"]
 
 
-def test_plain_smtp_without_login(tmp_path, monkeypatch):
-    with SmtpServer(None, "none") as server:
+def test_plain_smtp_without_login(tmp_path, smtp_server):
+    with smtp_server("none") as server:
         cfg = setup_calendar(tmp_path, extra=smtp_config(server.port, "none", username=""))
         with opened(cfg) as (config, store):
             assert send_digest_if_due(config, store, at(MONDAY)).endswith("sent via smtp to me@acme.example")
     assert [r.login for r in server.received] == [None]
 
 
-def test_a_refused_login_keeps_the_mail_until_the_password_is_fixed(tmp_path, tls, monkeypatch, caplog):
+def test_a_refused_login_keeps_the_mail_until_the_password_is_fixed(tmp_path, smtp_tls, smtp_server, monkeypatch,
+                                                                    caplog):
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv(ENV, "wrong-" + PASSWORD)
-    with SmtpServer(tls, "starttls", users={"me": PASSWORD}) as server:
-        cfg = setup_calendar(tmp_path, extra=smtp_config(server.port, "starttls", str(tls.ca)))
+    with smtp_server("starttls", users={"me": PASSWORD}) as server:
+        cfg = setup_calendar(tmp_path, extra=smtp_config(server.port, "starttls", str(smtp_tls.ca)))
         with opened(cfg) as (config, store):
             line = send_digest_if_due(config, store, at(MONDAY))
             assert line.startswith("morning email of 2026-10-05 queued for smtp, not delivered yet: ")
@@ -107,15 +101,15 @@ def test_a_refused_login_keeps_the_mail_until_the_password_is_fixed(tmp_path, tl
     assert PASSWORD not in caplog.text and PASSWORD not in line
 
 
-def test_a_server_that_is_down_gets_the_mail_later(tmp_path, tls, monkeypatch):
+def test_a_server_that_is_down_gets_the_mail_later(tmp_path, smtp_tls, smtp_server, monkeypatch):
     monkeypatch.setenv(ENV, PASSWORD)
     port = free_port()
-    cfg = setup_calendar(tmp_path, extra=smtp_config(port, "starttls", str(tls.ca)))
+    cfg = setup_calendar(tmp_path, extra=smtp_config(port, "starttls", str(smtp_tls.ca)))
     with opened(cfg) as (config, store):
         line = send_digest_if_due(config, store, at(MONDAY))
         assert f"cannot reach 127.0.0.1:{port}" in line
         assert len(pending(store)) == 1
-    with SmtpServer(tls, "starttls", port=port, users={"me": PASSWORD}) as server:
+    with smtp_server("starttls", port=port, users={"me": PASSWORD}) as server:
         with opened(cfg) as (config, store):  # after a restart
             assert send_digest_if_due(config, store, at("2026-10-05T10:00:00+02:00")) is None
             assert flush_outgoing(config, store, at("2026-10-05T10:00:00+02:00")) == 1
@@ -123,9 +117,9 @@ def test_a_server_that_is_down_gets_the_mail_later(tmp_path, tls, monkeypatch):
     assert received.message["Subject"].startswith("touchbase Mon 5 Oct")
 
 
-def test_an_untrusted_certificate_is_refused(tmp_path, tls, monkeypatch):
+def test_an_untrusted_certificate_is_refused(tmp_path, smtp_tls, smtp_server, monkeypatch):
     monkeypatch.setenv(ENV, PASSWORD)
-    with SmtpServer(tls, "starttls", users={"me": PASSWORD}) as server:
+    with smtp_server("starttls", users={"me": PASSWORD}) as server:
         cfg = setup_calendar(tmp_path, extra=smtp_config(server.port, "starttls"))  # no ca_file
         with opened(cfg) as (config, store):
             line = send_digest_if_due(config, store, at(MONDAY))
@@ -134,10 +128,10 @@ def test_an_untrusted_certificate_is_refused(tmp_path, tls, monkeypatch):
     assert server.received == []
 
 
-def test_a_missing_password_is_a_clear_error(tmp_path, tls, monkeypatch):
+def test_a_missing_password_is_a_clear_error(tmp_path, smtp_tls, smtp_server, monkeypatch):
     monkeypatch.delenv(ENV, raising=False)
-    with SmtpServer(tls, "starttls", users={"me": PASSWORD}) as server:
-        cfg = setup_calendar(tmp_path, extra=smtp_config(server.port, "starttls", str(tls.ca)))
+    with smtp_server("starttls", users={"me": PASSWORD}) as server:
+        cfg = setup_calendar(tmp_path, extra=smtp_config(server.port, "starttls", str(smtp_tls.ca)))
         result = run_cli(cfg, "digest", "--send", now=MONDAY)
     assert result.exit_code == 1
     assert f"there is no password: set ${ENV} or [smtp] password_file" in result.output

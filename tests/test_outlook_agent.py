@@ -9,7 +9,7 @@ from agent.followups import run_followups
 from agent.planning.planner import run_planner
 from agent.store import Store
 from agent.sync import sync_all
-from tests.fakes.graph_fixtures import NOW, at, graph, outlook_config, sign_in  # noqa: F401
+from tests.fakes.graph_fixtures import NOW, at, outlook_config, sign_in
 from tests.fakes.graph_state import att
 from tests.helpers import run_cli
 

@@ -6,7 +6,7 @@ import stat
 
 from agent.config import load_config
 from agent.store import Store
-from tests.fakes.graph_fixtures import NOW, at, connector, graph, outlook_config, sign_in  # noqa: F401
+from tests.fakes.graph_fixtures import NOW, at, outlook_config, sign_in
 from tests.fakes.graph_state import att
 from tests.helpers import Ev, calendar, people_json, run_cli
 

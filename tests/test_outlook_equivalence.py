@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tests.fakes.graph_fixtures import NOW, at, graph, outlook_config, sign_in  # noqa: F401
+from tests.fakes.graph_fixtures import NOW, at, outlook_config, sign_in
 from tests.fakes.graph_state import att, dtz
 from tests.helpers import USER, Ev, calendar, people_json, write_config
 
@@ -127,12 +127,14 @@ SPECS = [
          weekly="TU", exdates=["2026-10-13 09:00"], moved={"2026-09-29 09:00": "2026-09-30 14:00"},
          cancelled_on=["2026-10-06 09:00"], declined_on={"2026-09-15 09:00": "bob@acme.example"}),
     Spec("team-biweekly", "2026-07-02 11:00", 60, organizer="carol@acme.example", user_response="accepted",
-         attendees=[("dan@acme.example", "accepted", "required"), ("erin@acme.example", "tentativelyAccepted", "optional"),
+         attendees=[("dan@acme.example", "accepted", "required"),
+                    ("erin@acme.example", "tentativelyAccepted", "optional"),
                     ("room-3@acme.example", "accepted", "resource")], weekly="TH", interval=2),
     Spec("declined-by-me", "2026-10-01 15:00", organizer="frank@acme.example", user_response="declined",
          attendees=[("gus@acme.example", "accepted", "required")]),
     Spec("offsite", "2026-09-10 00:00", all_day=True, attendees=[("gina@acme.example", "accepted", "required")]),
-    Spec("all-hands", "2026-10-02 16:00", attendees=[(f"p{i}@acme.example", "accepted", "required") for i in range(12)]),
+    Spec("all-hands", "2026-10-02 16:00",
+         attendees=[(f"p{i}@acme.example", "accepted", "required") for i in range(12)]),
     Spec("hank-future", "2026-10-20 10:00", attendees=[("hank@acme.example", "none", "required")]),
     Spec("with-guest", "2026-09-21 13:00", attendees=[("ivy@acme.example", "accepted", "required"),
                                                       ("ext@other.example", "accepted", "required")]),

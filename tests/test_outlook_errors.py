@@ -10,7 +10,7 @@ from agent.config import load_config
 from agent.errors import AuthError, SourceError
 from agent.store import Store
 from connectors.outlook.graph import RetryPolicy, retry_after_seconds
-from tests.fakes.graph_fixtures import NOW, at, connector, graph, outlook_config, sign_in  # noqa: F401
+from tests.fakes.graph_fixtures import NOW, at, connector, outlook_config, sign_in
 from tests.fakes.graph_state import att
 from tests.helpers import people_json, run_cli
 

@@ -7,7 +7,7 @@ import pytest
 
 from agent.errors import AuthError, SourceError
 from connectors.outlook.graph import RetryPolicy
-from tests.fakes.graph_fixtures import connector, graph, outlook_config, sign_in  # noqa: F401
+from tests.fakes.graph_fixtures import connector, outlook_config, sign_in
 
 MAIL_ROLES = '[followups]\ntransport = "office"\n[digest]\ntransport = "office"\n'
 

@@ -18,7 +18,7 @@ from agent.errors import SourceError
 from agent.store import Store
 from agent.sync import sync_source
 from connectors.outlook.graph import RetryPolicy
-from tests.fakes.graph_fixtures import NOW, at, connector, graph, outlook_config, sign_in  # noqa: F401
+from tests.fakes.graph_fixtures import at, connector, outlook_config, sign_in
 from tests.fakes.graph_state import att
 from tests.test_outlook_write import spec
 

@@ -11,7 +11,7 @@ from agent.errors import SourceError
 from agent.model import SeriesSpec
 from connectors.outlook import mapping as gm
 from connectors.outlook.graph import RetryPolicy
-from tests.fakes.graph_fixtures import NOW, at, connector, graph, outlook_config, sign_in  # noqa: F401
+from tests.fakes.graph_fixtures import NOW, at, connector, outlook_config, sign_in
 from tests.fakes.graph_state import att
 from tests.helpers import run_cli
 

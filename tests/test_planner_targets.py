@@ -5,7 +5,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
-import pytest
 
 from agent.config import load_config
 from agent.model import AGENT_TAG_NAME
@@ -13,8 +12,7 @@ from agent.planning import touchbases as tb
 from agent.planning.planner import run_planner
 from agent.store import Store
 from connectors.ical.read import TAG_PROPERTY
-from tests.fakes.google_setup import fast_retries, gev, google, google_config  # noqa: F401
-from tests.fakes.radicale_server import fresh_calendar, radicale
+from tests.fakes.google_setup import gev, google_config
 from tests.helpers import USER, calendar, run_cli, write_config
 from tests.planning_helpers import NOW, NOW_DT, actions, drifting, imported_copy, one_on_one
 
@@ -94,20 +92,6 @@ def test_google_series_deleted_by_the_user_is_never_recreated(tmp_path, google, 
 
 # --- CalDAV ------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def radicale_base(tmp_path_factory):
-    with radicale(tmp_path_factory.mktemp("radicale")) as base:
-        yield base
-
-
-@pytest.fixture
-def dav(radicale_base, request, monkeypatch):
-    monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "secret")
-    work = fresh_calendar(radicale_base, request.node.name[:40])
-    yield radicale_base, work, request.node.name[:40]
-    work.delete()
-
-
 def _own_objects(work) -> dict[str, icalendar.Event]:
     result = {}
     for obj in work.objects(load_objects=True):
@@ -118,8 +102,8 @@ def _own_objects(work) -> dict[str, icalendar.Event]:
     return result
 
 
-def test_caldav_target_books_once_reads_declines_back_and_ends_the_series(tmp_path, dav):
-    base, work, name = dav
+def test_caldav_target_books_once_reads_declines_back_and_ends_the_series(tmp_path, dav_calendar):
+    base, work, name = dav_calendar
     for event in [*drifting(ALICE), one_on_one("busy", "zed@acme.example", datetime(2026, 12, 1, 9), minutes=60)]:
         work.save_event(calendar(event))
     extra = (f'[[sources]]\nname = "dav"\ntype = "caldav"\nurl = "{base}"\nusername = "me"\n'

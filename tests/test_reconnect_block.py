@@ -16,8 +16,8 @@ from agent.model import AGENT_TAG_NAME
 from agent.planning import touchbases as tb
 from agent.store import Store
 from connectors.ical.read import TAG_PROPERTY, address_of
-from tests.fakes.google_setup import google, google_config  # noqa: F401
-from tests.fakes.graph_fixtures import graph, outlook_config, sign_in  # noqa: F401
+from tests.fakes.google_setup import google_config
+from tests.fakes.graph_fixtures import outlook_config, sign_in
 from tests.helpers import USER, run_cli, write_config
 from tests.planning_helpers import actions, drifting, live_series, local_calendar, write_calendar
 
@@ -219,30 +219,26 @@ def test_outlook_gets_one_weekly_block_without_attendees(tmp_path, graph):  # no
     assert graph.mailbox.patched == [event["id"]]
 
 
-def test_caldav_gets_one_weekly_block_without_attendees(tmp_path, monkeypatch):
-    from tests.fakes.radicale_server import fresh_calendar, radicale
+def test_caldav_gets_one_weekly_block_without_attendees(tmp_path, dav_calendar):
+    base, work, name = dav_calendar
+    extra = (f'[[sources]]\nname = "dav"\ntype = "caldav"\nurl = "{base}"\nusername = "me"\n'
+             f'calendars = ["{name}"]\n\n[touchbase]\nwrite_to = "dav"\n' + ON)
+    config_path = write_config(tmp_path, [], extra=extra)
+    _run(config_path, THURSDAY)
+    _run(config_path, FRIDAY)
+    own = [event for obj in work.objects(load_objects=True)
+           for event in icalendar.Calendar.from_ical(obj.data).walk("VEVENT")
+           if event.get(TAG_PROPERTY)]
+    assert len(own) == 1
+    (event,) = own
+    assert event["RRULE"].to_ical() == b"FREQ=WEEKLY;BYDAY=FR"
+    assert event.decoded("DTSTART") == datetime(2026, 12, 4, 9, 0, tzinfo=BERLIN)
+    attendees = event.get("ATTENDEE") or []
+    attendees = attendees if isinstance(attendees, list) else [attendees]
+    assert [address_of(a) for a in attendees] == [USER]
 
-    monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "secret")
-    with radicale(tmp_path / "radicale") as base:
-        work = fresh_calendar(base, "Work")
-        extra = (f'[[sources]]\nname = "dav"\ntype = "caldav"\nurl = "{base}"\nusername = "me"\n'
-                 f'calendars = ["Work"]\n\n[touchbase]\nwrite_to = "dav"\n' + ON)
-        config_path = write_config(tmp_path, [], extra=extra)
-        _run(config_path, THURSDAY)
-        _run(config_path, FRIDAY)
-        own = [event for obj in work.objects(load_objects=True)
-               for event in icalendar.Calendar.from_ical(obj.data).walk("VEVENT")
-               if event.get(TAG_PROPERTY)]
-        assert len(own) == 1
-        (event,) = own
-        assert event["RRULE"].to_ical() == b"FREQ=WEEKLY;BYDAY=FR"
-        assert event.decoded("DTSTART") == datetime(2026, 12, 4, 9, 0, tzinfo=BERLIN)
-        attendees = event.get("ATTENDEE") or []
-        attendees = attendees if isinstance(attendees, list) else [attendees]
-        assert [address_of(a) for a in attendees] == [USER]
-
-        config_path.write_text(config_path.read_text().replace("reconnect_hour = true", "reconnect_hour = false"))
-        _run(config_path, "2026-12-14T08:00:00+01:00")
-        (obj,) = work.objects(load_objects=True)
-        (ended,) = icalendar.Calendar.from_ical(obj.data).walk("VEVENT")
-        assert "UNTIL" in ended["RRULE"]
+    config_path.write_text(config_path.read_text().replace("reconnect_hour = true", "reconnect_hour = false"))
+    _run(config_path, "2026-12-14T08:00:00+01:00")
+    (obj,) = work.objects(load_objects=True)
+    (ended,) = icalendar.Calendar.from_ical(obj.data).walk("VEVENT")
+    assert "UNTIL" in ended["RRULE"]

@@ -1,12 +1,13 @@
-"""Test set-up around the Google emulator: a started emulator, a token file, a config."""
+"""Test set-up around the Google emulator: a token file, a config, event bodies.
+
+The `google` and `fast_retries` fixtures are in tests/conftest.py.
+"""
 from __future__ import annotations
 
 import json
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from agent.config import load_config
 from agent.sources import open_connector
@@ -80,21 +81,3 @@ def gev(event_id: str, start: str, minutes: int = 30, attendees: tuple = (),
         body["recurrence"] = recurrence
     body.update(extra)
     return body
-
-
-@pytest.fixture
-def google():
-    """A started emulator, stopped after the test."""
-    emulator = GoogleEmulator().start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def fast_retries(monkeypatch):
-    """Back-off in hundredths of a second so retry tests stay fast (the logic is unchanged)."""
-    from connectors.google.connector import GoogleConnector
-    from connectors.google.http import RetryPolicy
-
-    monkeypatch.setattr(GoogleConnector, "retry_policy",
-                        RetryPolicy(base_seconds=0.01, cap_seconds=0.05, budget_seconds=10))

@@ -1,12 +1,12 @@
-"""pytest fixtures and builders for the Outlook tests: the emulator, configs, a signed-in source."""
+"""Builders for the Outlook tests: configs, a signed-in source, a connector.
+
+The `graph` fixture (a running emulator) is in tests/conftest.py.
+"""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from agent.config import load_config
 from agent.sources import make_context
@@ -22,15 +22,6 @@ NOW = "2026-10-14T12:00:00+02:00"
 def at(text: str) -> datetime:
     """A Berlin wall-clock time, e.g. at("2026-10-05 10:00")."""
     return datetime.fromisoformat(text).replace(tzinfo=BERLIN)
-
-
-@pytest.fixture
-def graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphFake]:
-    """A running emulator whose test CA the process trusts (TLS verification stays on)."""
-    fake = GraphFake(tmp_path / "tls").start()
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake.tls.ca))
-    yield fake
-    fake.stop()
 
 
 def outlook_source(fake: GraphFake, name: str = "office", extra: str = "") -> str:
@@ -60,5 +51,5 @@ def connector(config: Path, now: str = NOW, source: str = "office",
     return OutlookConnector(cfg.source(source), context, policy=policy)
 
 
-__all__ = ["BERLIN", "NOW", "USER", "at", "connector", "graph", "outlook_config", "outlook_source",
+__all__ = ["BERLIN", "NOW", "USER", "at", "connector", "outlook_config", "outlook_source",
            "sign_in"]

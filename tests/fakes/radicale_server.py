@@ -11,6 +11,9 @@ from pathlib import Path
 
 import requests
 
+USER = "me"
+PASSWORD = "secret"
+
 
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
@@ -20,7 +23,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def radicale(folder: Path, user: str = "me", password: str = "secret") -> Iterator[str]:
+def radicale(folder: Path, user: str = USER, password: str = PASSWORD) -> Iterator[str]:
     """Run Radicale with one htpasswd user; yields the base URL of that user's collections."""
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
@@ -53,7 +56,7 @@ def _wait_until_up(url: str, user: str, password: str) -> None:
     raise RuntimeError("Radicale did not start")
 
 
-def fresh_calendar(base: str, name: str, user: str = "me", password: str = "secret") -> object:
+def fresh_calendar(base: str, name: str, user: str = USER, password: str = PASSWORD) -> object:
     """A new empty calendar called `name` on the Radicale server at `base`."""
     import caldav
 
