@@ -287,6 +287,8 @@ def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
         for day in getattr(getattr(config, section), key):
             if day not in WEEKDAYS:
                 problems.append(f"{label}: [{section}] {key}: {day!r} is not one of {', '.join(WEEKDAYS)}")
+    if not 0 <= config.touchbase.heal_days <= 60:
+        problems.append(f"{label}: [touchbase] heal_days must be 0 to 60 (0: no healing)")
     if config.landscape.reconnect_day not in WEEKDAYS:
         problems.append(f"{label}: [landscape] reconnect_day must be one of {', '.join(WEEKDAYS)}")
     if config.smtp.security not in ("starttls", "ssl", "none"):
@@ -303,7 +305,7 @@ def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
                             f"{' / '.join(sorted(a for a in allowed if a)) or 'empty'} nor a source name")
     for section, key in (("colleagues", "max_attendees"), ("colleagues", "window_days"),
                          ("touchbase", "cadence_days"), ("touchbase", "duration_minutes"),
-                         ("daemon", "sync_minutes")):
+                         ("touchbase", "max_per_day"), ("daemon", "sync_minutes")):
         if getattr(getattr(config, section), key) < 1:
             problems.append(f"{label}: [{section}] {key} must be at least 1")
 

@@ -35,6 +35,8 @@ class TouchbaseConfig:
     max_active: int = 5
     max_new_per_day: int = 2
     decline_limit: int = 2
+    heal_days: int = 14
+    max_per_day: int = 1
     working_hours: str = "09:00-17:00"
     working_days: list[str] = field(default_factory=lambda: ["MO", "TU", "WE", "TH", "FR"])
     write_to: str = ""

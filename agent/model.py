@@ -79,13 +79,16 @@ class SeriesSpec:
     week_index: int  # 1..4, or -1 for the last
     tag: str  # value of the agent's tag
     frequency: str = "monthly"  # "monthly" (relative: week_index + weekday) or "weekly" (weekday)
+    interval: int = 1  # every `interval` weeks or months
 
     @property
     def rrule(self) -> str:
-        """The RRULE text: relative-monthly (e.g. second Tuesday), or weekly on `weekday`."""
+        """The RRULE text: relative-monthly (e.g. second Tuesday), or weekly on `weekday`,
+        every `interval` of them."""
+        every = f";INTERVAL={self.interval}" if self.interval > 1 else ""
         if self.frequency == "weekly":
-            return f"FREQ=WEEKLY;BYDAY={self.weekday}"
-        return f"FREQ=MONTHLY;BYDAY={self.week_index}{self.weekday}"
+            return f"FREQ=WEEKLY{every};BYDAY={self.weekday}"
+        return f"FREQ=MONTHLY{every};BYDAY={self.week_index}{self.weekday}"
 
 
 @dataclass

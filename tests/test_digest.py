@@ -106,7 +106,7 @@ def test_touchbase_actions_since_the_last_morning_email(tmp_path):
     body = section(digest.text, "Touchbases")
     assert body.splitlines() == [
         "Approve a proposal with: touchbase approve EMAIL",
-        "- Booked a monthly touchbase with Alice Archer",
+        "- Booked a touchbase with Alice Archer",
         "    second Tuesday 10:00",
         "- Proposed a touchbase with Bob Baker",
         "    first Thursday 14:00",

@@ -83,7 +83,7 @@ def test_plan_shows_what_it_would_do_and_changes_nothing(tmp_path):
     before = "\n".join(sqlite3.connect(config.store_path).iterdump())
     result = run_cli(config_path, "plan", now=NOW)
     assert result.exit_code == 0, result.output
-    assert "Would book a monthly touchbase with" in result.output
+    assert "Would book a touchbase with" in result.output
     assert result.output.count("Would book") == 2  # max_new_per_day
     assert "1 more drifting colleague(s) wait: max_new_per_day = 2 reached today" in result.output
     assert "\n".join(sqlite3.connect(config.store_path).iterdump()) == before
@@ -153,7 +153,7 @@ def test_propose_mode_records_proposals_and_approve_books_one(tmp_path):
     # Bob is approved first and keeps his slot, though Alice's earlier one is free.
     result = run_cli(config_path, "approve", BOB, now=NOW)
     assert result.exit_code == 0, result.output
-    assert "Booked a monthly touchbase with" in result.output
+    assert "Booked a touchbase with" in result.output
     assert sorted(series_in_file(config)) == [BOB]
     assert series_in_file(config)[BOB][0].decoded("DTSTART") == proposed[BOB]
     again = run_cli(config_path, "approve", BOB.upper(), now=NOW)

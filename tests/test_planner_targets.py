@@ -39,7 +39,8 @@ def test_google_target_books_around_the_colleagues_busy_time_with_one_freebusy_e
     google.put_event(gev("morning", "2026-12-01T09:00", minutes=180, attendees=(("zed@acme.example", "accepted"),),
                          organizer=USER))
     google.visible_busy[ALICE] = [(_at("2026-12-01T12:00:00+01:00"), _at("2026-12-01T13:00:00+01:00"))]
-    config_path = google_config(tmp_path, google, extra='[touchbase]\nwrite_to = "gwork"\n')
+    config_path = google_config(tmp_path, google,
+                                extra='[touchbase]\nwrite_to = "gwork"\nmax_per_day = 2\n')
     assert run_cli(config_path, "sync", now=NOW).exit_code == 0
     config = load_config(config_path)
     store = Store(config.store_path)

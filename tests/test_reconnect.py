@@ -117,7 +117,7 @@ def test_notes_go_to_those_the_planner_did_not_book_and_the_email_says_where(tmp
         (mail,) = outbox_mail(config)
         text, _ = parts(mail)
         (bob,) = drafts(config)
-    assert "Booked a monthly touchbase with Alice Archer" in text  # Alice gets a touchbase, no note
+    assert "Booked a touchbase with Alice Archer" in text  # Alice gets a touchbase, no note
     lines = friday_lines(text)
     assert [line for line in lines if line.startswith("- ")] == ["- [DUE] Bob Baker"]
     assert "    update note drafted in the outbox's Drafts folder" in lines

@@ -191,7 +191,7 @@ def _reconnect_item(ctx: DigestContext, rel: Relationship) -> Item:
 # --- touchbases ----------------------------------------------------------------------------
 
 TOUCHBASE_KINDS = {
-    "touchbase-created": "Booked a monthly touchbase with",
+    "touchbase-created": "Booked a touchbase with",
     "touchbase-proposed": "Proposed a touchbase with",
     "touchbase-declined": "Declined a touchbase:",
     "touchbase-paused": "Paused (declined repeatedly; left alone for now):",

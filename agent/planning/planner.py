@@ -22,6 +22,7 @@ from agent.planning import slots
 from agent.planning import touchbases as tb
 from agent.planning.prompts import description_for, title_for
 from agent.planning.readback import count_declines, occurrences_by_series
+from agent.planning.recurrence import cadence_for, cadence_of
 from agent.planning.report import PlannerReport
 from agent.planning.series_run import SeriesRun, describe_touchbase
 from agent.planning.targets import OpenConnector
@@ -112,10 +113,48 @@ class Planner(SeriesRun):
         try:
             self.read_back()
             if self.config.touchbase.mode != "off":
+                self.follow_cadence()
                 self.plan()
         finally:
             self.finish()
         return self.report
+
+    # --- a changed cadence ---------------------------------------------------------------------
+
+    def follow_cadence(self) -> None:
+        """End each live series whose rule no longer fits the colleague's cadence and book (or
+        propose) one on the new rule; its first instance comes after the last held one."""
+        for row in [r for r in self.rows if r.state == tb.ACTIVE and r.start is not None]:
+            source = self._source_named(row.target)
+            if source is None or not self.cadence_changed(row):
+                continue
+            try:
+                self._end_for_cadence(row, source)
+            except SourceError as exc:
+                self.report.errors.append(str(exc))
+        for email in self.recadenced:
+            try:
+                self._start_for_cadence(email)
+            except SourceError as exc:
+                self.report.errors.append(str(exc))
+                return
+
+    def _end_for_cadence(self, row: tb.Touchbase, source: SourceConfig) -> None:
+        connector = self._connector(source)
+        if self.apply:
+            connector.end_series(row.event_id, self.now)
+            self.targets.wrote(connector.name)
+        self._finish_recadence(row, self._name(row.email))
+
+    def _start_for_cadence(self, email: str) -> None:
+        """Book (auto) or propose the series on the new rule, unless one is live already."""
+        if any(row.email == email and row.state in tb.LIVE for row in self.rows):
+            return
+        rel = relationship_of(self.config, self.store, email, self.now)
+        if self.config.touchbase.mode == "auto":
+            self._book(rel, None)
+        else:
+            self._propose(rel)
 
     # --- planning ----------------------------------------------------------------------------
 
@@ -255,19 +294,24 @@ class Planner(SeriesRun):
 
     def _find_slot(self, connector: Connector, email: str,
                    proposed: datetime | None = None) -> slots.Slot | None:
-        """The proposed slot when it is still ahead and free, else the earliest free one;
-        `connector.busy()` is called once."""
-        start, end = slots.busy_range(self.config, self.now)
-        if self._user_busy is None:
+        """The proposed slot when it is still ahead and free, else the earliest free one, on
+        the rule of the colleague's cadence; `connector.busy()` is called once."""
+        cadence = cadence_for(self._cadence_days(email))
+        start, end = slots.busy_range(self.config, self.now, cadence)
+        if self._user_busy is None or self._user_busy_end < end:
             self._user_busy = slots.user_busy(self.config, self.store, start, end)
+            self._user_busy_end = end
         theirs = connector.busy(start, end, [email])
         busy = slots.BusyIndex([*self._user_busy, *self._taken, *theirs, *self._proposed_busy(email)])
-        zone = self.config.zone
-        slot = slots.slot_at(proposed, self.config.touchbase.duration_minutes, zone) if proposed else None
-        if slot is None or slot.start < start or not slots.is_free(slot, zone, busy):
-            slot = slots.find_slot(self.config, busy, self.now)
+        zone, load = self.config.zone, self._day_load()
+        slot = (slots.slot_at(proposed, self.config.touchbase.duration_minutes, zone, cadence)
+                if proposed else None)
+        if slot is None or slot.start < start or not slots.is_free(slot, zone, busy, load):
+            slot = slots.find_slot(self.config, busy, self.now, cadence, load)
         if slot is not None:
-            self._taken.extend(slots.occurrences_of(slot, slots.CHECK_OCCURRENCES, self.config.zone))
+            taken = slots.checked_occurrences(slot, zone)
+            self._taken.extend(taken)
+            load.add(begin for begin, _ in taken)
         return slot
 
     def _proposed_busy(self, email: str) -> list[slots.Interval]:
@@ -275,8 +319,8 @@ class Planner(SeriesRun):
         minutes, zone = self.config.touchbase.duration_minutes, self.config.zone
         return [interval for row in self.rows
                 if row.state == tb.PROPOSED and row.email != email and row.start is not None
-                for interval in slots.occurrences_of(slots.slot_at(row.start, minutes, zone),
-                                                     slots.CHECK_OCCURRENCES, zone)]
+                for interval in slots.checked_occurrences(
+                    slots.slot_at(row.start, minutes, zone, cadence_of(row.rrule)), zone)]
 
     def _spec(self, rel: Relationship, row: tb.Touchbase, slot: slots.Slot) -> SeriesSpec:
         minutes = self.config.touchbase.duration_minutes
@@ -285,7 +329,8 @@ class Planner(SeriesRun):
             organizer=self.config.user.email, title=row.title,
             description=description_for(row.series_id, minutes), start=slot.start,
             duration_minutes=minutes, timezone=str(self.config.zone), weekday=slot.weekday,
-            week_index=slot.week_index, tag=row.series_id,
+            week_index=slot.week_index, tag=row.series_id, frequency=slot.cadence.frequency,
+            interval=slot.cadence.interval,
         )
 
     def _next_series_id(self, email: str) -> str:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 # kind -> (what was done, what would be done)
 VERBS: dict[str, tuple[str, str]] = {
-    "created": ("Booked a monthly touchbase with", "Would book a monthly touchbase with"),
+    "created": ("Booked a touchbase with", "Would book a touchbase with"),
     "recovered": ("Found the touchbase written before an interruption with",
                   "Would record the touchbase written before an interruption with"),
     "retried": ("Planning again (the interrupted write never reached the calendar):",
@@ -31,7 +31,7 @@ class PlanAction:
     detail: str = ""
 
     def line(self, applied: bool) -> str:
-        """For example "Booked a monthly touchbase with Alice <alice@x>: second Tuesday ..."."""
+        """For example "Booked a touchbase with Alice <alice@x>: second Tuesday ..."."""
         verb = VERBS[self.kind][0 if applied else 1]
         who = f"{self.name} <{self.email}>" if self.name and self.name != self.email else self.email
         return f"{verb} {who}" + (f": {self.detail}" if self.detail else "")

@@ -21,6 +21,7 @@ from agent.model import Occurrence, OwnEvent
 from agent.planning import slots
 from agent.planning import touchbases as tb
 from agent.planning.readback import count_declines, occurrences_by_series, own_by_series
+from agent.planning.recurrence import cadence_for, cadence_of
 from agent.planning.report import PlannerReport
 from agent.planning.targets import OpenConnector, WriteTargets, configured_source, where_written
 from agent.sources import open_connector
@@ -32,7 +33,7 @@ def describe_touchbase(config: Config, row: tb.Touchbase) -> str:
     """For example "every second Tuesday 10:00-10:30, starting 2026-12-08"."""
     if row.start is None:
         return row.state
-    return slots.describe_series(row.start, config.touchbase.duration_minutes, config.zone)
+    return slots.describe_series(row.start, config.touchbase.duration_minutes, config.zone, row.rrule)
 
 
 class SeriesRun:
@@ -48,7 +49,10 @@ class SeriesRun:
         self.rows = tb.load(store)
         self.people = {row["email"]: row for row in store.db["people"].rows}
         self._user_busy: list[slots.Interval] | None = None
+        self._user_busy_end = now
         self._taken: list[slots.Interval] = []  # slots booked or planned in this run
+        self._load: slots.DayLoad | None = None
+        self.recadenced: list[str] = []  # colleagues whose series ended for a new cadence
 
     def finish(self) -> None:
         """Close connectors; re-read the local calendar file when this run wrote it."""
@@ -100,8 +104,28 @@ class SeriesRun:
             self._end(row, name, connector, own, paused=True)
         elif self.people.get(row.email, {}).get("let_go_at"):
             self._end(row, name, connector, own, paused=False)
+        elif own.ended and self.cadence_changed(row):
+            self._finish_recadence(row, name)
         elif own.ended:
             self._mark_deleted(row, name, "the series was ended in the calendar")
+
+    def cadence_changed(self, row: tb.Touchbase) -> bool:
+        """True when the series' rule no longer fits the colleague's cadence."""
+        return cadence_of(row.rrule) != cadence_for(self._cadence_days(row.email))
+
+    def _cadence_days(self, email: str) -> int:
+        """The colleague's cadence: rated (`rate --cadence`), else `[touchbase] cadence_days`."""
+        return (self.people.get(email) or {}).get("cadence_days") or self.config.touchbase.cadence_days
+
+    def _finish_recadence(self, row: tb.Touchbase, name: str) -> None:
+        """A run ended the series for a new cadence and was interrupted before recording it."""
+        reason = f"the cadence changed to {cadence_for(self._cadence_days(row.email)).words()}"
+        row.state, row.ended_at = tb.ENDED, self.now
+        with self._recording():
+            self._save(row)
+            self._log("touchbase-ended", row.email, reason)
+        self.report.add("ended", row.email, name, reason)
+        self.recadenced.append(row.email)
 
     def _count_declines(self, row: tb.Touchbase, name: str, synced: list[Occurrence]) -> None:
         count, starts = count_declines(synced, row.email, self.rules, self.now)
@@ -148,6 +172,16 @@ class SeriesRun:
         self.report.add("deleted", row.email, name, why)
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def _day_load(self) -> slots.DayLoad:
+        """Touchbases per day: the synced occurrences of every live series, and this run's."""
+        if self._load is None:
+            live = [row for row in self.rows if row.state in tb.BOOKED]
+            ids = [key for row in live for key in (row.series_id, row.event_id) if key]
+            synced = occurrences_by_series(self.store.tagged_occurrences(ids), live) if ids else {}
+            starts = {occ.start for items in synced.values() for occ in items if not occ.cancelled}
+            self._load = slots.DayLoad(self.config.zone, self.config.touchbase.max_per_day, starts)
+        return self._load
 
     def _booked_detail(self, row: tb.Touchbase, connector: Connector) -> str:
         return f"{self._describe(row)} {where_written(self.config, connector.name)}"

@@ -1,12 +1,14 @@
 """Free-slot finding for touchbases: working hours and days in the user's zone, busy merged.
 
-A touchbase repeats relative-monthly ("second Tuesday"), so a slot is judged on its first two
-occurrences: both must be free. Recurrences are computed with dateutil's rrule from the same RRULE
-text the series carries, never by hand.
+A touchbase repeats on the rule of its cadence (agent.planning.recurrence), so a slot is judged
+on as many first occurrences as that rule needs (`Cadence.check_count`): all must be free, and
+none may fall on a day that already holds `max_per_day` touchbases. Recurrences are computed
+with dateutil's rrule from the same RRULE text the series carries, never by hand.
 """
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -16,14 +18,13 @@ from dateutil.rrule import rrulestr
 
 from agent.config import WEEKDAYS, Config
 from agent.inference import MeetingRules
+from agent.planning.recurrence import MONTHLY_CADENCE, WEEKLY, Cadence, cadence_of
 from agent.store import Store
 
 Interval = tuple[datetime, datetime]
 
 SEARCH_DAYS = 28
 """The first occurrence is looked for in the four weeks from tomorrow: every weekday position once."""
-CHECK_OCCURRENCES = 2
-"""How many occurrences of a candidate series must be free."""
 STEP_MINUTES = 30
 ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
@@ -32,39 +33,44 @@ DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "F
 
 @dataclass(frozen=True)
 class Slot:
-    """The first occurrence of a relative-monthly series and its position in the month."""
+    """The first occurrence of a series, its position in the month and its cadence."""
 
     start: datetime
     end: datetime
     weekday: str  # MO..SU
     week_index: int  # 1..4, or -1 for the last
+    cadence: Cadence = MONTHLY_CADENCE
 
     @property
     def rrule(self) -> str:
         """The RRULE text of the series."""
-        return rrule_text(self.week_index, self.weekday)
+        return self.cadence.rrule(self.weekday, self.week_index)
 
     def describe(self) -> str:
         """For example "every second Tuesday 10:00-10:30, starting 2026-12-08"."""
-        return (f"every {ORDINALS[self.week_index]} {DAY_NAMES[self.weekday]} "
-                f"{self.start:%H:%M}-{self.end:%H:%M}, starting {self.start:%Y-%m-%d}")
+        return f"{self.pattern()} {self.start:%H:%M}-{self.end:%H:%M}, starting {self.start:%Y-%m-%d}"
+
+    def pattern(self) -> str:
+        """'every Tuesday', 'every other Tuesday', 'every second Tuesday', 'every second
+        Tuesday, every two months', 'every second Tuesday, quarterly'."""
+        day, cadence = DAY_NAMES[self.weekday], self.cadence
+        if cadence.frequency == WEEKLY:
+            return f"every {day}" if cadence.interval == 1 else f"every other {day}"
+        monthly = f"every {ORDINALS[self.week_index]} {day}"
+        return monthly if cadence.interval == 1 else f"{monthly}, {cadence.words()}"
 
 
-def slot_at(start: datetime, minutes: int, zone: ZoneInfo) -> Slot:
-    """The relative-monthly slot whose first occurrence is `start`."""
+def slot_at(start: datetime, minutes: int, zone: ZoneInfo,
+            cadence: Cadence = MONTHLY_CADENCE) -> Slot:
+    """The slot of a series on `cadence` whose first occurrence is `start`."""
     local = start.astimezone(zone)
     week_index, weekday = position_in_month(local.date())
-    return Slot(local, local + timedelta(minutes=minutes), weekday, week_index)
+    return Slot(local, local + timedelta(minutes=minutes), weekday, week_index, cadence)
 
 
-def describe_series(start: datetime, minutes: int, zone: ZoneInfo) -> str:
-    """The description of a relative-monthly series whose first occurrence is `start`."""
-    return slot_at(start, minutes, zone).describe()
-
-
-def rrule_text(week_index: int, weekday: str) -> str:
-    """FREQ=MONTHLY;BYDAY=2TU for the second Tuesday."""
-    return f"FREQ=MONTHLY;BYDAY={week_index}{weekday}"
+def describe_series(start: datetime, minutes: int, zone: ZoneInfo, rrule: str = "") -> str:
+    """The description of a series (RRULE text `rrule`) whose first occurrence is `start`."""
+    return slot_at(start, minutes, zone, cadence_of(rrule)).describe()
 
 
 def position_in_month(day: date) -> tuple[int, str]:
@@ -88,10 +94,16 @@ def search_range(config: Config, now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=SEARCH_DAYS)
 
 
-def busy_range(config: Config, now: datetime) -> tuple[datetime, datetime]:
-    """The span busy time is read for: the search range plus the next month's occurrence."""
+def busy_range(config: Config, now: datetime,
+               cadence: Cadence = MONTHLY_CADENCE) -> tuple[datetime, datetime]:
+    """The span busy time is read for: the search range plus the occurrences checked after it."""
     start, end = search_range(config, now)
-    return start, end + timedelta(days=37)
+    return start, end + timedelta(days=cadence.step_days * (cadence.check_count - 1) + 6)
+
+
+def checked_occurrences(slot: Slot, zone: ZoneInfo) -> list[Interval]:
+    """The occurrences of a new series that must be free (`Cadence.check_count` of them)."""
+    return occurrences_of(slot, slot.cadence.check_count, zone)
 
 
 def occurrences_of(slot: Slot, count: int, zone: ZoneInfo) -> list[Interval]:
@@ -153,8 +165,32 @@ class BusyIndex:
         return index == 0 or self.ends[index - 1] <= start
 
 
-def find_slot(config: Config, busy: BusyIndex, now: datetime) -> Slot | None:
-    """The earliest slot in working hours whose first occurrences are all free, or None."""
+class DayLoad:
+    """Touchbases per day (user's zone), against `[touchbase] max_per_day`."""
+
+    def __init__(self, zone: ZoneInfo, limit: int, starts: Iterable[datetime] = ()) -> None:
+        self.zone, self.limit = zone, limit
+        self.counts: Counter[date] = Counter()
+        self.add(starts)
+
+    def add(self, starts: Iterable[datetime]) -> None:
+        """Count touchbases starting at `starts`."""
+        self.counts.update(start.astimezone(self.zone).date() for start in starts)
+
+    def remove(self, start: datetime) -> None:
+        """Stop counting one touchbase (an instance being moved away)."""
+        day = start.astimezone(self.zone).date()
+        if self.counts[day] > 0:
+            self.counts[day] -= 1
+
+    def has_room(self, start: datetime) -> bool:
+        """True when the day of `start` holds fewer than `max_per_day` touchbases."""
+        return self.counts[start.astimezone(self.zone).date()] < self.limit
+
+
+def find_slot(config: Config, busy: BusyIndex, now: datetime, cadence: Cadence = MONTHLY_CADENCE,
+              load: DayLoad | None = None) -> Slot | None:
+    """The earliest slot in working hours whose checked occurrences are all free, or None."""
     zone = config.zone
     first_day, last_moment = search_range(config, now)
     length = timedelta(minutes=config.touchbase.duration_minutes)
@@ -163,29 +199,32 @@ def find_slot(config: Config, busy: BusyIndex, now: datetime) -> Slot | None:
     day = first_day.date()
     while datetime.combine(day, time(0), zone) < last_moment:
         if WEEKDAYS[day.weekday()] in days:
-            slot = _slot_on(day, opens, closes, length, zone, busy)
+            slot = _slot_on(day, (opens, closes), length, zone, busy, cadence, load)
             if slot is not None:
                 return slot
         day += timedelta(days=1)
     return None
 
 
-def _slot_on(day: date, opens: time, closes: time, length: timedelta, zone: ZoneInfo,
-             busy: BusyIndex) -> Slot | None:
+def _slot_on(day: date, hours: tuple[time, time], length: timedelta, zone: ZoneInfo,
+             busy: BusyIndex, cadence: Cadence, load: DayLoad | None) -> Slot | None:
     week_index, weekday = position_in_month(day)
-    moment = datetime.combine(day, opens, zone)
-    closing = datetime.combine(day, closes, zone)
+    moment = datetime.combine(day, hours[0], zone)
+    closing = datetime.combine(day, hours[1], zone)
+    if load is not None and not load.has_room(moment):
+        return None
     while moment + length <= closing:
-        slot = Slot(moment, moment + length, weekday, week_index)
-        if is_free(slot, zone, busy):
+        slot = Slot(moment, moment + length, weekday, week_index, cadence)
+        if is_free(slot, zone, busy, load):
             return slot
         moment += timedelta(minutes=STEP_MINUTES)
     return None
 
 
-def is_free(slot: Slot, zone: ZoneInfo, busy: BusyIndex) -> bool:
-    """True when the first `CHECK_OCCURRENCES` occurrences of the series are all free."""
-    for start, end in occurrences_of(slot, CHECK_OCCURRENCES, zone):
-        if not busy.is_free(start, end):
+def is_free(slot: Slot, zone: ZoneInfo, busy: BusyIndex, load: DayLoad | None = None) -> bool:
+    """True when the checked occurrences of the series are all free (and, with `load`, on
+    days with room for one more touchbase)."""
+    for start, end in checked_occurrences(slot, zone):
+        if not busy.is_free(start, end) or (load is not None and not load.has_room(start)):
             return False
     return True

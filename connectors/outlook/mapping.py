@@ -126,7 +126,7 @@ def relative_monthly(spec: SeriesSpec) -> dict:
     """The patternedRecurrence of a relative-monthly series with no end."""
     local = spec.start.astimezone(ZoneInfo(spec.timezone))
     return {
-        "pattern": {"type": "relativeMonthly", "interval": 1,
+        "pattern": {"type": "relativeMonthly", "interval": spec.interval,
                     "daysOfWeek": [_DAYS[spec.weekday]], "index": _INDEX[spec.week_index],
                     "firstDayOfWeek": "monday"},
         "range": {"type": "noEnd", "startDate": local.date().isoformat(),
@@ -138,7 +138,7 @@ def weekly(spec: SeriesSpec) -> dict:
     """The patternedRecurrence of a weekly series on `spec.weekday` with no end."""
     local = spec.start.astimezone(ZoneInfo(spec.timezone))
     return {
-        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [_DAYS[spec.weekday]],
+        "pattern": {"type": "weekly", "interval": spec.interval, "daysOfWeek": [_DAYS[spec.weekday]],
                     "firstDayOfWeek": "monday"},
         "range": {"type": "noEnd", "startDate": local.date().isoformat(),
                   "recurrenceTimeZone": spec.timezone},
