@@ -6,11 +6,13 @@ from datetime import datetime, timedelta
 
 from agent.config import Config
 from agent.inference import ColleagueStats, MeetingRules
+from agent.interactions import ContactLog, contact_log
 from agent.people import colleague_stats
 from agent.store import Store, parse_iso
 
-ON_TRACK, DUE, OVERDUE = "on track", "due", "overdue"
-_STATUS_RANK = {OVERDUE: 0, DUE: 1, ON_TRACK: 2}
+ON_TRACK, BOOKED, DUE, OVERDUE = "on track", "booked", "due", "overdue"
+STATUSES = (ON_TRACK, BOOKED, DUE, OVERDUE)
+_STATUS_RANK = {OVERDUE: 0, DUE: 1, BOOKED: 2, ON_TRACK: 3}
 VITAL_RATING = 4
 """A vital rating at least this high puts a drifting colleague ahead of the others."""
 
@@ -24,7 +26,9 @@ class Relationship:
     stats: ColleagueStats
     cadence_days: int
     status: str
-    days_since: float | None
+    days_since: float | None  # since the last contact that took place (meeting or logged)
+    last_contact: datetime | None = None
+    interactions: int = 0  # logged interactions in the window
     rated: bool = False
     vital: int | None = None
     quality: int | None = None
@@ -35,8 +39,13 @@ class Relationship:
 
     @property
     def drifting(self) -> bool:
-        """Due or overdue."""
+        """Due or overdue (a booked meeting is not yet contact, but nothing to act on)."""
         return self.status in (DUE, OVERDUE)
+
+    @property
+    def contact_status(self) -> str:
+        """The status from contact that took place alone: what strength reads, never bookings."""
+        return contact_status_of(self.days_since, self.cadence_days)
 
     def paused(self, now: datetime) -> bool:
         """True while the colleague is left alone after declines."""
@@ -65,12 +74,13 @@ def relationships(config: Config, store: Store, now: datetime,
     """
     stats = colleague_stats(config, store, now) if stats is None else stats
     rules = MeetingRules(config)
+    log = _contact_log(config, store, now)
     rows = {row["email"]: row for row in store.db["people"].rows}
     minimum = config.landscape.track_min_meetings
     emails = {email for email, row in rows.items() if _rated(row)}
     emails |= {email for email, entry in stats.items() if entry.meetings_past_year >= minimum}
     result = [
-        _relationship(config, email, stats.get(email), rows.get(email), now)
+        _relationship(config, email, stats.get(email), rows.get(email), now, log)
         for email in emails if email not in rules.exclude and email not in rules.user
     ]
     result.sort(key=Relationship.priority_key)
@@ -82,7 +92,7 @@ def relationship_of(config: Config, store: Store, email: str, now: datetime,
     """The relationship with one colleague, tracked or not (for `person` and `approve`)."""
     stats = colleague_stats(config, store, now) if stats is None else stats
     row = next(iter(store.db["people"].rows_where("email = ?", [email])), None)
-    return _relationship(config, email, stats.get(email), row, now)
+    return _relationship(config, email, stats.get(email), row, now, _contact_log(config, store, now))
 
 
 def is_tracked(config: Config, rel: Relationship) -> bool:
@@ -94,12 +104,23 @@ def _rated(row: dict) -> bool:
     return bool(row.get("rated_at") or row.get("vital") or row.get("quality") or row.get("trust"))
 
 
+def _contact_log(config: Config, store: Store, now: datetime) -> ContactLog:
+    return contact_log(store, now - timedelta(days=config.colleagues.window_days), now)
+
+
+def last_contact(entry: ColleagueStats, log: ContactLog) -> datetime | None:
+    """The latest contact that took place: a held meeting or a logged interaction."""
+    moments = [m for m in (entry.last_seen, log.latest.get(entry.email)) if m is not None]
+    return max(moments) if moments else None
+
+
 def _relationship(config: Config, email: str, entry: ColleagueStats | None, row: dict | None,
-                  now: datetime) -> Relationship:
+                  now: datetime, log: ContactLog) -> Relationship:
     entry = entry or ColleagueStats(email=email)
     row = row or {}
     cadence = row.get("cadence_days") or config.touchbase.cadence_days
-    days_since = (now - entry.last_seen).total_seconds() / 86400 if entry.last_seen else None
+    contact = last_contact(entry, log)
+    days_since = (now - contact).total_seconds() / 86400 if contact else None
     return Relationship(
         email=email,
         name=row.get("name") or entry.name or "",
@@ -107,6 +128,8 @@ def _relationship(config: Config, email: str, entry: ColleagueStats | None, row:
         cadence_days=cadence,
         status=status_of(days_since, entry.next_meeting, cadence, now),
         days_since=days_since,
+        last_contact=contact,
+        interactions=log.in_window.get(email, 0),
         rated=_rated(row) if row else False,
         vital=row.get("vital"),
         quality=row.get("quality"),
@@ -119,10 +142,17 @@ def _relationship(config: Config, email: str, entry: ColleagueStats | None, row:
 
 def status_of(days_since: float | None, next_meeting: datetime | None, cadence: int,
               now: datetime) -> str:
-    """On track (met within the cadence, or booked within it), due, or overdue (1.5x)."""
+    """On track (contact within the cadence), booked (no contact within it, but a meeting booked
+    within it), due (past the cadence) or overdue (past 1.5x the cadence)."""
+    status = contact_status_of(days_since, cadence)
+    if status != ON_TRACK and next_meeting is not None and next_meeting <= now + timedelta(days=cadence):
+        return BOOKED
+    return status
+
+
+def contact_status_of(days_since: float | None, cadence: int) -> str:
+    """On track, due or overdue from the days since the last contact alone (no bookings)."""
     if days_since is not None and days_since <= cadence:
-        return ON_TRACK
-    if next_meeting is not None and next_meeting <= now + timedelta(days=cadence):
         return ON_TRACK
     if days_since is not None and days_since <= 1.5 * cadence:
         return DUE

@@ -156,6 +156,15 @@ def m004_own_blocks(db: sqlite_utils.Database) -> None:
         ended_at TEXT, start TEXT, rrule TEXT, title TEXT NOT NULL DEFAULT '')""")
 
 
+@migrations()
+def m005_interactions(db: sqlite_utils.Database) -> None:
+    """Contact the user logged outside the calendar (`touchbase log`): never a calendar meeting."""
+    db.execute("""CREATE TABLE interactions (
+        id INTEGER PRIMARY KEY, email TEXT NOT NULL, at TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'other', note TEXT NOT NULL DEFAULT '', created TEXT NOT NULL)""")
+    db.execute("CREATE INDEX interactions_email ON interactions (email, at)")
+
+
 def address_digest(address: str) -> str:
     """The SHA-256 of a lower-cased address: what the store keeps of a forgotten person."""
     return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()

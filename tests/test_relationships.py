@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from agent.relationships import DUE, ON_TRACK, OVERDUE, relationship_of, relationships, status_of
+from agent.relationships import BOOKED, DUE, ON_TRACK, OVERDUE, relationship_of, relationships, status_of
 from tests.helpers import USER, Ev, run_cli
 from tests.planning_helpers import NOW, NOW_DT, one_on_one, open_all, past_meetings, setup
 
@@ -45,7 +45,7 @@ def test_status_on_track_due_overdue_and_a_booked_meeting(tmp_path):
     _, _, _, by_email = _by_email(setup(tmp_path, events))
     status = {email: rel.status for email, rel in by_email.items()}
     assert status == {"recent@acme.example": ON_TRACK, "due@acme.example": DUE,
-                      "overdue@acme.example": OVERDUE, "booked@acme.example": ON_TRACK,
+                      "overdue@acme.example": OVERDUE, "booked@acme.example": BOOKED,
                       "far@acme.example": OVERDUE}
     assert round(by_email["due@acme.example"].days_since) == 40
 
@@ -57,7 +57,7 @@ def test_status_boundaries():
     assert status_of(45, None, 30, now) == DUE
     assert status_of(45.01, None, 30, now) == OVERDUE
     assert status_of(None, None, 30, now) == OVERDUE
-    assert status_of(None, now + timedelta(days=30), 30, now) == ON_TRACK
+    assert status_of(None, now + timedelta(days=30), 30, now) == BOOKED
     assert status_of(100, now + timedelta(days=31), 30, now) == OVERDUE
 
 

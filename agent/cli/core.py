@@ -85,7 +85,7 @@ def sync(app: App) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
-@click.option("--status", "status_filter", type=click.Choice(["on-track", "due", "overdue"]),
+@click.option("--status", "status_filter", type=click.Choice(["on-track", "booked", "due", "overdue"]),
               help="Only tracked colleagues with this status.")
 @click.option("--role", type=click.Choice(["sponsor", "anti-sponsor", "neutral"]),
               help="Only tracked colleagues with this role.")

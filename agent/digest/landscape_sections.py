@@ -122,7 +122,7 @@ def matrix_section(ctx: DigestContext) -> Section | None:
     footer = [f"{q}: {QUADRANT_ADVICE[q]}" for q in QUADRANT_ADVICE if q in quadrants]
     return Section("matrix", "Your landscape", items, bars=shown, footer=footer,
                    intro="How vital (importance) and how strong each relationship is; colour: "
-                         "red overdue, amber due, green on track.",
+                         "red overdue, amber due, blue booked, green on track.",
                    more=max(0, len(rows) - MATRIX_LIMIT), more_hint="touchbase map --html FILE",
                    actionable=False)
 

@@ -24,7 +24,7 @@ from agent.templating import render
 KIND = "digest"
 register_landscape_sections()  # capacity, one-way relationships, letting go, the matrix
 STATUS_COLOURS = {
-    "overdue": "#c0392b", "due": "#b9770e", "on track": "#1e8449", "ok": "#1e8449",
+    "overdue": "#c0392b", "due": "#b9770e", "booked": "#1f5fa8", "on track": "#1e8449", "ok": "#1e8449",
     "problem": "#c0392b",
 }
 

@@ -28,7 +28,7 @@ PROBLEM, OK = "problem", "ok"
 
 @dataclass
 class Item:
-    """One line of a section; `status` picks a colour (due, overdue, on track, ok, problem)."""
+    """One line of a section; `status` picks a colour (due, overdue, booked, on track, ok, problem)."""
 
     text: str
     status: str = ""
@@ -119,12 +119,16 @@ class DigestContext:
         return "never" if moment is None else f"{self.when(moment)} {self.clock(moment)}"
 
     def last_met(self, rel: Relationship) -> str:
-        """ "last met Mon 5 Oct (12 days ago)", or that you have not met in the window."""
-        if rel.stats.last_met is None:
+        """ "last met Mon 5 Oct (12 days ago)" (or "last contact ..., logged" when a logged
+        interaction is the latest contact), or that there was no contact in the window."""
+        moment = rel.last_contact
+        if moment is None:
             return "not met in the last months"
-        days = (self.today - rel.stats.last_met.astimezone(self.zone).date()).days
+        days = (self.today - moment.astimezone(self.zone).date()).days
         ago = {0: "today", 1: "yesterday"}.get(days, f"{days} days ago")
-        return f"last met {self.when(rel.stats.last_met)} ({ago})"
+        if moment == rel.stats.last_seen:
+            return f"last met {self.when(moment)} ({ago})"
+        return f"last contact {self.when(moment)} ({ago}, logged)"
 
 
 SectionBuilder = Callable[[DigestContext], "Section | None"]

@@ -17,10 +17,10 @@ from agent.landscape.matrix import (
     ReciprocityFlag,
     reconnect_list,
 )
-from agent.relationships import DUE, ON_TRACK, OVERDUE, Relationship
+from agent.relationships import BOOKED, DUE, ON_TRACK, OVERDUE, Relationship
 
-STATUS_COLOURS = {OVERDUE: "#b3261e", DUE: "#e6a100", ON_TRACK: "#1e7d32"}
-STATUS_CSS = {OVERDUE: "overdue", DUE: "due", ON_TRACK: "ontrack"}
+STATUS_COLOURS = {OVERDUE: "#b3261e", DUE: "#e6a100", BOOKED: "#1f5fa8", ON_TRACK: "#1e7d32"}
+STATUS_CSS = {OVERDUE: "overdue", DUE: "due", BOOKED: "booked", ON_TRACK: "ontrack"}
 SIZE, PAD = 560, 40
 LABEL_ROOM = 150  # room right of the plot for the labels of the strongest relationships
 LABEL_WIDTH, LINE_HEIGHT = 110, 13

@@ -25,6 +25,7 @@ QUADRANT_ADVICE = {
 }
 ANTI_SPONSOR_ADVICE = "Likely to resist: invite them in early, ask what they need, listen first."
 
+_RECENCY = {ON_TRACK: 1.0, DUE: 0.5, OVERDUE: 0.0}
 RECIPROCITY_MIN_INVITATIONS = 3
 RECIPROCITY_SHARE = 0.8
 
@@ -55,10 +56,14 @@ def importance(rel: Relationship) -> float:
 
 
 def strength(rel: Relationship, config: Config) -> float:
-    """0..1: the mean of frequency against the cadence, recency, and rated quality and trust."""
+    """0..1: the mean of frequency against the cadence, recency, and rated quality and trust.
+
+    Frequency and recency count only contact that took place (held meetings and logged
+    interactions): a booked meeting is not contact yet and never makes a relationship stronger.
+    """
     expected = max(1.0, config.colleagues.window_days / rel.cadence_days)
-    frequency = min(1.0, rel.stats.meetings / expected)
-    recency = {ON_TRACK: 1.0, DUE: 0.5, OVERDUE: 0.0}[rel.status]
+    frequency = min(1.0, (rel.stats.meetings + rel.interactions) / expected)
+    recency = _RECENCY[rel.contact_status]
     parts = [frequency, recency]
     parts += [(value - 1) / 4 for value in (rel.quality, rel.trust) if value]
     return round(sum(parts) / len(parts), 3)
