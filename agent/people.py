@@ -1,10 +1,11 @@
 """The per-colleague view the CLI and the other parts read: stats from the store."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agent.config import Config
 from agent.inference import ColleagueStats, compute_stats, sync_window
+from agent.interactions import Interaction, all_interactions
 from agent.store import Store
 
 
@@ -17,17 +18,37 @@ def colleague_stats(config: Config, store: Store, now: datetime) -> dict[str, Co
 def people_rows(config: Config, store: Store, now: datetime,
                 stats: dict[str, ColleagueStats] | None = None) -> list[dict]:
     """The `people --json` list: most meetings first, then by address (`stats`: already
-    computed `colleague_stats`, to read the store once)."""
+    computed `colleague_stats`, to read the store once).
+
+    Each row also carries `last_contact` (the latest held meeting or logged interaction) and
+    `interactions` (those logged within the window, newest first); a colleague known only from
+    logged interactions has a row with no meetings.
+    """
     zone = config.zone
     stats = colleague_stats(config, store, now) if stats is None else stats
+    logged = _logged_by_email(store, now)
+    window_start = now - timedelta(days=config.colleagues.window_days)
     rows = []
-    for entry in stats.values():
-        if not entry.meetings and entry.next_meeting is None:
+    for email in sorted(set(stats) | set(logged)):
+        entry = stats.get(email) or ColleagueStats(email=email)
+        items = logged.get(email, [])
+        if not entry.meetings and entry.next_meeting is None and not items:
             continue
         row = entry.as_dict()
         for key in ("last_met", "next_meeting"):
             value = getattr(entry, key)
             row[key] = value.astimezone(zone).isoformat() if value else None
+        contacts = [m for m in (entry.last_seen, items[0].at if items else None) if m is not None]
+        row["last_contact"] = max(contacts).astimezone(zone).isoformat() if contacts else None
+        row["interactions"] = [i.as_dict(zone) for i in items if i.at >= window_start]
         rows.append(row)
     rows.sort(key=lambda r: (-r["meetings"], r["email"]))
     return rows
+
+
+def _logged_by_email(store: Store, now: datetime) -> dict[str, list[Interaction]]:
+    """Logged interactions up to `now` per colleague, newest first."""
+    result: dict[str, list[Interaction]] = {}
+    for item in reversed(all_interactions(store, until=now)):
+        result.setdefault(item.email, []).append(item)
+    return result

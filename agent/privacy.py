@@ -14,7 +14,7 @@ from agent.planning.targets import source_named, where_written
 from agent.sources import open_connector
 from agent.store import Store, address_digest, iso, scrub_text
 
-_TABLES_BY_EMAIL = ("people", "notes", "touchbases", "followups", "actions")
+_TABLES_BY_EMAIL = ("people", "notes", "interactions", "touchbases", "followups", "actions")
 
 
 def end_live_series(config: Config, store: Store, email: str, now: datetime) -> list[str]:
@@ -116,6 +116,7 @@ def export(config: Config, store: Store, now: datetime) -> dict:
         "user": config.user.email,
         "people": list(db["people"].rows),
         "notes": list(db["notes"].rows_where(order_by="created")),
+        "interactions": list(db["interactions"].rows_where(order_by="at")),
         "touchbases": list(db["touchbases"].rows),
         "own_blocks": list(db["own_blocks"].rows),
         "followups": list(db["followups"].rows),

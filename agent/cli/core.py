@@ -142,22 +142,36 @@ def annotated_people(app: App, sort_by: str = "meetings") -> list[dict]:
 def _empty_row(rel: object) -> dict:
     return {"email": rel.email, "name": rel.name, "meetings": 0, "one_on_ones": 0,  # type: ignore[attr-defined]
             "last_met": None, "next_meeting": None, "organised_by_user": 0, "organised_by_them": 0,
-            "typical_gap_days": None, "meetings_past_year": 0}
+            "typical_gap_days": None, "meetings_past_year": 0, "last_contact": None,
+            "interactions": []}
+
+
+TABLE_COLUMNS = (("name", 13, "<"), ("email", 29, "<"), ("mtgs", 4, ">"), ("last", 10, "<"),
+                 ("status", 8, "<"), ("quadrant", 11, "<"))
+"""The `people` table: 80 columns wide at most (the full figures are in `people --json`)."""
+SHORT_QUADRANTS = {"maintain lightly": "maintain"}
 
 
 def format_people_table(rows: list[dict]) -> str:
-    """A readable fixed-width table of `people_rows`."""
-    header = (f"{'name':24} {'email':32} {'mtgs':>4} {'1:1':>4} {'last met':10} {'next':10} "
-              f"{'status':9} {'quadrant':16}")
+    """A readable fixed-width table of `people_rows`, at most 80 columns wide."""
+    from agent.planning.prompts import display_name
+
+    header = " ".join(_cell(name, width, "<") for name, width, _ in TABLE_COLUMNS).rstrip()
     lines = [header, "-" * len(header)]
     for row in rows:
-        lines.append(
-            f"{(row['name'] or '-')[:24]:24} {row['email'][:32]:32} {row['meetings']:>4} "
-            f"{row['one_on_ones']:>4} {(row['last_met'] or '-')[:10]:10} "
-            f"{(row['next_meeting'] or '-')[:10]:10} {row.get('status') or '-':9} "
-            f"{row.get('quadrant') or '-':16}"
-        )
+        values = (row["name"] or display_name(row["email"]), row["email"], str(row["meetings"]),
+                  (row.get("last_contact") or row["last_met"] or "-")[:10], row.get("status") or "-",
+                  SHORT_QUADRANTS.get(row.get("quadrant") or "-", row.get("quadrant") or "-"))
+        cells = [_cell(v, width, align) for v, (_, width, align) in zip(values, TABLE_COLUMNS, strict=True)]
+        lines.append(" ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def _cell(text: str, width: int, align: str) -> str:
+    """`text` in `width` columns, cut with an ellipsis when longer."""
+    if len(text) > width:
+        text = text[:width - 1] + "\u2026"
+    return f"{text:{align}{width}}"
 
 
 @main.command()

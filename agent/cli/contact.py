@@ -1,0 +1,97 @@
+"""Contact commands: log an interaction, keep, list, edit and delete notes."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from agent.addresses import normalise_email
+from agent.cli import main
+from agent.cli.app import App
+from agent.errors import UserError
+from agent.inference import MeetingRules
+from agent.interactions import DEFAULT_KIND, KINDS, log_interaction, parse_when
+from agent.notes import add_note, delete_note, edit_note, notes_of
+from agent.relationships import relationship_of
+from agent.store import parse_iso
+
+pass_app = click.make_pass_decorator(App)
+
+
+def colleague_address(app: App, email: str) -> str:
+    """A typed address as the agent keys colleagues (aliases mapped); never the user's own."""
+    rules = MeetingRules(app.config)
+    address = rules.normalise(normalise_email(email))
+    if address in rules.user:
+        raise UserError(f"{address} is your own address")
+    return address
+
+
+@main.command("log")
+@click.argument("email")
+@click.option("--when", "when_text", metavar="DATE_OR_ISO",
+              help="When it took place: today (default), yesterday, 2026-03-09 (noon), "
+                   "or 2026-03-09T15:30 (your zone unless an offset is given).")
+@click.option("--kind", type=click.Choice(KINDS), default=DEFAULT_KIND, show_default=True,
+              help="What kind of contact it was.")
+@click.option("--note", "note_text", metavar="TEXT", default="", help="A private note about it.")
+@pass_app
+def log_command(app: App, email: str, when_text: str | None, kind: str, note_text: str) -> None:
+    """Log contact outside the calendar (a call, a coffee, a chat): it counts for status,
+    strength and last contact, never as a calendar meeting."""
+    address = colleague_address(app, email)
+    now = app.now()
+    at = parse_when(when_text, app.config.zone, now)
+    log_interaction(app.store, address, at, kind, note_text, now)
+    rel = relationship_of(app.config, app.store, address, now)
+    local = at.astimezone(app.config.zone)
+    click.echo(f"Logged a {kind} with {address} on {local:%a %d %b %Y %H:%M}; "
+               f"status: {rel.status} (aim: every {rel.cadence_days} days).")
+
+
+@main.command("note")
+@click.argument("args", nargs=-1, metavar="EMAIL TEXT... | --edit ID TEXT... | --delete ID")
+@click.option("--edit", "edit_id", type=int, metavar="ID", help="Replace the text of note ID.")
+@click.option("--delete", "delete_id", type=int, metavar="ID", help="Delete note ID.")
+@pass_app
+def note_command(app: App, args: tuple[str, ...], edit_id: int | None, delete_id: int | None) -> None:
+    """Keep a private note about a colleague; edit or delete one by its id (`touchbase notes`).
+
+    Notes show in `person`, `notes` and your morning email, never in a draft."""
+    if edit_id is not None and delete_id is not None:
+        raise UserError("give --edit or --delete, not both")
+    if delete_id is not None:
+        if args:
+            raise UserError("--delete takes only the note's id")
+        row = delete_note(app.store, delete_id)
+        click.echo(f"Deleted note {delete_id} about {row['email']}.")
+        return
+    if edit_id is not None:
+        row = edit_note(app.store, edit_id, " ".join(args))
+        click.echo(f"Changed note {edit_id} about {row['email']}.")
+        return
+    if len(args) < 2:
+        raise UserError("usage: touchbase note EMAIL TEXT... (or --edit ID TEXT..., --delete ID)")
+    address = colleague_address(app, args[0])
+    note_id = add_note(app.store, address, " ".join(args[1:]), app.now())
+    click.echo(f"Noted for {address} (note {note_id}).")
+
+
+@main.command("notes")
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@pass_app
+def notes_command(app: App, email: str, as_json: bool) -> None:
+    """List your notes about a colleague, newest first, with ids and dates."""
+    address = colleague_address(app, email)
+    rows = notes_of(app.store, address)
+    zone = app.config.zone
+    if as_json:
+        click.echo(json.dumps([{"id": r["id"], "created": parse_iso(r["created"]).astimezone(zone).isoformat(),
+                                "text": r["text"]} for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo(f"No notes about {address}. Add one: touchbase note {address} TEXT")
+        return
+    for row in rows:
+        click.echo(f"{row['id']:>4}  {parse_iso(row['created']).astimezone(zone):%Y-%m-%d}  {row['text']}")
