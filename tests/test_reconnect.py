@@ -133,7 +133,7 @@ def test_a_note_already_drafted_stays_listed_when_a_touchbase_is_booked_later(tm
     assert run_cli(cfg, "approve", ALICE, now=FRIDAY).exit_code == 0
     with opened(cfg) as (config, store):
         lines = friday_lines(build_digest(config, store, at("2026-11-06T09:30:00+01:00")).text)
-    assert [line for line in lines if line.startswith("- ")] == ["- [DUE] Bob Baker", "- [ON TRACK] Alice Archer"]
+    assert [line for line in lines if line.startswith("- ")] == ["- [DUE] Bob Baker", "- [BOOKED] Alice Archer"]
     assert any(line.startswith("    next meeting ") for line in lines)
     assert lines.count("    reconnect note drafted in the outbox's Drafts folder") == 2
 
