@@ -67,7 +67,7 @@ def qualifying_meetings(config: Config, store: Store, now: datetime) -> list[Fol
         counted = rules.count(occ)
         if counted is None or counted.others > config.followups.max_attendees:
             continue
-        if not store.db["followups"].count_where("key = ?", [draft_key(occ)]):
+        if not store.table("followups").count_where("key = ?", [draft_key(occ)]):
             found.append((occ, counted.colleagues))
     if not found:
         return []
@@ -93,7 +93,7 @@ def _emails(people: list[Relationship]) -> str:
 
 def _drafted_elsewhere(store: Store, start: str, emails: str) -> bool:
     """A draft exists for the same meeting (start and people) read from another calendar."""
-    return bool(store.db["followups"].count_where("meeting_start = ? AND email = ?", [start, emails]))
+    return bool(store.table("followups").count_where("meeting_start = ? AND email = ?", [start, emails]))
 
 
 def _write_draft(config: Config, store: Store, meeting: FollowupMeeting, now: datetime) -> str:
@@ -108,7 +108,7 @@ def _write_draft(config: Config, store: Store, meeting: FollowupMeeting, now: da
     emails = _emails(meeting.people)
     with store.atomic():
         enqueue(store, message, KIND, transport, now)
-        store.db["followups"].insert({
+        store.table("followups").insert({
             "key": meeting.key, "email": emails, "created_at": iso(now),
             "meeting_start": iso(occ.start), "title": occ.title, "location": transport,
             "kind": KIND,
@@ -162,7 +162,7 @@ def waiting_drafts(config: Config, store: Store, now: datetime) -> list[dict]:
     whether they were sent).
     """
     since = now - timedelta(days=WAITING_DAYS)
-    rows = list(store.db["followups"].rows_where(
+    rows = list(store.table("followups").rows_where(
         "created_at >= ? AND kind = ?", [iso(since), KIND], order_by="created_at, key"))
     if not rows:
         return []

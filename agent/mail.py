@@ -24,7 +24,7 @@ from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
 from agent.config import Config, SmtpConfig
-from agent.errors import SourceError, TouchbaseError, UserError
+from agent.errors import SourceError, StoreError, TouchbaseError, UserError
 from agent.store import Store, iso
 
 log = logging.getLogger(__name__)
@@ -75,12 +75,14 @@ def _domain_of(address: str) -> str:
 def enqueue(store: Store, message: EmailMessage, kind: str, transport: str,
             now: datetime) -> int:
     """Keep `message` in the `outgoing` table until it is delivered; returns its id."""
-    table = store.db["outgoing"]
+    table = store.table("outgoing")
     table.insert({
         "created_at": iso(now), "kind": kind, "transport": transport,
         "raw": message.as_bytes(policy=policy.default), "attempts": 0,
     })
-    return table.last_pk
+    if table.last_pk is None:
+        raise StoreError("the outgoing mail queue did not return the id of the queued mail")
+    return int(table.last_pk)
 
 
 def flush_outgoing(config: Config, store: Store, now: datetime) -> int:
@@ -90,7 +92,8 @@ def flush_outgoing(config: Config, store: Store, now: datetime) -> int:
     mail for the same transport waits for the next flush and carries the same error. Never
     raises for delivery errors.
     """
-    sent, broken = 0, {}
+    sent = 0
+    broken: dict[str, str] = {}  # transport -> the error that stopped it this flush
     for row in pending(store):
         transport = row["transport"]
         if transport in broken:
@@ -107,7 +110,7 @@ def flush_outgoing(config: Config, store: Store, now: datetime) -> int:
 
 def pending(store: Store) -> list[dict]:
     """Queued mail not yet delivered, oldest first (with its raw bytes)."""
-    return list(store.db["outgoing"].rows_where("sent_at IS NULL", order_by="id"))
+    return list(store.table("outgoing").rows_where("sent_at IS NULL", order_by="id"))
 
 
 def queue_problems(store: Store) -> list[str]:
@@ -117,14 +120,14 @@ def queue_problems(store: Store) -> list[str]:
         "WHERE sent_at IS NULL AND last_error IS NOT NULL GROUP BY transport ORDER BY transport")
     lines = []
     for transport, count, last_id in rows:
-        error = store.db["outgoing"].get(last_id)["last_error"]
+        error = store.table("outgoing").get(last_id)["last_error"]
         lines.append(f"{count} mail(s) waiting for {transport}: {error}")
     return lines
 
 
 def mail_status(store: Store, outgoing_id: int) -> dict:
     """The queue row of one mail (sent_at, attempts, last_error), without its raw bytes."""
-    row = dict(store.db["outgoing"].get(outgoing_id))
+    row = dict(store.table("outgoing").get(outgoing_id))
     row.pop("raw", None)
     return row
 

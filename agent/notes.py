@@ -23,7 +23,7 @@ def add_note(store: Store, email: str, text: str, now: datetime) -> int:
 
 def notes_of(store: Store, email: str) -> list[dict]:
     """All notes about `email`, newest first."""
-    return list(store.db["notes"].rows_where("email = ?", [normalise_email(email)],
+    return list(store.table("notes").rows_where("email = ?", [normalise_email(email)],
                                              order_by="created desc, id desc"))
 
 
@@ -35,7 +35,7 @@ def last_note(store: Store, email: str) -> str | None:
 
 def note_by_id(store: Store, note_id: int) -> dict:
     """The note with this id; an unknown id is a usage error (exit 2)."""
-    row = next(iter(store.db["notes"].rows_where("id = ?", [note_id])), None)
+    row = next(iter(store.table("notes").rows_where("id = ?", [note_id])), None)
     if row is None:
         raise UserError(f"no note with id {note_id} (`touchbase notes EMAIL` lists them)")
     return row

@@ -110,16 +110,15 @@ def _scrub_occurrences(store: Store, address: str) -> int:
 
 def export(config: Config, store: Store, now: datetime) -> dict:
     """The user's own data as one JSON-ready object."""
-    db = store.db
     return {
         "exported_at": now.isoformat(),
         "user": config.user.email,
-        "people": list(db["people"].rows),
-        "notes": list(db["notes"].rows_where(order_by="created")),
-        "interactions": list(db["interactions"].rows_where(order_by="at")),
-        "touchbases": list(db["touchbases"].rows),
-        "own_blocks": list(db["own_blocks"].rows),
-        "followups": list(db["followups"].rows),
-        "actions": list(db["actions"].rows_where(order_by="at")),
+        "people": list(store.table("people").rows),
+        "notes": list(store.table("notes").rows_where(order_by="created")),
+        "interactions": list(store.table("interactions").rows_where(order_by="at")),
+        "touchbases": list(store.table("touchbases").rows),
+        "own_blocks": list(store.table("own_blocks").rows),
+        "followups": list(store.table("followups").rows),
+        "actions": list(store.table("actions").rows_where(order_by="at")),
         "colleagues": people_rows(config, store, now),
     }

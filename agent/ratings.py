@@ -32,13 +32,13 @@ def rate(store: Store, email: str, now: datetime, **fields: object) -> dict:
         raise UserError(f"--role must be one of {', '.join(ROLES)}")
     row = {k: v for k, v in fields.items() if v is not None}
     row.update({"email": address, "rated_at": iso(now)})
-    store.db["people"].upsert(row, pk="email")
-    return store.db["people"].get(address)
+    store.table("people").upsert(row, pk="email")
+    return store.table("people").get(address)
 
 
 def pause(store: Store, email: str, until: datetime, reason: str) -> None:
     """Leave `email` alone until `until` (no touchbase, not in reconnect lists)."""
-    store.db["people"].upsert({"email": normalise_email(email), "paused_until": iso(until),
+    store.table("people").upsert({"email": normalise_email(email), "paused_until": iso(until),
                                "paused_reason": reason}, pk="email")
 
 
@@ -51,10 +51,10 @@ def pause_for(store: Store, email: str, now: datetime, days: int, reason: str) -
 
 def resume(store: Store, email: str) -> None:
     """End a pause and take back a let-go."""
-    store.db["people"].upsert({"email": normalise_email(email), "paused_until": None,
+    store.table("people").upsert({"email": normalise_email(email), "paused_until": None,
                                "paused_reason": "", "let_go_at": None}, pk="email")
 
 
 def let_go(store: Store, email: str, now: datetime) -> None:
     """Stop suggesting `email`: no touchbase, not in reconnect lists (undo with resume)."""
-    store.db["people"].upsert({"email": normalise_email(email), "let_go_at": iso(now)}, pk="email")
+    store.table("people").upsert({"email": normalise_email(email), "let_go_at": iso(now)}, pk="email")

@@ -75,7 +75,7 @@ def relationships(config: Config, store: Store, now: datetime,
     stats = colleague_stats(config, store, now) if stats is None else stats
     rules = MeetingRules(config)
     log = _contact_log(config, store, now)
-    rows = {row["email"]: row for row in store.db["people"].rows}
+    rows = {row["email"]: row for row in store.table("people").rows}
     minimum = config.landscape.track_min_meetings
     emails = {email for email, row in rows.items() if _rated(row)}
     emails |= {email for email, entry in stats.items() if entry.meetings_past_year >= minimum}
@@ -91,7 +91,7 @@ def relationship_of(config: Config, store: Store, email: str, now: datetime,
                     stats: dict[str, ColleagueStats] | None = None) -> Relationship:
     """The relationship with one colleague, tracked or not (for `person` and `approve`)."""
     stats = colleague_stats(config, store, now) if stats is None else stats
-    row = next(iter(store.db["people"].rows_where("email = ?", [email])), None)
+    row = next(iter(store.table("people").rows_where("email = ?", [email])), None)
     return _relationship(config, email, stats.get(email), row, now, _contact_log(config, store, now))
 
 

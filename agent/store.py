@@ -15,6 +15,7 @@ from agent.model import Attendee, Changes, Occurrence
 
 if TYPE_CHECKING:
     import sqlite_utils
+    import sqlite_utils.db
     from sqlite_utils.migrations import Migrations
 
 
@@ -197,6 +198,10 @@ class Store:
             self._db = sqlite_utils.Database(self.conn)
         return self._db
 
+    def table(self, name: str) -> sqlite_utils.db.Table:
+        """One table of the store, typed as a table (``db[name]`` is typed ``Table | View``)."""
+        return self.db.table(name)
+
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
         try:
@@ -311,14 +316,14 @@ class Store:
     def record_source_error(self, name: str, type_name: str, message: str, when: datetime,
                             needs_reauth: str | None = None) -> None:
         """Remember a failed sync of `name` (shown by status and the morning email)."""
-        self.db["sources"].upsert({
+        self.table("sources").upsert({
             "name": name, "type": type_name, "last_error": message,
             "last_error_at": iso(when), "needs_reauth": needs_reauth,
         }, pk="name")
 
     def sources(self) -> list[dict]:
         """Every source's health row."""
-        return list(self.db["sources"].rows_where(order_by="name"))
+        return list(self.table("sources").rows_where(order_by="name"))
 
     def forget_source(self, name: str) -> None:
         """Drop a source's occurrences and state (its token expired for good, or it was removed)."""
@@ -330,11 +335,11 @@ class Store:
 
     def log_action(self, kind: str, email: str, detail: str, when: datetime) -> None:
         """Record something the agent did, for the morning email."""
-        self.db["actions"].insert({"at": iso(when), "kind": kind, "email": email, "detail": detail})
+        self.table("actions").insert({"at": iso(when), "kind": kind, "email": email, "detail": detail})
 
     def actions_since(self, since: datetime) -> list[dict]:
         """What the agent did since `since`, oldest first."""
-        return list(self.db["actions"].rows_where("at >= ?", [iso(since)], order_by="at, id"))
+        return list(self.table("actions").rows_where("at >= ?", [iso(since)], order_by="at, id"))
 
 
 def _upsert_source(conn: sqlite3.Connection, row: dict) -> None:

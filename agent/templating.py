@@ -9,7 +9,7 @@ import jinja2
 
 def _autoescape(name: str | None) -> bool:
     """Escape every HTML template (names, titles and notes are user data)."""
-    return bool(name) and (name.endswith(".html.j2") or name.endswith(".html"))
+    return name is not None and name.endswith((".html.j2", ".html"))
 
 
 @lru_cache(maxsize=1)

@@ -58,14 +58,14 @@ class CalDavConnector(Connector):
     def _connect(self) -> list[Any]:
         if self._calendars is not None:
             return self._calendars
-        import caldav
+        from caldav.davclient import DAVClient
         from caldav.lib import error
 
         url = self.source.options.get("url") or ""
         if not url:
             raise SourceError(self.name, "no url configured")
         host = urlparse(url).hostname or ""
-        self._client = caldav.DAVClient(
+        self._client = DAVClient(
             url=url, username=self.source.options.get("username") or None,
             password=self._password() or None, timeout=60, enable_rfc6764=False,
             require_tls=host not in _LOOPBACK,

@@ -182,20 +182,20 @@ def build_event(spec: SeriesSpec, sequence: int) -> icalendar.Event:
     return event
 
 
-def _masters(calendar: icalendar.Calendar) -> Iterator[icalendar.Event]:
+def _masters(calendar: icalendar.Calendar) -> Iterator[icalendar.Component]:
     for event in calendar.walk("VEVENT"):
         if event.get("RECURRENCE-ID") is None and event.get("UID"):
             yield event
 
 
-def _find(calendar: icalendar.Calendar, uid: str) -> icalendar.Event | None:
+def _find(calendar: icalendar.Calendar, uid: str) -> icalendar.Component | None:
     for event in _masters(calendar):
         if str(event["UID"]) == uid:
             return event
     return None
 
 
-def _ended(event: icalendar.Event) -> bool:
+def _ended(event: icalendar.Component) -> bool:
     if str(event.get("STATUS", "")).upper() == "CANCELLED":
         return True
     rule = event.get("RRULE")

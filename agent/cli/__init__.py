@@ -35,6 +35,19 @@ class Main(click.Group):
             click.echo("touchbase: interrupted", err=True)
             ctx.exit(130)
 
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """The command `name`, importing every command module when it is not loaded yet."""
+        command = super().get_command(ctx, name)
+        if command is None and not _loaded_all:
+            _register()
+            command = super().get_command(ctx, name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name (all command modules imported first)."""
+        _register()
+        return super().list_commands(ctx)
+
 
 def _store_failure(app: App | None, exc: sqlite3.DatabaseError) -> StoreError:
     """A database error as one line naming the store file."""
@@ -101,19 +114,4 @@ def _requested_command(argv: list[str]) -> str | None:
     return None
 
 
-def _get_command(self: Main, ctx: click.Context, name: str) -> click.Command | None:
-    command = click.Group.get_command(self, ctx, name)
-    if command is None and not _loaded_all:
-        _register()
-        command = click.Group.get_command(self, ctx, name)
-    return command
-
-
-def _list_commands(self: Main, ctx: click.Context) -> list[str]:
-    _register()
-    return click.Group.list_commands(self, ctx)
-
-
-Main.get_command = _get_command  # type: ignore[method-assign]
-Main.list_commands = _list_commands  # type: ignore[method-assign]
 _register(only=FAST_COMMANDS.get(_requested_command(sys.argv) or ""))

@@ -47,15 +47,17 @@ def progress_printer() -> Callable[[int, int], None]:
     state: dict = {"bar": None, "done": 0}
 
     def report(done: int, total: int) -> None:
-        if state["bar"] is None:
+        bar = state["bar"]
+        if bar is None:
             if total < 2000:
                 return
-            state["bar"] = click.progressbar(length=total, label="Reading events", file=click.get_text_stream("stderr"))
-            state["bar"].__enter__()
-        state["bar"].update(done - state["done"])
+            bar = state["bar"] = click.progressbar(length=total, label="Reading events",
+                                                   file=click.get_text_stream("stderr"))
+            bar.__enter__()
+        bar.update(done - state["done"])
         state["done"] = done
         if done >= total:
-            state["bar"].__exit__(None, None, None)
+            bar.__exit__(None, None, None)
             state["bar"], state["done"] = None, 0
 
     return report

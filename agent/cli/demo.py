@@ -180,7 +180,7 @@ def echo_touchbases(config: Config, store: Store, names: dict[str, str]) -> list
     """The touchbase series the planner wrote, and the calendar file that holds them."""
     if "touchbases" not in store.db.table_names():
         return []
-    rows = sorted(store.db["touchbases"].rows_where("ended_at IS NULL"),
+    rows = sorted(store.table("touchbases").rows_where("ended_at IS NULL"),
                   key=lambda r: (r.get("start") or "", r["email"]))
     if not rows:
         return []

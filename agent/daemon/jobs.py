@@ -174,7 +174,7 @@ def record_job(store: Store, name: str, ok: bool, message: str, now: datetime) -
         values = {"name": name, "last_error": message, "last_error_at": iso(now),
                   "failures": failures + 1}
     with store.atomic():
-        store.db["jobs"].upsert(values, pk="name")
+        store.table("jobs").upsert(values, pk="name")
 
 
 def job_health(store: Store) -> list[dict]:
@@ -183,7 +183,7 @@ def job_health(store: Store) -> list[dict]:
     `failing` is true when the latest run failed; `last_error` stays as history after a success.
     Jobs are listed in run order, then any other recorded name.
     """
-    rows = {row["name"]: dict(row) for row in store.db["jobs"].rows}
+    rows = {row["name"]: dict(row) for row in store.table("jobs").rows}
     order = [n for n in JOBS if n in rows] + sorted(n for n in rows if n not in JOBS)
     health = []
     for name in order:

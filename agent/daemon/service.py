@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def user_unit_dir() -> Path:
     return Path(base) / "systemd" / "user"
 
 
-def install_unit(text: str, unit_dir: Path, writable: list[Path] = ()) -> Path:
+def install_unit(text: str, unit_dir: Path, writable: Sequence[Path] = ()) -> Path:
     """Write the unit atomically into `unit_dir` and create the writable folders it names."""
     for folder in writable:
         folder.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,7 @@ RECIPROCITY_LIMIT = 3
 
 def booked_touchbases(ctx: DigestContext) -> set[str]:
     """Addresses with a touchbase series in the calendar (active, or being written)."""
-    rows = ctx.store.db["touchbases"].rows_where(
+    rows = ctx.store.table("touchbases").rows_where(
         f"state IN ({', '.join('?' * len(tb.BOOKED))})", list(tb.BOOKED), select="email")
     return {row["email"] for row in rows}
 

@@ -36,7 +36,7 @@ class Digest:
     subject: str
     text: str
     html: str
-    day: date | None = None
+    day: date
     sections: list[Section] = field(default_factory=list)
 
     @property
@@ -79,7 +79,7 @@ def is_due(config: Config, store: Store, now: datetime) -> bool:
 
 def day_record(store: Store, day: date) -> dict | None:
     """The `digests` row of `day` (sent, queued or skipped), or None."""
-    rows = list(store.db["digests"].rows_where("day = ?", [day.isoformat()]))
+    rows = list(store.table("digests").rows_where("day = ?", [day.isoformat()]))
     return rows[0] if rows else None
 
 
@@ -95,8 +95,9 @@ def send_digest_if_due(config: Config, store: Store, now: datetime) -> str | Non
     if digest.empty and config.digest.skip_when_empty:
         _claim_day(store, digest.day, now, config.digest.transport, "skipped")
         return None
-    outgoing_id = _queue(config, store, digest, now, claim=True)
-    if outgoing_id is None:
+    try:
+        outgoing_id = _queue(config, store, digest, now, claim=True)
+    except sqlite3.IntegrityError:
         return None  # another process handled today's email meanwhile
     return _deliver(config, store, digest, outgoing_id, now)
 
@@ -129,17 +130,17 @@ def digest_message(config: Config, digest: Digest, now: datetime) -> EmailMessag
 
 
 def _queue(config: Config, store: Store, digest: Digest, now: datetime, claim: bool,
-           exclusive: bool = True) -> int | None:
-    """Queue the mail and (with `claim`) record the day, atomically; None: the day was taken."""
+           exclusive: bool = True) -> int:
+    """Queue the mail and (with `claim`) record the day, atomically; returns the mail's id.
+
+    Raises sqlite3.IntegrityError (nothing queued) when an `exclusive` claim finds the day taken.
+    """
     message = digest_message(config, digest, now)
     transport = config.digest.transport
-    try:
-        with store.atomic():
-            outgoing_id = enqueue(store, message, KIND, transport, now)
-            if claim:
-                _claim_day(store, digest.day, now, transport, "queued", exclusive)
-    except sqlite3.IntegrityError:
-        return None
+    with store.atomic():
+        outgoing_id = enqueue(store, message, KIND, transport, now)
+        if claim:
+            _claim_day(store, digest.day, now, transport, "queued", exclusive)
     return outgoing_id
 
 

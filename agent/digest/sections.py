@@ -304,7 +304,7 @@ def _source_item(ctx: DigestContext, name: str, row: dict) -> Item:
 
 def _job_items(ctx: DigestContext) -> list[Item]:
     items = []
-    for row in ctx.store.db["jobs"].rows_where(order_by="name"):
+    for row in ctx.store.table("jobs").rows_where(order_by="name"):
         if row.get("last_error") and (row.get("last_error_at") or "") >= (row.get("last_success") or ""):
             failures = row.get("failures") or 1
             items.append(Item(f"job {row['name']} failing ({failures} time{'s' if failures != 1 else ''})",

@@ -112,7 +112,7 @@ def _write_draft(config: Config, store: Store, rel: Relationship, week: str,
     try:
         with store.atomic():
             enqueue(store, message, DRAFT_KIND, transport, now)
-            store.db["followups"].insert({
+            store.table("followups").insert({
                 "key": key, "email": rel.email, "created_at": iso(now), "meeting_start": None,
                 "title": subject, "location": transport, "kind": KIND,
             })
@@ -130,7 +130,7 @@ def draft_subject(rel: Relationship) -> str:
 def draft_text(config: Config, store: Store, rel: Relationship) -> str:
     """The body: a greeting, a line to fill in, a question and an offer to help; below the
     signature, for the user only, the last note, motivators and demotivators."""
-    row = next(iter(store.db["people"].rows_where("email = ?", [rel.email])), None) or {}
+    row = next(iter(store.table("people").rows_where("email = ?", [rel.email])), None) or {}
     private = [f"Your last note: {note}" for note in [last_note(store, rel.email)] if note]
     private += [f"{label}: {row[key]}" for key, label in
                 (("motivators", "What motivates them"), ("demotivators", "What demotivates them"))

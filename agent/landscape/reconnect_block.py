@@ -63,7 +63,7 @@ def block_id(email: str, number: int = 1) -> str:
 
 def load_blocks(store: Store, kind: str = KIND) -> list[Block]:
     """Every block of `kind`, oldest first."""
-    rows = store.db["own_blocks"].rows_where("kind = ?", [kind], order_by="created_at, series_id")
+    rows = store.table("own_blocks").rows_where("kind = ?", [kind], order_by="created_at, series_id")
     return [series_record(Block, row) for row in rows]  # type: ignore[misc]
 
 
@@ -229,4 +229,4 @@ class _Keeper:
         return self.targets.get(source)
 
     def _save(self, block: Block) -> None:
-        self.store.db["own_blocks"].upsert(block.as_row(), pk="series_id")
+        self.store.table("own_blocks").upsert(block.as_row(), pk="series_id")

@@ -47,7 +47,7 @@ class SeriesRun:
         self.rules = MeetingRules(config)
         self.report = PlannerReport(mode=config.touchbase.mode, apply=apply)
         self.rows = tb.load(store)
-        self.people = {row["email"]: row for row in store.db["people"].rows}
+        self.people = {row["email"]: row for row in store.table("people").rows}
         self._user_busy: list[slots.Interval] | None = None
         self._user_busy_end = now
         self._taken: list[slots.Interval] = []  # slots booked or planned in this run
@@ -158,7 +158,7 @@ class SeriesRun:
         until = self.now + timedelta(days=self.config.landscape.pause_days)
         reason = f"declined the touchbase {row.declines} times"
         if self.apply:
-            self.store.db["people"].upsert({"email": row.email, "paused_until": iso(until),
+            self.store.table("people").upsert({"email": row.email, "paused_until": iso(until),
                                             "paused_reason": reason}, pk="email")
         detail = f"left alone until {until.astimezone(self.config.zone):%Y-%m-%d} ({reason})"
         self._log("touchbase-paused", row.email, detail)

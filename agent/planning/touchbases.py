@@ -74,7 +74,7 @@ def series_id_for(email: str, number: int) -> str:
 def load(store: Store) -> list[Touchbase]:
     """Every touchbase row, oldest first."""
     return [series_record(Touchbase, row)  # type: ignore[misc]
-            for row in store.db["touchbases"].rows_where(order_by="created_at, series_id")]
+            for row in store.table("touchbases").rows_where(order_by="created_at, series_id")]
 
 
 def by_email(rows: list[Touchbase]) -> dict[str, list[Touchbase]]:
@@ -92,7 +92,7 @@ def of_person(store: Store, email: str) -> list[Touchbase]:
 
 def save(store: Store, row: Touchbase) -> None:
     """Insert or replace `row`."""
-    store.db["touchbases"].upsert(row.as_row(), pk="series_id")
+    store.table("touchbases").upsert(row.as_row(), pk="series_id")
 
 
 def remove(store: Store, series_id: str) -> None:

@@ -23,7 +23,7 @@ from agent.errors import AuthError, SourceError, UserError
 from agent.model import Changes, OwnEvent, SeriesSpec
 from connectors.base import Connector, ConnectorContext, Interval
 from connectors.google import auth as google_auth
-from connectors.google.http import Caller, RetryPolicy, rfc3339
+from connectors.google.http import Caller, RetryPolicy, list_request, rfc3339
 from connectors.google.mapping import (
     OWNER_PROPERTY,
     OWNER_VALUE,
@@ -143,7 +143,7 @@ class GoogleConnector(Connector):
                      "privateExtendedProperty": f"{OWNER_PROPERTY}={OWNER_VALUE}"}
             if page_token:
                 query["pageToken"] = page_token
-            page = self.caller.run(lambda q=query: events.list(**q).execute(num_retries=0),
+            page = self.caller.run(list_request(events, query),
                                    "finding the agent's own events")
             for item in page.get("items") or []:
                 if item.get("status") != "cancelled" and not item.get("recurringEventId") \

@@ -49,10 +49,16 @@ def reasons_of(error: Any) -> set[str]:
     return found
 
 
+def list_request(events: Any, query: dict[str, Any]) -> Callable[[], Any]:
+    """A request for `Caller.run` that lists one page of `events` with `query` (a new
+    googleapiclient request on each attempt)."""
+    return lambda: events.list(**query).execute(num_retries=0)
+
+
 def retry_after_seconds(error: Any, now: float | None = None) -> float | None:
     """The Retry-After header of an HttpError as seconds (delta or HTTP date), or None."""
     resp = getattr(error, "resp", None)
-    value = resp.get("retry-after") if hasattr(resp, "get") else None
+    value = resp.get("retry-after") if resp is not None and hasattr(resp, "get") else None
     if not value:
         return None
     value = str(value).strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.model import AGENT_TAG_NAME, Attendee, Occurrence, OwnEvent, SeriesSpec
@@ -96,7 +97,7 @@ def series_body(spec: SeriesSpec, event_id: str) -> dict:
     zone = ZoneInfo(spec.timezone)
     start = spec.start.astimezone(zone)
     end = start + timedelta(minutes=spec.duration_minutes)
-    body = {
+    body: dict[str, Any] = {
         "id": event_id,
         "summary": spec.title,
         "description": spec.description,

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from agent.errors import SourceError
 from agent.model import Changes
-from connectors.google.http import Caller, rfc3339
+from connectors.google.http import Caller, list_request, rfc3339
 from connectors.google.mapping import is_meeting_type, to_occurrence
 
 STATE_VERSION = 1
@@ -219,7 +219,7 @@ def list_pages(events: Any, caller: Caller, calendar_id: str, params: dict,
         if page_token:
             query["pageToken"] = page_token
         try:
-            page = caller.run(lambda q=query: events.list(**q).execute(num_retries=0),
+            page = caller.run(list_request(events, query),
                               f"reading calendar {calendar_id}", passthrough=(410,))
         except HttpError:
             raise SyncTokenGone() from None

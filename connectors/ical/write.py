@@ -63,7 +63,7 @@ def series_calendar(spec: SeriesSpec) -> bytes:
     return calendar_with([series_event(spec)], {spec.timezone}).to_ical()
 
 
-def end_rrule(event: icalendar.Event, until: datetime) -> None:
+def end_rrule(event: icalendar.Component, until: datetime) -> None:
     """Set UNTIL on the RRULE of `event` (dropping COUNT) so no occurrence follows `until`."""
     rule = event.get("RRULE")
     if rule is None:

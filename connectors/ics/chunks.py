@@ -42,7 +42,7 @@ def parse_group(timezones: bytes, blocks: list[bytes], context: object, zone: Zo
     return occurrences
 
 
-def reject_broken(events: Sequence[icalendar.Event]) -> None:
+def reject_broken(events: Sequence[icalendar.Component]) -> None:
     """Raise ValueError naming the first problem of a malformed event."""
     for event in events:
         if event.errors:

@@ -68,10 +68,11 @@ def block_span(block: bytes) -> Span | None:
     rules = props.get(b"RRULE", [])
     if rules:
         untils = [_until(rule) for rule in rules]
-        if any(u is None for u in untils):
+        bounded = [u for u in untils if u is not None]
+        if len(bounded) < len(untils):
             last = None
         else:  # the DTSTART instance counts even when UNTIL lies before it
-            last = max(max(untils) + length, begin + length)  # type: ignore[type-var,operator]
+            last = max(max(bounded) + length, begin + length)
     first = begin
     for value in props.get(b"RECURRENCE-ID", []):
         if b"RANGE=" in value.partition(b":")[0].upper():

@@ -106,9 +106,8 @@ class OutlookConnector(Connector):
     def fetch_changes(self, state: dict) -> tuple[Changes, dict]:
         """One delta round: from the stored deltaLink, or a full round when there is none."""
         window = _window_of(state)
-        usable = (state.get("version") == STATE_VERSION and state.get("delta_link") and window
-                  and window[0] <= self.context.window_start and window[1] >= self.context.window_end)
-        if usable:
+        if (window is not None and state.get("version") == STATE_VERSION and state.get("delta_link")
+                and window[0] <= self.context.window_start and window[1] >= self.context.window_end):
             try:
                 return self._round(state["delta_link"], None, window, state, full=False)
             except SyncStateGone as exc:

@@ -5,6 +5,7 @@ import hashlib
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import getaddresses
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.model import AGENT_TAG_NAME, Attendee, Occurrence, SeriesSpec
@@ -164,7 +165,7 @@ def series_event(spec: SeriesSpec) -> dict:
     end = local + timedelta(minutes=spec.duration_minutes)
     attendees = []
     if spec.colleague:
-        attendee = {"emailAddress": {"address": spec.colleague}, "type": "required"}
+        attendee: dict[str, Any] = {"emailAddress": {"address": spec.colleague}, "type": "required"}
         if spec.colleague_name:
             attendee["emailAddress"]["name"] = spec.colleague_name
         attendees.append(attendee)
