@@ -29,7 +29,7 @@ from connectors.ics.connector import IcsConnector
 try:  # POSIX: serialise writers (the daemon and an `approve` at the same time)
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module is absent there; callers check for None
 
 PRODID = "-//touchbase//touchbase-agent local calendar//EN"
 CALENDAR_NAME = "Touchbases"

@@ -5,6 +5,7 @@ import json
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from agent.errors import UserError
 from agent.people import colleague_stats, people_rows
 from agent.starter import starter_config
 from agent.sync import sync_all
+
+if TYPE_CHECKING:
+    from agent.relationships import Relationship
 
 pass_app = click.make_pass_decorator(App)
 
@@ -141,8 +145,8 @@ def annotated_people(app: App, sort_by: str = "meetings") -> list[dict]:
     return ordered
 
 
-def _empty_row(rel: object) -> dict:
-    return {"email": rel.email, "name": rel.name, "meetings": 0, "one_on_ones": 0,  # type: ignore[attr-defined]
+def _empty_row(rel: Relationship) -> dict:
+    return {"email": rel.email, "name": rel.name, "meetings": 0, "one_on_ones": 0,
             "last_met": None, "next_meeting": None, "organised_by_user": 0, "organised_by_them": 0,
             "typical_gap_days": None, "meetings_past_year": 0, "last_contact": None,
             "interactions": []}

@@ -64,7 +64,7 @@ def block_id(email: str, number: int = 1) -> str:
 def load_blocks(store: Store, kind: str = KIND) -> list[Block]:
     """Every block of `kind`, oldest first."""
     rows = store.table("own_blocks").rows_where("kind = ?", [kind], order_by="created_at, series_id")
-    return [series_record(Block, row) for row in rows]  # type: ignore[misc]
+    return [series_record(Block, row) for row in rows]
 
 
 def next_start(config: Config, now: datetime) -> datetime:

@@ -10,8 +10,14 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
 
 from agent.store import Store, iso, parse_iso
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Record = TypeVar("Record", bound="DataclassInstance")
 
 PROPOSED, PENDING, ACTIVE, ENDED, DELETED = "proposed", "pending", "active", "ended", "deleted"
 BOOKED = (PENDING, ACTIVE)
@@ -42,15 +48,15 @@ class Touchbase:
 _TIMES = ("created_at", "ended_at", "start")
 
 
-def series_row(record: object) -> dict:
+def series_row(record: DataclassInstance) -> dict:
     """A series record (Touchbase, or the agent's own block) as its table row."""
-    row = {f.name: getattr(record, f.name) for f in fields(record)}  # type: ignore[arg-type]
+    row = {f.name: getattr(record, f.name) for f in fields(record)}
     for key in _TIMES:
         row[key] = iso(row[key]) if row[key] else None
     return row
 
 
-def series_record(cls: type, row: dict) -> object:
+def series_record(cls: type[Record], row: dict) -> Record:
     """The `cls` record of a stored row: times parsed, empty texts and counts filled in."""
     values = {}
     for f in fields(cls):
@@ -73,7 +79,7 @@ def series_id_for(email: str, number: int) -> str:
 
 def load(store: Store) -> list[Touchbase]:
     """Every touchbase row, oldest first."""
-    return [series_record(Touchbase, row)  # type: ignore[misc]
+    return [series_record(Touchbase, row)
             for row in store.table("touchbases").rows_where(order_by="created_at, series_id")]
 
 

@@ -16,12 +16,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime, timezone, tzinfo
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import icalendar
 
 from agent.model import Attendee, Occurrence
 from connectors.ical import read as ical
+
+if TYPE_CHECKING:
+    from connectors.base import ConnectorContext
 
 Group = tuple[str, list[bytes]]
 Row = tuple
@@ -31,12 +35,12 @@ HEAD = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"
 FOOT = b"END:VCALENDAR\r\n"
 
 
-def parse_group(timezones: bytes, blocks: list[bytes], context: object, zone: ZoneInfo,
+def parse_group(timezones: bytes, blocks: list[bytes], context: _Window | ConnectorContext, zone: ZoneInfo,
                 uid: str) -> list[Occurrence]:
     """Parse and expand the events of one UID over the context's window."""
     calendar = icalendar.Calendar.from_ical(HEAD + timezones + b"".join(blocks) + FOOT)
     reject_broken(calendar.walk("VEVENT"))
-    occurrences = ical.expand(calendar, context.window_start, context.window_end, zone)  # type: ignore[attr-defined]
+    occurrences = ical.expand(calendar, context.window_start, context.window_end, zone)
     for occ in occurrences:
         occ.resource = uid
     return occurrences
@@ -143,7 +147,10 @@ def _portable(moment: datetime) -> datetime:
     zone: tzinfo | None = moment.tzinfo
     if zone is None or isinstance(zone, (ZoneInfo, timezone)):
         return moment
-    return moment.astimezone(timezone(moment.utcoffset()))  # type: ignore[arg-type]
+    offset = moment.utcoffset()
+    if offset is None:  # a tzinfo without an offset: Python treats the time as naive
+        return moment.replace(tzinfo=None)
+    return moment.astimezone(timezone(offset))
 
 
 def reason(exc: Exception) -> str:

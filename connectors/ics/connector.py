@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from agent.errors import SourceError
 from agent.model import Changes, Occurrence
-from connectors.base import Connector
+from connectors.base import Connector, ConnectorContext
 from connectors.ics.window import may_overlap
 
 if TYPE_CHECKING:
@@ -218,7 +218,7 @@ def merge_groups(parsed: list[ParsedFile]) -> dict[str, list[bytes]]:
     return merged
 
 
-def parse_group(timezones: bytes, blocks: list[bytes], context: object, zone: ZoneInfo,
+def parse_group(timezones: bytes, blocks: list[bytes], context: ConnectorContext, zone: ZoneInfo,
                 uid: str) -> list[Occurrence]:
     """Parse and expand the events of one UID over the context's window."""
     from connectors.ics.chunks import parse_group as parse_one

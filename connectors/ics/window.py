@@ -108,9 +108,10 @@ def _when(text: bytes) -> tuple[datetime, bool] | None:
     match = _DATETIME.match(value.strip())
     if match is None or b"," in value:
         return None
-    parts = [int(p) for p in match.groups() if p is not None]
+    year, month, day, *clock = (int(p) for p in match.groups() if p is not None)
+    hour, minute, second = clock or (0, 0, 0)  # the pattern has all three time fields or none
     try:
-        moment = datetime(*parts)  # type: ignore[arg-type]
+        moment = datetime(year, month, day, hour, minute, second)
     except ValueError:
         return None
     kind = re.search(rb"VALUE=([A-Z-]+)", params.upper())
