@@ -21,9 +21,15 @@ def test_readme_starts_with_the_demo_and_the_test_commands():
     assert lines == ["pip install -e . && touchbase demo", "pip install -e '.[test]' && pytest"]
 
 
-def test_ci_runs_the_readme_test_command():
-    assert "pip install --quiet --disable-pip-version-check -e '.[test]' && pytest" in (
-        ROOT / ".ci" / "run").read_text(encoding="utf-8")
+def test_ci_installs_lints_type_checks_then_runs_the_readme_test_command():
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    lines = [line.strip() for line in script.splitlines() if line.strip() and not line.startswith("#")]
+    assert lines[0] == "set -euo pipefail"  # any failing step fails the run
+    steps = [line for line in lines[1:] if not line.startswith("cd ")]
+    assert steps == ["pip install --quiet --disable-pip-version-check -e '.[test]'",
+                     "ruff check agent connectors bench", "mypy", "pytest"]
+    readme_test = re.search(r"```sh\n(.*?)```", README, re.S).group(1).splitlines()[1]
+    assert readme_test.split("#")[0].strip() == "pip install -e '.[test]' && pytest"
 
 
 def test_every_linked_doc_exists():
