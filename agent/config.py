@@ -1,13 +1,14 @@
 """The TOML configuration, loaded into typed objects with defaults.
 
-Every problem (unknown key, wrong type, bad time zone, unknown source type) is collected and
-reported at once, each naming the file, the section and the key.
+Every problem (unknown key, wrong type, out of bounds, bad format, unknown source type) is collected
+and reported at once, each on one line naming the file, the section and the key. What is allowed is
+declared in agent.config_schema; this module reads the file safely and applies the schema.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
-import re
+import reprlib
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,27 +18,34 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import platformdirs
 
 from agent.config_schema import (  # noqa: F401  (the schema is re-exported from here)
+    ICS_LOCATIONS,
+    MAX_STRING,
     SECRET_HINT,
     SECRET_KEYS,
     SECTIONS,
+    SOURCE_COMMON,
     SOURCE_KEYS,
+    SOURCE_TYPES,
+    WEEKDAYS,
     ColleaguesConfig,
     DaemonConfig,
     DigestConfig,
     FollowupsConfig,
     LandscapeConfig,
+    Option,
     OutboxConfig,
     SmtpConfig,
     SourceConfig,
     StoreConfig,
     TouchbaseConfig,
     UserConfig,
+    options_of,
 )
 from agent.errors import ConfigError
 
 APP_NAME = "touchbase"
-WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A config file larger than this is refused unread (it cannot be a hand-written config)."""
 
 
 def system_timezone() -> str:
@@ -60,13 +68,17 @@ def _valid_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
         return True
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
 
 
 @dataclass
 class Config:
-    """The whole configuration; `path` is the file it came from (None: defaults)."""
+    """The whole configuration; `path` is the file it came from (None: defaults).
+
+    `given` holds "section.key" for every key the file set (so a default can depend on whether the
+    user chose a value, e.g. [touchbase] mode).
+    """
 
     user: UserConfig = field(default_factory=UserConfig)
     colleagues: ColleaguesConfig = field(default_factory=ColleaguesConfig)
@@ -80,6 +92,7 @@ class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     landscape: LandscapeConfig = field(default_factory=LandscapeConfig)
     path: Path | None = None
+    given: set[str] = field(default_factory=set)
 
     @property
     def store_path(self) -> Path:
@@ -130,27 +143,105 @@ def default_config_path() -> Path:
 
 def resolve_config_path(cli_path: str | None) -> Path:
     """--config, then $TOUCHBASE_CONFIG, then the platform config dir."""
-    if cli_path:
-        return Path(cli_path).expanduser()
-    env = os.environ.get("TOUCHBASE_CONFIG")
-    if env:
-        return Path(env).expanduser()
-    return default_config_path()
+    given = cli_path or os.environ.get("TOUCHBASE_CONFIG")
+    if not given:
+        return default_config_path()
+    try:
+        return Path(given).expanduser()
+    except RuntimeError:
+        raise ConfigError(f"{given}: the ~user in this config path does not exist here") from None
+
+
+# --- reading the file ---------------------------------------------------------------------
 
 
 def load_config(path: Path) -> Config:
-    """Read and validate the TOML file at `path`."""
+    """Read and validate the TOML file at `path` (a regular file of at most 1 MiB, UTF-8)."""
+    raw = parse_toml(read_config_text(path), path)
+    return parse_config(raw, path)
+
+
+def read_config_text(path: Path) -> str:
+    """The text of the config file; only a regular, small, UTF-8 file is read (never a FIFO or
+    device, which could hang or never end)."""
+    _check_is_regular(path, _stat(path))
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        _check_is_regular(path, os.fstat(handle.fileno()))  # it may have been swapped since the stat
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config file")
+    return _decode(path, data)
+
+
+def _stat(path: Path) -> os.stat_result:
+    try:
+        return os.stat(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no config file here; run `touchbase init` to write one") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    except ValueError:
+        raise ConfigError(f"{short(str(path))}: not a usable file name") from None
+
+
+def _check_is_regular(path: Path, info: os.stat_result) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{path}: is a folder; name the config file (e.g. {path / 'config.toml'})")
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path}: not a regular file (a pipe, device or socket); name a TOML file")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config file")
+
+
+def _decode(path: Path, data: bytes) -> str:
     try:
-        raw = tomllib.loads(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+                          "save the file as UTF-8") from None
+    return text.removeprefix("\ufeff")
+
+
+def parse_toml(text: str, path: Path | None = None) -> dict[str, Any]:
+    """Parse TOML text; any failure (syntax, nesting too deep, huge numbers) is one ConfigError."""
+    label = str(path or "config")
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(raw, path)
+        raise ConfigError(f"{label}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{label}: not valid TOML: arrays or tables nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise ConfigError(f"{label}: not valid TOML: {short(str(exc))}") from None
+
+
+# --- applying the schema ------------------------------------------------------------------
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 2, 40, 40, 40
+_REPR.maxlist = _REPR.maxdict = _REPR.maxtuple = 4
+
+
+def short(value: Any) -> str:
+    """A short, one-line repr of a value from the file (nesting, length and size bounded)."""
+    try:
+        return _REPR.repr(value)
+    except (ValueError, RecursionError):
+        return f"<{type(value).__name__}>"
+
+
+def _label_name(name: Any) -> str:
+    """A section or key name as it is shown: bare when it is a plain word, else quoted."""
+    text = str(name)
+    if text.replace("_", "").replace("-", "").isalnum() and text.isascii() and len(text) <= 40:
+        return text
+    return short(text)
 
 
 def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
@@ -165,62 +256,126 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
             if not isinstance(value, dict):
                 problems.append(f"{label}: [{section}] must be a table")
                 continue
-            setattr(config, section, _parse_section(section, value, label, problems))
+            setattr(config, section, _parse_section(section, value, f"{label}: [{section}]", problems))
+            config.given.update(f"{section}.{key}" for key in value)
         else:
-            problems.append(f"{label}: unknown section [{section}]")
-    _check_semantics(config, label, problems)
+            problems.append(f"{label}: unknown section [{_label_name(section)}]")
+    _check_cross_rules(config, label, problems)
     if problems:
         raise ConfigError(f"{label}: {len(problems)} problem(s) in the configuration", problems)
     return config
 
 
-def _parse_section(section: str, value: dict, label: str, problems: list[str]) -> Any:
+def _parse_section(section: str, value: dict[str, Any], where: str, problems: list[str]) -> Any:
     cls = SECTIONS[section]
-    known = {f.name: f for f in dataclasses.fields(cls)}
+    known = {option.key: option for option in options_of(cls)}
     instance = cls()
     for key, item in value.items():
         if key in SECRET_KEYS:
-            problems.append(f"{label}: [{section}] {key}: {SECRET_HINT}")
-            continue
-        if key not in known:
-            problems.append(f"{label}: [{section}] unknown key {key!r}")
-            continue
-        default = getattr(instance, key)
-        if _type_ok(default, item):
-            setattr(instance, key, item)
+            problems.append(f"{where} {key}: {SECRET_HINT}")
+        elif key not in known:
+            problems.append(f"{where} unknown key {short(key)}")
         else:
-            problems.append(
-                f"{label}: [{section}] {key} must be {_type_name(default)}, got {item!r}"
-            )
+            found = check_value(known[key], item)
+            problems.extend(f"{where} {problem}" for problem in found)
+            if not found:
+                setattr(instance, key, item)
     return instance
 
 
-def _type_ok(default: Any, item: Any) -> bool:
-    if isinstance(default, bool):
-        return isinstance(item, bool)
-    if isinstance(default, int):
-        return isinstance(item, int) and not isinstance(item, bool)
-    if isinstance(default, str):
-        return isinstance(item, str)
-    if isinstance(default, list):
-        return isinstance(item, list) and all(isinstance(x, str) for x in item)
-    if isinstance(default, dict):
-        return isinstance(item, dict) and all(isinstance(v, str) for v in item.values())
-    return True
+def check_value(option: Option, value: Any) -> list[str]:
+    """What is wrong with `value` for `option` (each problem starts with the key); [] when fine."""
+    key = option.key
+    if not _type_ok(option.kind, value):
+        return [f"{key} must be {_TYPE_NAMES[option.kind]}, got {short(value)}"]
+    if option.kind == "int":
+        return _check_bounds(option, value)
+    if option.kind == "bool":
+        return []
+    strings = _strings_of(value)
+    for text in strings:
+        bad = _hygiene(text)
+        if bad:
+            return [f"{key} {bad}"]
+    if option.kind == "str":
+        return _check_string(option, value)
+    if option.kind == "list" and option.nonempty and not value:
+        return [f"{key} must list at least one value"]
+    problems = [f"{key}: {short(text)} {_item_problem(option, text)}" for text in strings
+                if _item_problem(option, text)]
+    return problems[:3]
 
 
-def _type_name(default: Any) -> str:
-    if isinstance(default, bool):
-        return "true or false"
-    if isinstance(default, int):
-        return "an integer"
-    if isinstance(default, str):
-        return "a string"
-    if isinstance(default, list):
-        return "a list of strings"
-    if isinstance(default, dict):
-        return "a table of strings"
-    return type(default).__name__
+_TYPE_NAMES = {"bool": "true or false", "int": "an integer", "str": "a string",
+               "list": "a list of strings", "table": "a table of strings"}
+
+
+def _type_ok(kind: str, value: Any) -> bool:
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "list":
+        return isinstance(value, list) and all(isinstance(x, str) for x in value)
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _strings_of(value: str | list[str] | dict[str, str]) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return list(value)
+    return [text for pair in value.items() for text in pair]
+
+
+def _hygiene(text: str) -> str:
+    if len(text) > MAX_STRING:
+        return f"holds a value longer than {MAX_STRING} characters"
+    if any(_is_control(ch) for ch in text):
+        return "must not contain control characters"
+    return ""
+
+
+def _is_control(ch: str) -> bool:
+    code = ord(ch)
+    return code < 0x20 or 0x7F <= code <= 0x9F or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069
+
+
+def _check_bounds(option: Option, value: int) -> list[str]:
+    low, high = option.minimum, option.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        if low is not None and high is not None:
+            return [f"{option.key} must be between {low} and {high}, got {short(value)}"]
+        if low is not None:
+            return [f"{option.key} must be at least {low}, got {short(value)}"]
+        return [f"{option.key} must be at most {high}, got {short(value)}"]
+    return []
+
+
+def _check_string(option: Option, value: str) -> list[str]:
+    if option.choices and value not in option.choices:
+        return [f"{option.key} must be {_one_of(option.choices)}"]
+    if value == "" and option.may_be_empty():
+        return []
+    problem = _item_problem(option, value)
+    return [f"{option.key} {short(value)} {problem}"] if problem else []
+
+
+def _item_problem(option: Option, text: str) -> str:
+    if option.kind != "str" and text == "":
+        return "is empty"
+    if option.kind != "str" and option.choices and text not in option.choices:
+        return f"is not {_one_of(option.choices)}"
+    return option.rule.test(text) if option.rule else ""
+
+
+def _one_of(choices: tuple[str, ...]) -> str:
+    return ", ".join(choices[:-1]) + " or " + choices[-1] if len(choices) > 1 else choices[0]
+
+
+# --- sources ------------------------------------------------------------------------------
 
 
 def _parse_sources(value: Any, label: str, problems: list[str]) -> list[SourceConfig]:
@@ -234,7 +389,7 @@ def _parse_sources(value: Any, label: str, problems: list[str]) -> list[SourceCo
             sources.append(source)
     names = [s.name for s in sources]
     for name in sorted({n for n in names if names.count(n) > 1}):
-        problems.append(f"{label}: [[sources]] name {name!r} is used more than once")
+        problems.append(f"{label}: [[sources]] name {short(name)} is used more than once")
     return sources
 
 
@@ -246,53 +401,45 @@ def _parse_source(entry: Any, where: str, problems: list[str]) -> SourceConfig |
     if not isinstance(name, str) or not name:
         problems.append(f"{where} needs a name")
         name = f"source{where.rsplit('#', 1)[-1]}"
-    where = f"{where.rsplit(' #', 1)[0]} {name!r}"
-    if type_name not in SOURCE_KEYS:
-        known = ", ".join(SOURCE_KEYS)
-        problems.append(f"{where} type {type_name!r} is not one of: {known}")
+    else:
+        problems.extend(f"{where} {problem}" for problem in check_value(SOURCE_COMMON[0], name))
+    where = f"{where.rsplit(' #', 1)[0]} {short(name)}"
+    if not isinstance(type_name, str) or type_name not in SOURCE_TYPES:
+        problems.append(f"{where} type {short(type_name)} is not one of: {', '.join(SOURCE_TYPES)}")
         return None
-    defaults = SOURCE_KEYS[type_name]
-    options = {k: (list(v) if isinstance(v, list) else v) for k, v in defaults.items()}
+    known = {option.key: option for option in SOURCE_TYPES[type_name].options}
+    options = {key: (list(option.default) if isinstance(option.default, list) else option.default)
+               for key, option in known.items()}
     for key, item in entry.items():
         if key in ("name", "type"):
             continue
         if key in SECRET_KEYS:
             problems.append(f"{where} {key}: {SECRET_HINT}")
-        elif key not in defaults:
-            problems.append(f"{where} unknown key {key!r}")
-        elif not _type_ok(defaults[key], item):
-            problems.append(f"{where} {key} must be {_type_name(defaults[key])}, got {item!r}")
+        elif key not in known:
+            problems.append(f"{where} unknown key {short(key)}")
         else:
-            options[key] = item
-    if type_name == "ics" and not options["path"] and not options["paths"]:
-        problems.append(f"{where} path: an ics source needs a path (or paths)")
+            found = check_value(known[key], item)
+            problems.extend(f"{where} {problem}" for problem in found)
+            if not found:
+                options[key] = item
+    if type_name == "ics":
+        _check_ics_location(entry, where, problems)
     return SourceConfig(name=name, type=type_name, options=options)
 
 
-def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
-    for source in config.sources:
-        if source.type == "google" and source.options.get("send_updates") not in ("all", "externalOnly", "none"):
-            problems.append(f"{label}: [[sources]] {source.name!r} send_updates must be all, externalOnly or none")
-    if config.user.timezone and not _valid_zone(config.user.timezone):
-        problems.append(f"{label}: [user] timezone {config.user.timezone!r} is not a known time zone")
-    if config.touchbase.mode not in ("auto", "propose", "off"):
-        problems.append(f"{label}: [touchbase] mode must be auto, propose or off")
-    if not re.match(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$", config.touchbase.working_hours):
-        problems.append(f"{label}: [touchbase] working_hours must look like 09:00-17:00")
-    for section, key in (("digest", "time"), ("daemon", "planner_time"), ("landscape", "reconnect_time")):
-        value = getattr(getattr(config, section), key)
-        if not _HHMM.match(value):
-            problems.append(f"{label}: [{section}] {key} must look like 08:00, got {value!r}")
-    for section, key in (("touchbase", "working_days"), ("digest", "days")):
-        for day in getattr(getattr(config, section), key):
-            if day not in WEEKDAYS:
-                problems.append(f"{label}: [{section}] {key}: {day!r} is not one of {', '.join(WEEKDAYS)}")
-    if not 0 <= config.touchbase.heal_days <= 60:
-        problems.append(f"{label}: [touchbase] heal_days must be 0 to 60 (0: no healing)")
-    if config.landscape.reconnect_day not in WEEKDAYS:
-        problems.append(f"{label}: [landscape] reconnect_day must be one of {', '.join(WEEKDAYS)}")
-    if config.smtp.security not in ("starttls", "ssl", "none"):
-        problems.append(f"{label}: [smtp] security must be starttls, ssl or none")
+def _check_ics_location(entry: dict[str, Any], where: str, problems: list[str]) -> None:
+    given = [key for key in ICS_LOCATIONS if entry.get(key)]
+    if not given:
+        problems.append(f"{where} path: an ics source needs one of path, paths, url, url_env or url_file")
+    elif len(given) > 1:
+        problems.append(f"{where} {' and '.join(given)}: an ics source takes only one of "
+                        "path, paths, url, url_env or url_file")
+
+
+# --- rules across keys --------------------------------------------------------------------
+
+
+def _check_cross_rules(config: Config, label: str, problems: list[str]) -> None:
     names = {s.name for s in config.sources}
     for section, key, allowed in (
         ("touchbase", "write_to", {""}),
@@ -301,13 +448,46 @@ def _check_semantics(config: Config, label: str, problems: list[str]) -> None:
     ):
         value = getattr(getattr(config, section), key)
         if value not in allowed and value not in names:
-            problems.append(f"{label}: [{section}] {key} {value!r} is neither "
+            problems.append(f"{label}: [{section}] {key} {short(value)} is neither "
                             f"{' / '.join(sorted(a for a in allowed if a)) or 'empty'} nor a source name")
-    for section, key in (("colleagues", "max_attendees"), ("colleagues", "window_days"),
-                         ("touchbase", "cadence_days"), ("touchbase", "duration_minutes"),
-                         ("touchbase", "max_per_day"), ("daemon", "sync_minutes")):
-        if getattr(getattr(config, section), key) < 1:
-            problems.append(f"{label}: [{section}] {key} must be at least 1")
+    if not any(p.startswith(f"{label}: [store] path") for p in problems):
+        problem = store_place_problem(config.store_path)
+        if problem:
+            problems.append(f"{label}: [store] path {short(str(config.store_path))} {problem}")
+
+
+def store_place_problem(path: Path) -> str:
+    """Why `path` can never hold the store; "" when it may. A folder or a missing file that the
+    store opens later is its business (a runtime fact); here only what no run could use."""
+    if not path.name:
+        return "is a folder; name the store file inside it (e.g. touchbase.db)"
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return _creatable_problem(path)
+    except NotADirectoryError:
+        return "cannot be used: a part of it is a file, not a folder"
+    except (OSError, ValueError) as exc:
+        return f"cannot be used: {getattr(exc, 'strerror', None) or exc}"
+    if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
+        return "is not a regular file (a device, pipe or socket)"
+    return ""
+
+
+def _creatable_problem(path: Path) -> str:
+    for parent in path.absolute().parents:
+        try:
+            info = os.stat(parent)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return f"cannot be created: {exc.strerror}"
+        if not stat.S_ISDIR(info.st_mode):
+            return f"cannot be created: {parent} is not a folder"
+        if not os.access(parent, os.W_OK | os.X_OK):
+            return f"cannot be created: {parent} is not writable"
+        return ""
+    return ""
 
 
 def write_target(config: Config) -> str:

@@ -1,97 +1,387 @@
-"""The declarative schema of the configuration: each section's keys with their types and
-defaults, and the keys of each source type. `agent.config` loads and checks files against it."""
+"""The declarative schema of the configuration: every option declared once, with its type (from its
+default), bounds or allowed values, a value format and a one-line help.
+
+`agent.config` validates files against it; `agent.starter` renders from it the commented example
+(config/touchbase.example.toml, agent/data/example.toml), the starter config `touchbase init` writes,
+and docs/config-reference.md. After changing an option, regenerate them with
+`python -m agent.config_schema` (a test fails while they differ).
+
+To add an option: add one `opt(...)` line to its section below (or to a source type's tuple), with a
+default, bounds or a rule, and a help line that fits on one line of the example file.
+"""
 from __future__ import annotations
 
+import copy
+import dataclasses
+import ipaddress
+import re
+import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+MAX_STRING = 4096
+"""No string value is longer than this (paths and URLs included)."""
+
+
+# --- value formats ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A format a string value must have beyond its type.
+
+    `describe` is what the reference page says; `test` returns "" when the value is fine, else the
+    problem, written to follow the value (e.g. "is not an email address").
+    """
+
+    describe: str
+    test: Callable[[str], str]
+
+
+_DOMAIN = r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?)(?:\.[^\W_](?:[\w-]{0,61}[^\W_])?)*"
+_EMAIL_RE = re.compile(r"^[^\s@<>(),;:\"\[\]\\]{1,64}@" + _DOMAIN + r"$")
+_DOMAIN_RE = re.compile(r"^" + _DOMAIN + r"$")
+_HHMM = r"([01]\d|2[0-3]):([0-5]\d)"
+_TIME_RE = re.compile(r"^" + _HHMM + r"$")
+_HOURS_RE = re.compile(r"^" + _HHMM + r"-(?:" + _HHMM + r"|(24):(00))$")
+_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$")
+
+
+def _email(value: str) -> str:
+    return "" if len(value) <= 254 and _EMAIL_RE.match(value) else "is not an email address"
+
+
+def _domain(value: str) -> str:
+    if value.startswith("@") and _DOMAIN_RE.match(value[1:]):
+        return f"is not a domain (write {value[1:]!r})"
+    return "" if len(value) <= 253 and _DOMAIN_RE.match(value) else "is not a domain"
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+        return ""
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return "is not a known time zone"
+
+
+def _time(value: str) -> str:
+    return "" if _TIME_RE.match(value) else "is not a time like 08:00"
+
+
+def _hours(value: str) -> str:
+    match = _HOURS_RE.match(value)
+    if not match:
+        return "is not a range like 09:00-17:00"
+    start = int(match[1]) * 60 + int(match[2])
+    end = int(match[3] or match[5]) * 60 + int(match[4] or match[6])
+    return "" if start < end else "must end after it starts (like 09:00-17:00)"
+
+
+def _weekday(value: str) -> str:
+    return "" if value in WEEKDAYS else f"is not one of {', '.join(WEEKDAYS)}"
+
+
+def _env_name(value: str) -> str:
+    return "" if _ENV_RE.match(value) else "is not an environment variable name"
+
+
+def _source_name(value: str) -> str:
+    return "" if _NAME_RE.match(value) else "must be letters, digits, '.', '_' or '-' (at most 64)"
+
+
+def _tenant(value: str) -> str:
+    return "" if _TENANT_RE.match(value) else "is not a tenant (common, organizations, an id or a domain)"
+
+
+def _host(value: str) -> str:
+    return "" if _DOMAIN_RE.match(value) or _is_ip(value) else "is not a host name"
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return False
+
+
+def _path(value: str) -> str:
+    if "\x00" in value:
+        return "is not a usable path"
+    try:
+        Path(value).expanduser()
+    except RuntimeError:
+        return "starts with a ~user that does not exist here"
+    return ""
+
+
+def url_parts(value: str) -> tuple[str, str] | None:
+    """(scheme, host) of an absolute URL, lower-cased; None when it is not one."""
+    try:
+        parts = urllib.parse.urlsplit(value)
+        host = parts.hostname or ""
+        _ = parts.port  # raises ValueError when out of range
+    except ValueError:
+        return None
+    if not parts.scheme or not host or any(c.isspace() for c in value):
+        return None
+    return parts.scheme.lower(), host.lower()
+
+
+def is_loopback_host(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _http_url(value: str) -> str:
+    parts = url_parts(value)
+    if parts is None or parts[0] not in ("http", "https"):
+        return "is not an http(s):// address"
+    return ""
+
+
+def _calendar_url(value: str) -> str:
+    parts = url_parts(value)
+    if parts is None or parts[0] not in ("https", "webcal", "webcals", "http"):
+        return "is not an https:// or webcal:// address"
+    if parts[0] == "http" and not is_loopback_host(parts[1]):
+        return "uses http://, which is only allowed for this machine (use https:// or webcal://)"
+    return ""
+
+
+EMAIL = Rule("an email address", _email)
+DOMAIN = Rule("a domain such as acme.example", _domain)
+ZONE = Rule("an IANA time zone such as Europe/Berlin", _zone)
+TIME = Rule("a time HH:MM", _time)
+HOURS = Rule("HH:MM-HH:MM, ending after it starts (24:00 allowed)", _hours)
+WEEKDAY = Rule(f"a weekday: {', '.join(WEEKDAYS)}", _weekday)
+ENV_NAME = Rule("an environment variable name", _env_name)
+SOURCE_NAME = Rule("letters, digits, '.', '_', '-' (at most 64)", _source_name)
+TENANT = Rule("common, organizations, a tenant id or a domain", _tenant)
+HOST = Rule("a host name or IP address", _host)
+PATH = Rule("a path (~ is your home folder)", _path)
+HTTP_URL = Rule("an http:// or https:// address", _http_url)
+CALENDAR_URL = Rule("https:// or webcal:// (http:// only for localhost)", _calendar_url)
+
+
+# --- options ------------------------------------------------------------------------------
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class Option:
+    """One configuration key: its default (which fixes its type), bounds, format and help."""
+
+    default: Any
+    help: str
+    key: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    rule: Rule | None = None
+    nonempty: bool = False
+    """A list that must hold at least one item."""
+    optional: bool = False
+    """An empty string is allowed (always so when the default is empty, unless `required`)."""
+    required: bool = False
+    """The key must be given (the common keys of a source)."""
+    example: Any = _UNSET
+    """The value the example config shows, when it differs from the default."""
+    commented: bool = False
+    """The example shows this key commented out (its default is computed or rarely changed)."""
+
+    @property
+    def kind(self) -> str:
+        """bool, int, str, list (of strings) or table (of strings)."""
+        for kind, types in (("bool", bool), ("int", int), ("str", str), ("list", list), ("table", dict)):
+            if isinstance(self.default, types):
+                return kind
+        raise TypeError(f"option {self.key}: unsupported default {self.default!r}")
+
+    @property
+    def shown(self) -> Any:
+        """The value the example config shows."""
+        return self.default if self.example is _UNSET else self.example
+
+    def may_be_empty(self) -> bool:
+        """Whether "" is a valid value of this string option."""
+        return self.optional or (self.default == "" and not self.required)
+
+
+def opt(default: Any, help: str, **details: Any) -> Any:
+    """A dataclass field carrying its Option; list and table defaults are copied per instance."""
+    option = Option(default=default, help=help, **details)
+    _ = option.kind  # an unsupported default fails at import, not at load
+    meta = {"option": option}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def options_of(cls: type) -> list[Option]:
+    """The options of a section class, in declaration order, each with its key filled in."""
+    return [dataclasses.replace(f.metadata["option"], key=f.name) for f in dataclasses.fields(cls)
+            if "option" in f.metadata]
+
+
+def _days(text: str) -> list[str]:
+    return text.split()
+
+
+# --- sections -----------------------------------------------------------------------------
 
 
 @dataclass
 class UserConfig:
-    email: str = ""
-    aliases: list[str] = field(default_factory=list)
-    timezone: str = ""
+    """Who you are."""
+
+    email: str = opt("", "your work address", rule=EMAIL, example="me@acme.example")
+    aliases: list[str] = opt([], "other addresses of yours", rule=EMAIL)
+    timezone: str = opt("", "IANA zone; floating times are read in it (empty: the system zone)",
+                        rule=ZONE, example="Europe/Berlin")
 
 
 @dataclass
 class ColleaguesConfig:
-    internal_domains: list[str] = field(default_factory=list)
-    max_attendees: int = 8
-    window_days: int = 180
-    exclude: list[str] = field(default_factory=list)
-    aliases: dict[str, str] = field(default_factory=dict)
+    """Who counts as a colleague, and which meetings count."""
+
+    internal_domains: list[str] = opt([], "only these domains count as colleagues; [] = everyone",
+                                      rule=DOMAIN, example=["acme.example"])
+    max_attendees: int = opt(8, "bigger meetings (others besides you) are not relationship time",
+                             minimum=1, maximum=1000)
+    window_days: int = opt(180, "figures cover this many days back", minimum=1, maximum=3650)
+    exclude: list[str] = opt([], "addresses never tracked", rule=EMAIL)
+    aliases: dict[str, str] = opt({}, '"old@acme.example" = "new@acme.example": one person', rule=EMAIL)
 
 
 @dataclass
 class StoreConfig:
-    path: str = ""
+    """The local SQLite store."""
+
+    path: str = opt("", "the store; its folder is the data folder (local calendar, outbox, tokens)",
+                    rule=PATH, example="~/.local/share/touchbase/touchbase.db", commented=True)
 
 
 @dataclass
 class TouchbaseConfig:
-    mode: str = "auto"
-    cadence_days: int = 30
-    duration_minutes: int = 30
-    max_active: int = 5
-    max_new_per_day: int = 2
-    decline_limit: int = 2
-    heal_days: int = 14
-    max_per_day: int = 1
-    working_hours: str = "09:00-17:00"
-    working_days: list[str] = field(default_factory=lambda: ["MO", "TU", "WE", "TH", "FR"])
-    write_to: str = ""
+    """Recurring touchbases the agent books (or proposes)."""
+
+    mode: str = opt("auto", "auto (book) | propose (list in the morning email) | off",
+                    choices=("auto", "propose", "off"))
+    cadence_days: int = opt(30, "meet each tracked colleague about this often", minimum=1, maximum=365)
+    duration_minutes: int = opt(30, "length of a touchbase", minimum=5, maximum=480)
+    max_active: int = opt(5, "at most this many touchbase series at once", minimum=0, maximum=100)
+    max_new_per_day: int = opt(2, "at most this many new series a day", minimum=0, maximum=50)
+    decline_limit: int = opt(2, "after this many declines the agent stops and pauses", minimum=1, maximum=20)
+    heal_days: int = opt(14, "instances this far ahead are moved off conflicts and declines (0: never)",
+                         minimum=0, maximum=60)
+    max_per_day: int = opt(1, "touchbases on one day", minimum=1, maximum=20)
+    working_hours: str = opt("09:00-17:00", "touchbases lie inside these hours (your zone)", rule=HOURS)
+    working_days: list[str] = opt(_days("MO TU WE TH FR"), "and on these days", rule=WEEKDAY, nonempty=True)
+    write_to: str = opt("", 'a source name; "" = the first; read-only (ics): the local calendar file')
 
 
 @dataclass
 class FollowupsConfig:
-    enabled: bool = True
-    max_attendees: int = 3
-    lookback_hours: int = 24
-    transport: str = "outbox"
+    """Follow-up drafts after meetings (never sent by the agent)."""
+
+    enabled: bool = opt(True, "write follow-up drafts")
+    max_attendees: int = opt(3, "drafts only after meetings this small", minimum=1, maximum=100)
+    lookback_hours: int = opt(24, "never drafts for meetings that ended longer ago", minimum=1, maximum=720)
+    min_days_between: int = opt(28, "at most one draft per colleague in this many days",
+                                minimum=0, maximum=365)
+    transport: str = opt("outbox", "outbox | a google/outlook source name (its Drafts folder)")
 
 
 @dataclass
 class OutboxConfig:
-    path: str = ""
+    """The local Maildir for mail and drafts that stay on this machine."""
+
+    path: str = opt("", "a Maildir: new/ and Drafts/ (default: data folder/outbox)", rule=PATH,
+                    example="~/.local/share/touchbase/outbox", commented=True)
 
 
 @dataclass
 class DigestConfig:
-    enabled: bool = True
-    time: str = "08:00"
-    days: list[str] = field(default_factory=lambda: ["MO", "TU", "WE", "TH", "FR"])
-    to: str = ""
-    transport: str = "outbox"
-    skip_when_empty: bool = False
+    """The morning email."""
+
+    enabled: bool = opt(True, "send the morning email")
+    time: str = opt("08:00", "when, in your time zone", rule=TIME)
+    days: list[str] = opt(_days("MO TU WE TH FR"), "on these days", rule=WEEKDAY, nonempty=True)
+    to: str = opt("", "recipient (empty: [user] email)", rule=EMAIL, example="me@acme.example")
+    transport: str = opt("outbox", "outbox | smtp | a google/outlook source name")
+    skip_when_empty: bool = opt(False, "true: no email on days with nothing to act on")
 
 
 @dataclass
 class SmtpConfig:
-    host: str = "localhost"
-    port: int = 587
-    security: str = "starttls"
-    username: str = ""
-    password_env: str = "TOUCHBASE_SMTP_PASSWORD"
-    password_file: str = ""
-    sender: str = ""
-    timeout_seconds: int = 30
-    ca_file: str = ""
+    """The mail server, when [digest] transport = "smtp"."""
+
+    host: str = opt("localhost", "the SMTP server", rule=HOST)
+    port: int = opt(587, "its port", minimum=1, maximum=65535)
+    security: str = opt("starttls", "starttls | ssl | none", choices=("starttls", "ssl", "none"))
+    username: str = opt("", "login name (empty: no login)")
+    password_env: str = opt("TOUCHBASE_SMTP_PASSWORD", "environment variable holding the password",
+                            rule=ENV_NAME, optional=True)
+    password_file: str = opt("", "or a file holding it", rule=PATH,
+                             example="~/.config/touchbase/smtp-password", commented=True)
+    sender: str = opt("", "the From address (empty: [user] email)", rule=EMAIL, commented=True)
+    timeout_seconds: int = opt(30, "give up on an unresponsive server after this long", minimum=1, maximum=600)
+    ca_file: str = opt("", "a PEM file of CAs to trust instead of the system ones", rule=PATH, commented=True)
 
 
 @dataclass
 class DaemonConfig:
-    sync_minutes: int = 15
-    planner_time: str = "07:30"
+    """The background service (`touchbase run`)."""
+
+    sync_minutes: int = opt(15, "read the calendars this often", minimum=1, maximum=1440)
+    planner_time: str = opt("07:30", "plan touchbases daily at this time", rule=TIME)
 
 
 @dataclass
 class LandscapeConfig:
-    pause_days: int = 90
-    let_go_after_days: int = 270
-    reconnect_hour: bool = False
-    reconnect_day: str = "FR"
-    reconnect_time: str = "09:00"
-    track_min_meetings: int = 3
+    """Your relationship landscape: pausing, letting go, the weekly reconnect hour."""
+
+    pause_days: int = opt(90, "a colleague who keeps declining is left alone this long",
+                          minimum=1, maximum=3650)
+    let_go_after_days: int = opt(270, "no meeting for this long and not vital: suggest letting go",
+                                 minimum=1, maximum=3650)
+    reconnect_hour: bool = opt(False, 'book a weekly "Reconnect hour" block')
+    reconnect_day: str = opt("FR", "its weekday", choices=WEEKDAYS)
+    reconnect_time: str = opt("09:00", "its start", rule=TIME)
+    track_min_meetings: int = opt(3, "small meetings in a year that make someone tracked",
+                                  minimum=1, maximum=1000)
+
+
+SECTIONS: dict[str, type] = {
+    "user": UserConfig,
+    "colleagues": ColleaguesConfig,
+    "store": StoreConfig,
+    "touchbase": TouchbaseConfig,
+    "followups": FollowupsConfig,
+    "outbox": OutboxConfig,
+    "digest": DigestConfig,
+    "smtp": SmtpConfig,
+    "daemon": DaemonConfig,
+    "landscape": LandscapeConfig,
+}
+"""The tables of the file, in the order the example shows them; [[sources]] comes after [store]."""
+
+
+# --- sources ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -109,36 +399,91 @@ class SourceConfig:
         raise AttributeError(key)
 
 
-# Keys of each source type, with their defaults ("" for a path means: computed later).
-SOURCE_KEYS: dict[str, dict[str, Any]] = {
-    "ics": {"path": "", "paths": [], "calendar_name": ""},
-    "caldav": {
-        "url": "", "username": "", "password_env": "TOUCHBASE_CALDAV_PASSWORD",
-        "password_file": "", "calendars": [],
-    },
-    "google": {
-        "calendars": ["primary"], "client_secrets": "", "token_file": "",
-        "api_endpoint": "", "send_updates": "all",
-    },
-    "outlook": {
-        "client_id": "", "tenant": "organizations", "authority": "",
-        "graph_endpoint": "https://graph.microsoft.com/v1.0", "token_cache": "",
-    },
+@dataclass(frozen=True)
+class SourceType:
+    """A calendar backend's keys in `[[sources]]`; `writable`: it can take touchbases."""
+
+    help: str
+    writable: bool
+    options: tuple[Option, ...]
+
+
+def _keyed(**options: Option) -> tuple[Option, ...]:
+    return tuple(dataclasses.replace(option, key=key) for key, option in options.items())
+
+
+SOURCE_COMMON = _keyed(
+    name=Option("", "your name for this source (used by write_to and transports)", rule=SOURCE_NAME,
+                example="work", required=True),
+    type=Option("", "ics | caldav | google | outlook", choices=("ics", "caldav", "google", "outlook"),
+                example="ics", required=True),
+)
+
+SOURCE_TYPES: dict[str, SourceType] = {
+    "ics": SourceType("calendar files or addresses", False, _keyed(
+        path=Option("", "one .ics file", rule=PATH, example="~/calendar.ics"),
+        paths=Option([], "or several .ics files", rule=PATH),
+        url=Option("", "or a published calendar address (https:// or webcal://)", rule=CALENDAR_URL,
+                   example="https://calendar.example/basic.ics"),
+        url_env=Option("", "or an environment variable holding a secret address", rule=ENV_NAME,
+                       example="TOUCHBASE_CALENDAR_URL"),
+        url_file=Option("", "or a file holding a secret address", rule=PATH,
+                        example="~/.config/touchbase/calendar-url"),
+        max_bytes=Option(50 * 1024 * 1024, "read at most this many bytes of a file or address",
+                         minimum=1024, maximum=1024 ** 3),
+        calendar_name=Option("", "accepted for older files; has no effect"),
+    )),
+    "caldav": SourceType("a CalDAV server (Nextcloud, Radicale, iCloud...)", True, _keyed(
+        url=Option("", "the server's address", rule=HTTP_URL, example="https://cloud.example/remote.php/dav"),
+        username=Option("", "login name", example="me"),
+        password_env=Option("TOUCHBASE_CALDAV_PASSWORD", "environment variable holding the password",
+                            rule=ENV_NAME, optional=True),
+        password_file=Option("", "or a file holding it", rule=PATH),
+        calendars=Option([], "calendar names to read; [] = all", example=["Work"]),
+    )),
+    "google": SourceType("Google Calendar (and Gmail for drafts and mail)", True, _keyed(
+        calendars=Option(["primary"], "calendar ids to read", nonempty=True),
+        client_secrets=Option("", "the OAuth desktop client from Google Cloud", rule=PATH,
+                              example="~/client_secret.json"),
+        token_file=Option("", "default: data folder/tokens/<name>.json", rule=PATH),
+        api_endpoint=Option("", "a root URL replacing Google's hosts (emulators, proxies)", rule=HTTP_URL),
+        send_updates=Option("all", "all | externalOnly | none, for touchbase invitations",
+                            choices=("all", "externalOnly", "none")),
+    )),
+    "outlook": SourceType("Microsoft 365 / Outlook (and its mail for drafts and mail)", True, _keyed(
+        client_id=Option("", "the public-client app registration", example="00000000-0000-0000-0000-000000000000"),
+        tenant=Option("organizations", "common | organizations | a tenant id or domain", rule=TENANT,
+                      optional=True),
+        authority=Option("", "a full authority URL replacing login.microsoftonline.com/<tenant>",
+                         rule=HTTP_URL),
+        graph_endpoint=Option("https://graph.microsoft.com/v1.0", "the Graph root (emulators, proxies)",
+                              rule=HTTP_URL, optional=True),
+        token_cache=Option("", "default: data folder/tokens/<name>.bin", rule=PATH),
+    )),
 }
+
+ICS_LOCATIONS = ("path", "paths", "url", "url_env", "url_file")
+"""An ics source takes exactly one of these."""
+
+SOURCE_KEYS: dict[str, dict[str, Any]] = {
+    name: {option.key: option.default for option in kind.options} for name, kind in SOURCE_TYPES.items()
+}
+"""Each source type's keys with their defaults ("" for a path means: computed later)."""
 
 SECRET_KEYS = ("password", "secret", "client_secret", "token")
 """Keys that would hold a secret in clear: refused in every section."""
 SECRET_HINT = "secrets are never stored in the config; use password_env or password_file"
 
-SECTIONS: dict[str, type] = {
-    "user": UserConfig,
-    "colleagues": ColleaguesConfig,
-    "store": StoreConfig,
-    "touchbase": TouchbaseConfig,
-    "followups": FollowupsConfig,
-    "outbox": OutboxConfig,
-    "digest": DigestConfig,
-    "smtp": SmtpConfig,
-    "daemon": DaemonConfig,
-    "landscape": LandscapeConfig,
-}
+CROSS_RULES = (
+    "An ics source takes exactly one of path, paths, url, url_env or url_file.",
+    "Source names are unique; write_to and the transports name a source (or outbox / smtp).",
+    "The store path names a file (not a device, pipe or socket) in a folder that exists or can be "
+    "created.",
+)
+"""Rules that involve more than one key (checked in agent.config), for the reference page."""
+
+
+if __name__ == "__main__":  # python -m agent.config_schema: regenerate the example and reference
+    from agent.starter import main
+
+    raise SystemExit(main())
