@@ -35,3 +35,17 @@ def test_ci_installs_lints_type_checks_then_runs_the_readme_test_command():
 def test_every_linked_doc_exists():
     for target in re.findall(r"\]\(((?:docs|config)/[^)]+)\)", README):
         assert (ROOT / target).exists(), target
+
+
+def test_the_readme_links_the_architecture_page():
+    development = README.split("## Development", 1)[1]
+    assert "[docs/architecture.md](docs/architecture.md)" in development
+
+
+def test_the_architecture_page_names_only_files_and_folders_that_exist():
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    names = re.findall(r"`([\w/.-]+\.py|[\w/.-]+/)`", text)
+    assert len(names) > 20  # the page names the rooms and the modules to edit
+    missing = [name for name in names
+               if not any((base / name).exists() for base in (ROOT, ROOT / "agent", ROOT / "connectors"))]
+    assert missing == []
