@@ -196,8 +196,9 @@ def status(app: App) -> None:
             line += f", {row.get('occurrences', 0)} occurrences"
         if row.get("skipped"):
             line += f", {row['skipped']} skipped"
-        click.echo(line)
-        if row.get("last_error") and (row.get("last_error_at") or "") >= (row.get("last_success") or ""):
+        failing = row.get("last_error") and (row.get("last_error_at") or "") >= (row.get("last_success") or "")
+        click.echo(line + (", FAILED" if failing else ""))
+        if failing:
             click.echo(f"  last error {row['last_error_at']}: {row['last_error']}")
         if row.get("needs_reauth"):
             click.echo(f"  needs re-authorising: {row['needs_reauth']}")

@@ -1,4 +1,7 @@
-"""Local .ics files: the embedded default, read-only input.
+"""Local .ics files and calendar addresses: the embedded default, read-only input.
+
+Where the bytes come from (files, https:// addresses with conditional requests) is
+`connectors.ics.inputs`.
 
 A file whose bytes did not change since the last sync costs no parsing (icalendar is not even
 imported). When it changed, only the events (grouped by UID) whose text changed are looked at
@@ -21,15 +24,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import SourceError
 from agent.model import Changes, Occurrence
 from connectors.base import Connector, ConnectorContext
+from connectors.ics.inputs import InputReader, source_inputs
 from connectors.ics.window import may_overlap
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
+
+    from connectors.ics.http import FetchPolicy
 
 _EVENT_BLOCK = re.compile(rb"^BEGIN:VEVENT\r?\n.*?^END:VEVENT\r?$\n?", re.M | re.S)
 _TZ_BLOCK = re.compile(rb"^BEGIN:VTIMEZONE\r?\n.*?^END:VTIMEZONE\r?$\n?", re.M | re.S)
@@ -57,10 +63,14 @@ class ParsedFile:
 
 
 class IcsConnector(Connector):
-    """Reads one or more local .ics files."""
+    """Reads one or more .ics files and calendar addresses as one calendar."""
 
     type_name = "ics"
     read_only = True
+
+    def __init__(self, source: Any, context: ConnectorContext, policy: FetchPolicy | None = None) -> None:
+        super().__init__(source, context)
+        self.policy = policy  # HTTP limits for calendar addresses (None: the defaults)
 
     @property
     def paths(self) -> list[Path]:
@@ -72,16 +82,19 @@ class IcsConnector(Connector):
 
     def fetch_changes(self, state: dict) -> tuple[Changes, dict]:
         """Re-read the files that changed; parse only the changed events that can be in the window."""
-        raw = {path: self._read(path) for path in self.paths}
-        digest = hashlib.sha256(b"".join(hashlib.sha256(b).digest() for b in raw.values())).hexdigest()
         known = state.get("version") == STATE_VERSION and self._window_covered(state)
+        reader = InputReader(self.name, source_inputs(self.name, self.source.options), self.policy)
+        raw = reader.read(state.get("inputs") if known else None)
+        if raw is None:  # every file as it was, every address answered 304
+            return Changes(unchanged=True), {**state, "inputs": reader.state}
+        digest = hashlib.sha256(b"".join(hashlib.sha256(b).digest() for _, b in raw)).hexdigest()
         if known and state.get("digest") == digest:
-            return Changes(unchanged=True), state
+            return Changes(unchanged=True), {**state, "inputs": reader.state}
         window = state["window"] if known else [
             self.context.window_start.isoformat(),
             (self.context.window_end + WINDOW_SLACK).isoformat(),
         ]
-        parsed = [split_calendar(path, data) for path, data in raw.items()]
+        parsed = [split_calendar(where, data) for where, data in raw]
         del raw
         groups = merge_groups(parsed)
         hashes = {uid: _group_hash(blocks) for uid, blocks in groups.items()}
@@ -99,7 +112,8 @@ class IcsConnector(Connector):
         changes.removed = [uid for uid in old if uid not in hashes or uid in failed]
         for uid in bad:
             hashes.pop(uid, None)
-        new_state = {"version": STATE_VERSION, "digest": digest, "window": window, "uids": hashes}
+        new_state = {"version": STATE_VERSION, "digest": digest, "window": window, "uids": hashes,
+                     "inputs": reader.state}
         return changes, new_state
 
     def _window_covered(self, state: dict) -> bool:
@@ -108,14 +122,6 @@ class IcsConnector(Connector):
             return False
         start, end = (datetime.fromisoformat(w) for w in window)
         return start <= self.context.window_start and end >= self.context.window_end
-
-    def _read(self, path: Path) -> bytes:
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise SourceError(self.name, f"{path}: file not found") from None
-        except OSError as exc:
-            raise SourceError(self.name, f"{path}: cannot read: {exc.strerror}") from None
 
     def _parse_groups(self, timezones: bytes, groups: dict[str, list[bytes]], start: datetime,
                       end: datetime) -> tuple[Changes, list[str]]:
@@ -190,8 +196,10 @@ def _worker_count(groups: int) -> int:
     return max(1, min(MAX_WORKERS, cpus))
 
 
-def split_calendar(path: Path, data: bytes) -> ParsedFile:
-    """Cut the raw text into VTIMEZONE blocks and VEVENT blocks grouped by UID."""
+def split_calendar(path: Path | str, data: bytes) -> ParsedFile:
+    """Cut the raw text into VTIMEZONE blocks and VEVENT blocks grouped by UID.
+
+    `path` names the input in messages: a file, or a calendar address's scheme and host."""
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper()
     if not head.startswith(b"BEGIN:VCALENDAR"):
         raise SourceError(str(path), "not an iCalendar file (it does not start with BEGIN:VCALENDAR)")
@@ -202,7 +210,7 @@ def split_calendar(path: Path, data: bytes) -> ParsedFile:
         if uid_match:
             uid = _FOLD.sub(b"", uid_match.group(0)).split(b":", 1)[-1].strip().decode("utf-8", "replace")
         else:
-            uid = f"no-uid-{path.name}-{number}"
+            uid = f"no-uid-{Path(str(path)).name}-{number}"
         groups.setdefault(uid, []).append(block)
     timezones = b"".join(m.group(0) for m in _TZ_BLOCK.finditer(data))
     return ParsedFile(timezones=timezones, groups=groups)
