@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from agent.errors import SourceError
 from agent.model import Changes, Occurrence
 from connectors.base import Connector, ConnectorContext
-from connectors.ics.inputs import InputReader, source_inputs
+from connectors.ics.inputs import InputReader, read_file_of, source_inputs
 from connectors.ics.window import may_overlap
 
 if TYPE_CHECKING:
@@ -83,7 +83,8 @@ class IcsConnector(Connector):
     def fetch_changes(self, state: dict) -> tuple[Changes, dict]:
         """Re-read the files that changed; parse only the changed events that can be in the window."""
         known = state.get("version") == STATE_VERSION and self._window_covered(state)
-        reader = InputReader(self.name, source_inputs(self.name, self.source.options), self.policy)
+        reader = InputReader(self.name, source_inputs(self.name, self.source.options), self.policy,
+                             self._read)
         raw = reader.read(state.get("inputs") if known else None)
         if raw is None:  # every file as it was, every address answered 304
             return Changes(unchanged=True), {**state, "inputs": reader.state}
@@ -122,6 +123,9 @@ class IcsConnector(Connector):
             return False
         start, end = (datetime.fromisoformat(w) for w in window)
         return start <= self.context.window_start and end >= self.context.window_end
+
+    def _read(self, path: Path) -> bytes:
+        return read_file_of(self.name, path)
 
     def _parse_groups(self, timezones: bytes, groups: dict[str, list[bytes]], start: datetime,
                       end: datetime) -> tuple[Changes, list[str]]:

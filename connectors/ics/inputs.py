@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,10 +107,12 @@ def _from_file(name: str, file_name: str) -> str:
 class InputReader:
     """Reads a source's inputs, remembering each one's hash and HTTP validators in `state`."""
 
-    def __init__(self, name: str, inputs: list[CalendarInput], policy: FetchPolicy | None = None) -> None:
+    def __init__(self, name: str, inputs: list[CalendarInput], policy: FetchPolicy | None = None,
+                 read_file: Callable[[Path], bytes] | None = None) -> None:
         self.name = name
         self.inputs = inputs
         self.policy = policy
+        self.read_file = read_file or (lambda path: read_file_of(name, path))
         self.state: dict[str, dict[str, str]] = {}
 
     def read(self, previous: dict[str, dict[str, str]] | None) -> list[tuple[str, bytes]] | None:
@@ -134,7 +137,7 @@ class InputReader:
     def _read_one(self, item: CalendarInput, previous: dict[str, str] | None) -> bytes | None:
         """The bytes of one input, or None for an address that answered 304 to `previous`."""
         if item.path is not None:
-            data = _read_file(self.name, item.path)
+            data = self.read_file(item.path)
             self.state[item.key] = {"sha": _sha(data)}
             return data
         from connectors.ics.http import FetchPolicy, fetch
@@ -150,7 +153,8 @@ class InputReader:
         return fetched.body
 
 
-def _read_file(name: str, path: Path) -> bytes:
+def read_file_of(name: str, path: Path) -> bytes:
+    """The bytes of a calendar file of source `name`; SourceError (one line) when unreadable."""
     try:
         return path.read_bytes()
     except FileNotFoundError:
