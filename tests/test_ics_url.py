@@ -13,6 +13,7 @@ from agent.errors import SourceError
 from agent.sources import make_context
 from connectors.ics.connector import IcsConnector
 from connectors.ics.http import FetchPolicy, check_url, fetch, label
+from connectors.ics.inputs import InputReader, source_inputs
 from tests.fakes.calendar_server import CalendarServer, tls_server
 from tests.helpers import Ev, calendar, run_cli, write_config
 
@@ -114,7 +115,7 @@ def test_webcal_is_read_as_https_with_the_system_trust(tmp_path, monkeypatch):
         fake.stop()
 
 
-def test_plain_http_is_refused_except_for_this_machine(tmp_path):
+def test_plain_http_is_refused_except_for_this_machine(tmp_path, monkeypatch):
     assert check_url("http://127.0.0.1:8080/x.ics") == "http://127.0.0.1:8080/x.ics"
     assert check_url("http://localhost/x.ics") == "http://localhost/x.ics"
     assert check_url("http://[::1]:80/x.ics") == "http://[::1]:80/x.ics"
@@ -125,20 +126,22 @@ def test_plain_http_is_refused_except_for_this_machine(tmp_path):
         assert "secret" not in str(caught.value)
     config = url_config(tmp_path, 'url = "http://calendar.example/secret-token.ics"')
     result = run_cli(config, "sync", now=NOW)
+    assert result.exit_code == 2 and "uses http://, which is only allowed for this machine" in result.output
+    config = url_config(tmp_path, 'url_env = "SECRET_CAL"')
+    monkeypatch.setenv("SECRET_CAL", "http://calendar.example/secret-token.ics")
+    result = run_cli(config, "sync", now=NOW)
     assert result.exit_code == 1
-    assert "work: FAILED: work: url: http://calendar.example: plain http:// is only allowed" in result.output
+    assert "work: FAILED: work: url_env: http://calendar.example: plain http:// is only allowed" in result.output
     assert "secret-token" not in result.output and "Traceback" not in result.output
     assert label("https://user:pw@cal.example:8443/a/b?token=x") == "https://cal.example:8443"
 
 
-def test_a_url_in_path_or_a_file_in_url_is_a_config_error(tmp_path):
-    config = url_config(tmp_path, 'path = "https://cal.example/a.ics"')
-    result = run_cli(config, "sync", now=NOW)
-    assert result.exit_code == 2 and 'path holds a web address; write it as url = "..."' in result.output
+def test_a_url_in_path_or_two_locations_are_config_errors(tmp_path):
     config = url_config(tmp_path, 'url = "~/calendar.ics"')
-    assert "url must start with https:// or webcal://" in run_cli(config, "sync", now=NOW).output
-    config = url_config(tmp_path, 'calendar_name = "x"')
-    assert "needs a path (or paths), a url (or urls), url_env or url_file" in run_cli(config, "sync", now=NOW).output
+    result = run_cli(config, "sync", now=NOW)
+    assert result.exit_code == 2 and "is not an https:// or webcal:// address" in result.output
+    config = url_config(tmp_path, 'url = "https://cal.example/a.ics"\npath = "~/a.ics"')
+    assert "an ics source takes only one of" in run_cli(config, "sync", now=NOW).output
 
 
 def test_redirects_are_followed_and_each_target_is_checked(tmp_path, server):
@@ -207,22 +210,22 @@ def test_unreachable_address_is_one_clear_line(tmp_path, server):
     assert "gave up after 2 attempts" in str(caught.value)
 
 
-def test_several_addresses_and_files_make_one_calendar(tmp_path, server):
+def test_an_address_answering_304_is_read_again_when_another_input_changed(tmp_path, server):
     server.publish("/a.ics", one_meeting("a", "ann@acme.example", "05"))
-    server.publish("/b.ics", one_meeting("b", "bob@acme.example", "06"))
     local = tmp_path / "local.ics"
     local.write_text(one_meeting("c", "cid@acme.example", "07"))
-    config = url_config(tmp_path, f'urls = ["{server.url}/a.ics", "{server.url}/b.ics"]\npath = "{local}"')
-    assert "work: 3 occurrences read" in run_cli(config, "sync", now=NOW).output
-    del server.log[:]
-    assert "work: unchanged" in run_cli(config, "sync", now=NOW).output
-    assert server.statuses() == [304, 304]
+    inputs = (source_inputs("work", {"url": f"{server.url}/a.ics"})
+              + source_inputs("work", {"paths": [str(local)]}))
+    first = InputReader("work", inputs)
+    assert [label for label, _ in first.read(None) or []] == [server.url, str(local)]
+    again = InputReader("work", inputs)
+    assert again.read(first.state) is None and server.statuses() == [200, 304]
     local.write_text(one_meeting("c", "cid@acme.example", "08"))  # only the file changed
-    del server.log[:]
-    result = run_cli(config, "sync", now=NOW)
-    assert result.exit_code == 0, result.output
-    assert server.statuses() == [304, 304, 200, 200]  # the unchanged addresses are read again in full
-    assert [meetings(config, w) for w in ("ann@acme.example", "bob@acme.example", "cid@acme.example")] == [1, 1, 1]
+    third = InputReader("work", inputs)
+    read = third.read(again.state)
+    assert read is not None and b"BEGIN:VCALENDAR" in read[0][1]
+    assert server.statuses() == [200, 304, 304, 200]  # the unchanged address is read again in full
+    assert third.state[inputs[0].key]["etag"] == '"v1"'
 
 
 def test_the_connector_takes_a_retry_policy(tmp_path, server):

@@ -83,7 +83,7 @@ class IcsConnector(Connector):
     def fetch_changes(self, state: dict) -> tuple[Changes, dict]:
         """Re-read the files that changed; parse only the changed events that can be in the window."""
         known = state.get("version") == STATE_VERSION and self._window_covered(state)
-        reader = InputReader(self.name, source_inputs(self.name, self.source.options), self.policy,
+        reader = InputReader(self.name, source_inputs(self.name, self.source.options), self._policy(),
                              self._read)
         raw = reader.read(state.get("inputs") if known else None)
         if raw is None:  # every file as it was, every address answered 304
@@ -126,6 +126,16 @@ class IcsConnector(Connector):
 
     def _read(self, path: Path) -> bytes:
         return read_file_of(self.name, path)
+
+    def _policy(self) -> FetchPolicy:
+        """The HTTP limits for this source's address: the given policy, or the defaults with the
+        source's `max_bytes`."""
+        from connectors.ics.http import FetchPolicy
+
+        if self.policy is not None:
+            return self.policy
+        cap = self.source.options.get("max_bytes")
+        return FetchPolicy(max_bytes=cap) if isinstance(cap, int) and cap > 0 else FetchPolicy()
 
     def _parse_groups(self, timezones: bytes, groups: dict[str, list[bytes]], start: datetime,
                       end: datetime) -> tuple[Changes, list[str]]:

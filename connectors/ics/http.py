@@ -38,7 +38,7 @@ class FetchPolicy:
     """Limits of one fetch: time-outs, size cap, redirects, retries and their back-off."""
 
     timeout: float = 30.0  # seconds to connect, and between bytes
-    max_bytes: int = 64 * 1024 * 1024  # a calendar larger than this is refused
+    max_bytes: int = 50 * 1024 * 1024  # a calendar larger than this is refused ([[sources]] max_bytes)
     max_redirects: int = 5
     retries: int = 3  # further attempts after a 429, a 5xx or a network error
     backoff: float = 1.0  # first wait without Retry-After; doubles each time
