@@ -1,10 +1,15 @@
-"""Follow-up drafts: one draft per small meeting with a tracked colleague, after it ends.
+"""Follow-up drafts: a draft after a small meeting with a tracked colleague, at most one per
+colleague per `followups.min_days_between` days.
 
 Rules (DESIGN.md "Follow-up drafts"): a counted meeting of at most `followups.max_attendees`
 people besides the user, with at least one tracked colleague, that ended within the last
 `followups.lookback_hours` (so a first run never floods the user with drafts for old meetings).
-Each occurrence gets one draft ever (the `followups` table, keyed by source and occurrence key).
-The draft goes to the local outbox's Drafts folder or a mail account's drafts; it is never sent.
+A touchbase that took place and the first meeting of a new recurring series always get one;
+any other meeting only for colleagues who had no draft in the last `min_days_between` days (a
+weekly 1:1 does not yield a weekly thank-you). Each occurrence gets one draft ever (the
+`followups` table, keyed by source and occurrence key). The draft holds only text the user may
+send: the last note and the prompts appear beside it in the morning email. It goes to the local
+outbox's Drafts folder or a mail account's drafts; it is never sent.
 """
 from __future__ import annotations
 
@@ -25,7 +30,6 @@ from agent.mail import (
     pending,
 )
 from agent.model import Occurrence
-from agent.notes import last_note
 from agent.relationships import Relationship, relationships
 from agent.store import Store, iso, parse_iso
 from agent.templating import render
@@ -34,6 +38,12 @@ KIND = "followup"
 WAITING_DAYS = 7
 """A draft counts as waiting in the morning email for this many days (while it is still there)."""
 LONGEST_MEETING = timedelta(days=1)
+DRAFT_PROMPTS = (
+    "What did you take away, or what will you do next?",
+    "Is there something useful you could share with them?",
+    "Is there anything you could help them with?",
+)
+"""Shown beside a waiting draft in the morning email (never in the draft)."""
 
 
 @dataclass
@@ -72,13 +82,58 @@ def qualifying_meetings(config: Config, store: Store, now: datetime) -> list[Fol
     if not found:
         return []
     tracked = {r.email: r for r in relationships(config, store, now) if not r.let_go}
+    spacing = Spacing(config, store)
     result: dict[tuple[str, str], FollowupMeeting] = {}
     for occ, colleagues in found:
         people = [tracked[email] for email in colleagues if email in tracked]
+        people = spacing.due(occ, people)
         same = (iso(occ.start), _emails(people))  # one meeting seen in two calendars
         if people and same not in result and not _drafted_elsewhere(store, *same):
             result[same] = FollowupMeeting(draft_key(occ), occ, people)
+            spacing.drafted(occ, people)
     return list(result.values())
+
+
+class Spacing:
+    """At most one draft per colleague per `min_days_between`, except for a touchbase that
+    took place and the first meeting of a new recurring series."""
+
+    def __init__(self, config: Config, store: Store) -> None:
+        self.store = store
+        self.gap = timedelta(days=config.followups.min_days_between)
+        self.latest: dict[str, datetime] = {}
+
+    def due(self, occ: Occurrence, people: list[Relationship]) -> list[Relationship]:
+        """Those of `people` who get a draft for `occ`."""
+        if occ.tag or self.first_of_series(occ):
+            return people
+        return [p for p in people if not self._recent(p.email, occ.start)]
+
+    def drafted(self, occ: Occurrence, people: list[Relationship]) -> None:
+        """Remember drafts decided in this run."""
+        for person in people:
+            self.latest[person.email] = max(occ.start, self.latest.get(person.email, occ.start))
+
+    def first_of_series(self, occ: Occurrence) -> bool:
+        """`occ` is the first stored, not cancelled occurrence of its recurring series."""
+        if not occ.series_id:
+            return False
+        row = self.store.db.conn.execute(
+            "SELECT 1 FROM occurrences WHERE series_id = ? AND start < ? AND cancelled = 0 LIMIT 1",
+            (occ.series_id, iso(occ.start))).fetchone()
+        return row is None
+
+    def _recent(self, email: str, start: datetime) -> bool:
+        last = self.latest.get(email) or last_drafted(self.store, email)
+        return last is not None and start - last < self.gap
+
+
+def last_drafted(store: Store, email: str) -> datetime | None:
+    """The start of the latest meeting a follow-up draft to `email` was written for."""
+    row = store.db.conn.execute(
+        "SELECT max(meeting_start) FROM followups WHERE kind = ? "
+        "AND instr(',' || email || ',', ?) > 0", (KIND, f",{email},")).fetchone()
+    return parse_iso(row[0]) if row and row[0] else None
 
 
 def draft_key(occ: Occurrence) -> str:
@@ -120,16 +175,13 @@ def _write_draft(config: Config, store: Store, meeting: FollowupMeeting, now: da
 
 
 def draft_text(config: Config, store: Store, meeting: FollowupMeeting, now: datetime) -> str:
-    """The body: thanks, a line to fill in, an offer to help, and the last note per person."""
-    people = meeting.people
-    notes = [{"name": p.name or p.email, "note": note}
-             for p in people if (note := last_note(store, p.email))]
+    """The body: thanks, a line to fill in, an offer to help. Only text the user may send:
+    notes and prompts are shown beside the draft in the morning email instead."""
     return render(
         "followup.txt.j2",
-        greeting=_join([_first_name(p) for p in people]),
+        greeting=_join([_first_name(p) for p in meeting.people]),
         title=" ".join(meeting.occurrence.title.split()) or "our conversation",
         when=_when(meeting.occurrence.end, now, config),
-        notes=notes,
     )
 
 

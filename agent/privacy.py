@@ -17,12 +17,14 @@ from agent.store import Store, address_digest, iso, scrub_text
 _TABLES_BY_EMAIL = ("people", "notes", "interactions", "touchbases", "followups", "actions")
 
 
-def end_live_series(config: Config, store: Store, email: str, now: datetime) -> list[str]:
+def end_live_series(config: Config, store: Store, email: str, now: datetime,
+                    ended: set[str] | None = None) -> list[str]:
     """End the agent's own live touchbase series with `email` (before `forget` erases them).
 
     Each series is ended after `now` through its write target's connector, found by the agent's
     tag as the planner does after declines. Returns one line per series: ended, or could not be
     ended (the target cannot be reached) and where it still is. Never raises for a backend.
+    `ended`, when given, receives the ids of the series no longer live in their calendar.
     """
     address = normalise_email(email)
     rows = [row for row in tb.of_person(store, address) if row.state in tb.BOOKED]
@@ -31,7 +33,7 @@ def end_live_series(config: Config, store: Store, email: str, now: datetime) -> 
         group = [row for row in rows if row.target == target]
         where = where_written(config, target, hint=False)
         try:
-            lines += _end_in(config, source_named(config, target), group, where, now)
+            lines += _end_in(config, source_named(config, target), group, where, now, ended)
         except Exception as exc:  # noqa: BLE001 - forgetting goes on; the user is told where it is
             reason = str(exc) if isinstance(exc, TouchbaseError) else f"{type(exc).__name__}: {exc}"
             lines += [f"Could not end the touchbase series {_what(config, row)} {where} ({reason}); "
@@ -40,17 +42,18 @@ def end_live_series(config: Config, store: Store, email: str, now: datetime) -> 
 
 
 def _end_in(config: Config, source: SourceConfig, rows: list[tb.Touchbase], where: str,
-            now: datetime) -> list[str]:
+            now: datetime, ended: set[str] | None = None) -> list[str]:
     connector = open_connector(config, source, now)
     try:
         own = own_by_series(connector.find_own_events())
         lines = []
         for row in rows:
             event = own.get(row.series_id)
-            if event is None or event.ended:
-                continue  # never written, deleted or already ended: nothing live to end
-            connector.end_series(event.event_id or row.event_id, now)
-            lines.append(f"Ended the touchbase series {_what(config, row)} {where}.")
+            if event is not None and not event.ended:  # else never written, deleted or ended
+                connector.end_series(event.event_id or row.event_id, now)
+                lines.append(f"Ended the touchbase series {_what(config, row)} {where}.")
+            if ended is not None:
+                ended.add(row.series_id)
         return lines
     finally:
         connector.close()

@@ -106,3 +106,33 @@ def test_people_table_fits_80_columns_and_names_come_from_the_address(tmp_path):
     lines = run_cli(config_path, "people", now=NOW).output.splitlines()
     assert max(len(line) for line in lines) <= 80
     assert lines[2].startswith("Maximilian V\u2026 maximilian.von-hohenzollern-\u2026")
+
+
+def test_let_go_ends_the_series_at_once_and_person_no_longer_shows_it_booked(tmp_path):
+    from tests.planning_helpers import drifting, live_series, open_all
+
+    config_path = setup(tmp_path, drifting(BOB))
+    assert run_cli(config_path, "approve", BOB, now=NOW).exit_code == 0
+    assert run_cli(config_path, "sync", now=NOW).exit_code == 0
+    before = json.loads(run_cli(config_path, "person", BOB, "--json", now=NOW).output)
+    assert before["status"] == "booked" and before["touchbases"][0]["state"] == "active"
+    result = run_cli(config_path, "let-go", BOB, now=NOW)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Ended the touchbase series ")
+    assert f"Let go of {BOB}" in result.output
+    config, _ = open_all(config_path)
+    assert live_series(config) == {}
+    after = json.loads(run_cli(config_path, "person", BOB, "--json", now=NOW).output)
+    assert after["let_go"] and after["status"] == "overdue" and after["next_meeting"] is None
+    assert after["touchbases"][0]["state"] == "ended"
+
+
+def test_resume_says_what_it_changed_or_that_there_was_nothing(tmp_path):
+    config_path = setup(tmp_path, past_meetings(BOB, [50, 80]))
+    nothing = run_cli(config_path, "resume", BOB, now=NOW)
+    assert nothing.exit_code == 0
+    assert nothing.output == f"Nothing to resume: {BOB} is neither paused nor let go.\n"
+    assert run_cli(config_path, "let-go", BOB, now=NOW).exit_code == 0
+    back = run_cli(config_path, "resume", BOB, now=NOW)
+    assert back.output.startswith(f"{BOB} is tracked again (let go on 2026-11-30)")
+    assert run_cli(config_path, "resume", BOB, now=NOW).output.startswith("Nothing to resume")

@@ -101,3 +101,24 @@ def test_a_booked_meeting_within_the_cadence_reads_booked_in_people(tmp_path):
     assert rows["booked@acme.example"]["status"] == "booked"
     filtered = run_cli(config_path, "people", "--status", "booked", "--json", now=NOW)
     assert [r["email"] for r in json.loads(filtered.output)] == ["booked@acme.example"]
+
+
+def test_reciprocity_has_one_vocabulary_in_person_email_readme_and_docs(tmp_path):
+    from agent.digest.morning import build_digest
+
+    root = Path(__file__).resolve().parent.parent
+    readme = " ".join((root / "README.md").read_text().split())
+    landscape = " ".join((root / "docs" / "landscape.md").read_text().split())
+    for text in (readme, landscape):
+        assert "80% of at least 3 invitations" in text and "a recurring series counts once" in text
+        assert "four meetings" not in text
+    events = past_meetings("them@acme.example", [10, 20, 30, 40])
+    config_path = setup(tmp_path, events)
+    page = run_cli(config_path, "person", "them@acme.example", now=NOW).output
+    assert ("invitations in the last 180 days: you sent 4, they sent 0 "
+            "(a recurring series counts once)") in page
+    assert "organised:" not in page
+    config, store = open_all(config_path)
+    mail = build_digest(config, store, NOW_DT).text
+    assert "You sent 4 of the 4 invitations between you and" in mail
+    assert "(a recurring series counts once)" in mail

@@ -84,7 +84,7 @@ def test_demo_runs_the_agent_once_and_shows_what_it_did(home: Path):
     draft = section(output, "Follow-up draft to Aisha Okafor, never sent")
     assert draft[0] == "Subject: Thanks: Coffee 1:1 with Aisha"
     assert "| Hi Aisha," in draft
-    assert any("Preparing the onboarding redesign" in line for line in draft)
+    assert not any("Preparing the onboarding redesign" in line for line in draft)  # notes stay private
     assert f"in {folder / 'outbox' / 'Drafts'}" in output
 
     morning = section(output, "Morning email")

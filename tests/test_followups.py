@@ -49,7 +49,7 @@ def test_one_draft_after_the_meeting_ends_and_never_again(tmp_path):
     assert 'thanks for taking the time for "Roadmap chat" today' in body
     assert "[One line on what you took away from it" in body
     assert "anything I can help with" in body
-    assert "Your last note about Alice Archer: Wants to move to the platform team" in body
+    assert "Wants to move to the platform team" not in body  # a note is private: never in a draft
     assert outbox_mail(config) == []  # a draft is never sent
 
     folder = mailbox.Maildir(str(config.outbox_path / "Drafts"), create=False)

@@ -227,12 +227,14 @@ def test_letting_go_ends_the_agents_series(tmp_path):
     config_path = setup(tmp_path, drifting(ALICE))
     config, store = open_all(config_path)
     run_planner(config, store, NOW_DT)
-    assert run_cli(config_path, "let-go", ALICE, now=NOW).exit_code == 0
-    report = run_planner(config, store, NOW_DT + timedelta(hours=1))
-    assert [a.kind for a in report.actions] == ["ended"]
+    result = run_cli(config_path, "let-go", ALICE, now=NOW)
+    assert result.exit_code == 0
+    assert result.output.startswith("Ended the touchbase series ")  # at once, not on the next run
     assert live_series(config) == {}
     (row,) = tb.load(store)
     assert row.state == tb.ENDED
+    report = run_planner(config, store, NOW_DT + timedelta(hours=1))
+    assert [a.kind for a in report.actions] == []
 
 
 def test_occurrences_follow_the_rrule_from_the_first_slot(tmp_path):

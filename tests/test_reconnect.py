@@ -101,7 +101,7 @@ def test_friday_drafts_are_written_once_per_person_per_week(tmp_path):
     body = alice.get_content()
     assert body.startswith("Hi Alice,\n\nit has been a while since we last talked (July 2026)")
     assert "Would you be up for half an hour" in body
-    assert "For you only, delete before sending (Alice Archer):\nYour last note: Training for a marathon" in body
+    assert "Training for a marathon" not in body and "For you only" not in body  # private: never in a draft
 
     with opened(cfg) as (config, store):
         assert len(run_reconnect_drafts(config, store, at(NEXT_FRIDAY))) == 2  # a new week

@@ -12,8 +12,9 @@ from agent.cli.app import App
 from agent.errors import UserError
 from agent.landscape.map import render_map
 from agent.landscape.matrix import matrix, reciprocity_flags
+from agent.letting_go import let_go_now, resume_now
 from agent.privacy import end_live_series, export, forget
-from agent.ratings import ROLES, let_go, parse_cadence, rate, resume
+from agent.ratings import ROLES, parse_cadence, rate
 from agent.relationships import relationships
 
 pass_app = click.make_pass_decorator(App)
@@ -63,18 +64,20 @@ def map_command(app: App, html_path: str) -> None:
 @click.argument("email")
 @pass_app
 def let_go_command(app: App, email: str) -> None:
-    """Let a relationship go: no touchbase, no reconnect reminders (undo with resume)."""
-    let_go(app.store, email, app.now())
-    click.echo(f"Let go of {normalise_email(email)}; `touchbase resume` brings them back.")
+    """Let a relationship go: the agent's touchbase series with them ends now, no reconnect
+    reminders, no drafts (undo with resume)."""
+    address = normalise_email(email)
+    for line in let_go_now(app.config, app.store, address, app.now()):
+        click.echo(line)
+    click.echo(f"Let go of {address}; `touchbase resume {address}` brings them back.")
 
 
 @main.command("resume")
 @click.argument("email")
 @pass_app
 def resume_command(app: App, email: str) -> None:
-    """End a pause or a let-go for a colleague."""
-    resume(app.store, email)
-    click.echo(f"{normalise_email(email)} is tracked again.")
+    """End a pause or a let-go for a colleague (says what it changed)."""
+    click.echo(resume_now(app.store, normalise_email(email), app.now()))
 
 
 @main.command("forget")

@@ -75,8 +75,8 @@ def reciprocity_section(ctx: DigestContext) -> Section | None:
     items = [Item(ctx.name(f.email), details=[f.suggestion]) for f in flags[:RECIPROCITY_LIMIT]]
     days = ctx.config.colleagues.window_days
     return Section("reciprocity", "Relationships that run one way", items,
-                   intro=f"From who sent the invitations to your meetings in the last {days} days: "
-                         "healthy relationships go both ways.",
+                   intro=f"From who sent the invitations to your meetings in the last {days} days "
+                         "(a recurring series counts once): healthy relationships go both ways.",
                    more=max(0, len(flags) - RECIPROCITY_LIMIT), more_hint="touchbase map --html FILE",
                    actionable=False)
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 
 from agent.config import Config
-from agent.followups import waiting_drafts
+from agent.followups import DRAFT_PROMPTS, waiting_drafts
 from agent.inference import ColleagueStats, MeetingRules
 from agent.landscape import reconnect
 from agent.mail import queue_problems
@@ -237,11 +237,15 @@ def drafts_section(ctx: DigestContext) -> Section | None:
     for draft in ctx.drafts:
         names = ", ".join(ctx.name(e) for e in draft["emails"])
         where = "outbox Drafts" if draft["location"] == "outbox" else f"{draft['location']} drafts"
+        details = [f"in {where}"]
+        details += [f"your last note about {ctx.name(e)} (not in the draft): {note}"
+                    for e in draft["emails"] if (note := ctx.last_note(e))]
         items.append(Item(f"{draft['title'] or 'Meeting'} ({names}), {ctx.when(draft['meeting_start'])}",
-                          details=[f"in {where}"]))
+                          details=details))
     n = len(items)
     return Section("drafts", "Follow-up drafts waiting", items,
-                   intro="Add a line about what you took away, then send them yourself.",
+                   intro="Add a line about what you took away, then send them yourself. "
+                         "To write it: " + " ".join(DRAFT_PROMPTS),
                    summary=f"{n} draft{'s' if n != 1 else ''} waiting")
 
 
@@ -263,6 +267,7 @@ def friday_section(ctx: DigestContext) -> Section | None:
             details.append(f"next meeting {ctx.when(rel.stats.next_meeting)}")
         if note := ctx.last_note(rel.email):
             details.append(f"last note: {note}")
+        details += reconnect.private_lines(ctx.store, rel.email)
         if rel.email in drafted:
             details.append(f"{reconnect.note_kind(rel)} note drafted in {reconnect.where(drafted[rel.email])}")
         items.append(Item(ctx.name(rel.email), status=rel.status, details=details))

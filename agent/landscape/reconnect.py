@@ -17,7 +17,6 @@ from agent import followups
 from agent.config import WEEKDAYS, Config
 from agent.landscape.matrix import reconnect_list
 from agent.mail import OUTBOX, enqueue, flush_outgoing, new_message
-from agent.notes import last_note
 from agent.planning.prompts import display_name
 from agent.relationships import Relationship, relationships
 from agent.store import Store, iso
@@ -128,21 +127,24 @@ def draft_subject(rel: Relationship) -> str:
 
 
 def draft_text(config: Config, store: Store, rel: Relationship) -> str:
-    """The body: a greeting, a line to fill in, a question and an offer to help; below the
-    signature, for the user only, the last note, motivators and demotivators."""
-    row = next(iter(store.table("people").rows_where("email = ?", [rel.email])), None) or {}
-    private = [f"Your last note: {note}" for note in [last_note(store, rel.email)] if note]
-    private += [f"{label}: {row[key]}" for key, label in
-                (("motivators", "What motivates them"), ("demotivators", "What demotivates them"))
-                if (row.get(key) or "").strip()]
+    """The body: a greeting, a line to fill in, a question and an offer to help. Only text the
+    user may send: the last note, motivators and demotivators are shown beside the draft in the
+    morning email's Friday list (`private_lines`), never in it."""
     last = rel.stats.last_seen
     return render(
         "reconnect.txt.j2",
         kind=note_kind(rel), anti_sponsor=rel.role == "anti-sponsor",
         greeting=_first_name(rel),
         since=f"{last.astimezone(config.zone):%B %Y}" if last else "",
-        who=rel.name or rel.email, private=private,
     )
+
+
+def private_lines(store: Store, email: str) -> list[str]:
+    """What motivates and demotivates `email`, for the user's eyes only (the morning email)."""
+    row = store.conn.execute(
+        "SELECT motivators, demotivators FROM people WHERE email = ?", (email,)).fetchone() or ("", "")
+    labels = ("what motivates them", "what demotivates them")
+    return [f"{label}: {value}" for label, value in zip(labels, row, strict=True) if (value or "").strip()]
 
 
 def _first_name(rel: Relationship) -> str:

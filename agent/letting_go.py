@@ -1,0 +1,61 @@
+"""Letting a relationship go at once, and resuming it: what `let-go` and `resume` change."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from agent.config import Config
+from agent.planning import touchbases as tb
+from agent.privacy import end_live_series
+from agent.ratings import let_go, resume
+from agent.store import Store, parse_iso
+
+LET_GO_REASON = "you let this relationship go"
+
+
+def let_go_now(config: Config, store: Store, email: str, now: datetime) -> list[str]:
+    """Mark `email` let go and end the agent's live series with them through the write target
+    at once (as `forget` does); withdraw a waiting proposal. Returns what was done, one line each.
+
+    A series that could not be ended stays recorded as live: the planner ends it on a later run.
+    """
+    let_go(store, email, now)
+    ended: set[str] = set()
+    lines = end_live_series(config, store, email, now, ended)
+    targets = set()
+    for row in tb.of_person(store, email):
+        if row.state in tb.BOOKED and row.series_id in ended:
+            row.state, row.ended_at = tb.ENDED, now
+            tb.save(store, row)
+            store.log_action("touchbase-ended", email, LET_GO_REASON, now)
+            targets.add(row.target)
+        elif row.state == tb.PROPOSED:
+            tb.remove(store, row.series_id)
+            lines.append(f"Withdrew the proposed touchbase with {email}.")
+    _resync(config, store, targets, now)
+    return lines
+
+
+def _resync(config: Config, store: Store, targets: set[str], now: datetime) -> None:
+    """Read the calendars just written again, so the ended occurrences leave the store now."""
+    from agent.planning.targets import configured_source
+    from agent.sync import sync_source
+
+    for target in sorted(targets):
+        source = configured_source(config, target)
+        if source is not None:
+            sync_source(config, store, source, now)
+
+
+def resume_now(store: Store, email: str, now: datetime) -> str:
+    """End a pause or take back a let-go; says what changed, or that there was nothing to do."""
+    row = store.conn.execute(
+        "SELECT paused_until, let_go_at FROM people WHERE email = ?", (email,)).fetchone()
+    paused_until, let_go_at = row or (None, None)
+    paused = bool(paused_until) and parse_iso(paused_until) > now
+    if not paused and not let_go_at:
+        return f"Nothing to resume: {email} is neither paused nor let go."
+    resume(store, email)
+    if let_go_at:
+        return (f"{email} is tracked again (let go on {parse_iso(let_go_at):%Y-%m-%d}): "
+                "touchbases and reminders resume.")
+    return f"Ended the pause of {email} (it ran until {parse_iso(paused_until):%Y-%m-%d}): touchbases resume."
