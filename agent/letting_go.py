@@ -50,12 +50,12 @@ def resume_now(store: Store, email: str, now: datetime) -> str:
     """End a pause or take back a let-go; says what changed, or that there was nothing to do."""
     row = store.conn.execute(
         "SELECT paused_until, let_go_at FROM people WHERE email = ?", (email,)).fetchone()
-    paused_until, let_go_at = row or (None, None)
-    paused = bool(paused_until) and parse_iso(paused_until) > now
-    if not paused and not let_go_at:
+    paused_text, let_go_text = row or (None, None)
+    paused_until = parse_iso(paused_text) if paused_text else None
+    if not let_go_text and (paused_until is None or paused_until <= now):
         return f"Nothing to resume: {email} is neither paused nor let go."
     resume(store, email)
-    if let_go_at:
-        return (f"{email} is tracked again (let go on {parse_iso(let_go_at):%Y-%m-%d}): "
+    if let_go_text:
+        return (f"{email} is tracked again (let go on {parse_iso(let_go_text):%Y-%m-%d}): "
                 "touchbases and reminders resume.")
-    return f"Ended the pause of {email} (it ran until {parse_iso(paused_until):%Y-%m-%d}): touchbases resume."
+    return f"Ended the pause of {email} (it ran until {paused_until:%Y-%m-%d}): touchbases resume."
