@@ -15,7 +15,7 @@ import mailbox
 import os
 import smtplib
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
@@ -25,6 +25,7 @@ from pathlib import Path
 
 from agent.config import Config, SmtpConfig
 from agent.errors import SourceError, StoreError, TouchbaseError, UserError
+from agent.safe_text import one_line, printable, server_reply
 from agent.store import Store, iso
 
 log = logging.getLogger(__name__)
@@ -113,13 +114,16 @@ def pending(store: Store) -> list[dict]:
     return list(store.table("outgoing").rows_where("sent_at IS NULL", order_by="id"))
 
 
-def queue_problems(store: Store) -> list[str]:
-    """One line per transport whose queued mail could not be delivered yet."""
+def queue_problems(store: Store, kinds: tuple[str, ...] = ()) -> list[str]:
+    """One line per transport whose queued mail (of `kinds`, or any) could not be delivered yet."""
+    where = "sent_at IS NULL AND last_error IS NOT NULL"
+    if kinds:
+        where += f" AND kind IN ({', '.join('?' for _ in kinds)})"
     rows = store.db.conn.execute(
-        "SELECT transport, count(*), max(id) FROM outgoing "
-        "WHERE sent_at IS NULL AND last_error IS NOT NULL GROUP BY transport ORDER BY transport")
+        f"SELECT transport, count(*), max(id) FROM outgoing WHERE {where} "
+        "GROUP BY transport ORDER BY transport", kinds)
     lines = []
-    for transport, count, last_id in rows:
+    for transport, count, last_id in rows.fetchall():
         error = store.table("outgoing").get(last_id)["last_error"]
         lines.append(f"{count} mail(s) waiting for {transport}: {error}")
     return lines
@@ -133,20 +137,61 @@ def mail_status(store: Store, outgoing_id: int) -> dict:
 
 
 def _deliver_row(config: Config, store: Store, row: dict, now: datetime) -> str | None:
-    """Deliver one queued mail; None on success, else the error line (also recorded)."""
+    """Deliver one queued mail; None on success, else the error line (also recorded).
+
+    The attempt is committed before the mail leaves (`attempts` + 1, autocommit), so a later
+    run knows an earlier attempt may have got through and looks the mail up before sending it
+    again (`already_delivered`). The mail is marked sent the moment the transport accepts it.
+    """
     conn = store.db.conn
     conn.execute("UPDATE outgoing SET attempts = attempts + 1 WHERE id = ?", (row["id"],))
-    message = parse_raw(row["raw"])
+
+    def accepted() -> None:
+        conn.execute("UPDATE outgoing SET sent_at = ?, last_error = NULL WHERE id = ?",
+                     (iso(now), row["id"]))
+
     try:
+        message = parse_raw(row["raw"])
+        if row["attempts"] > 0 and already_delivered(config, message, row["kind"], row["transport"], now):
+            log.info("mail %s (%s) was delivered by an earlier attempt; not sent again",
+                     row["id"], row["kind"])
+            accepted()
+            return None
         deliver(config, message, row["kind"], row["transport"], now,
-                maybe_delivered=row["attempts"] > 0)
+                maybe_delivered=row["attempts"] > 0, on_accepted=accepted)
     except TouchbaseError as exc:
-        conn.execute("UPDATE outgoing SET last_error = ? WHERE id = ?", (str(exc), row["id"]))
-        log.error("mail %s (%s) not delivered, will retry: %s", row["id"], row["kind"], exc)
-        return str(exc)
-    conn.execute("UPDATE outgoing SET sent_at = ?, last_error = NULL WHERE id = ?",
-                 (iso(now), row["id"]))
+        error = printable(str(exc))
+        conn.execute("UPDATE outgoing SET last_error = ? WHERE id = ?", (error, row["id"]))
+        log.error("mail %s (%s) not delivered, will retry: %s", row["id"], row["kind"], error)
+        return error
     return None
+
+
+def already_delivered(config: Config, message: EmailMessage, kind: str, transport: str,
+                      now: datetime) -> bool:
+    """True when a mail-account transport finds `message` (by Message-ID) in its sent mail.
+
+    Asked only after an attempt that may have got through. SMTP has no way to look (False: the
+    mail is sent again, the one duplicate DESIGN.md allows); the outbox checks for itself.
+    """
+    message_id = str(message.get("Message-ID") or "").strip()
+    if kind in DRAFT_KINDS or transport in (OUTBOX, SMTP) or not message_id:
+        return False
+    from agent.sources import open_connector
+
+    connector = open_connector(config, config.source(transport), now)
+    try:
+        found = connector.find_sent(message_id)
+    except TouchbaseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a backend failure keeps the mail queued
+        raise SourceError(transport, f"unexpected error: {type(exc).__name__}: {exc}") from exc
+    finally:
+        connector.close()
+    if found is None:
+        log.warning("%s cannot look up sent mail; mail %s is sent again (at most one duplicate)",
+                    transport, message_id)
+    return bool(found)
 
 
 def parse_raw(raw: bytes) -> EmailMessage:
@@ -157,11 +202,13 @@ def parse_raw(raw: bytes) -> EmailMessage:
 # --- delivery ------------------------------------------------------------------------------
 
 def deliver(config: Config, message: EmailMessage, kind: str, transport: str, now: datetime,
-            maybe_delivered: bool = False) -> None:
+            maybe_delivered: bool = False, on_accepted: Callable[[], None] | None = None) -> None:
     """Hand `message` to `transport` now (a draft kind is stored as a draft, never sent).
 
     `maybe_delivered`: an earlier attempt may have got through before a crash; the outbox
-    then checks for the Message-ID first. Raises SourceError (or UserError) on failure.
+    then checks for the Message-ID first. `on_accepted` is called the instant the transport
+    has taken the mail (SMTP: before QUIT), so the window in which a crash leaves a delivered
+    mail unrecorded is as short as it can be. Raises SourceError (or UserError) on failure.
     """
     draft = kind in DRAFT_KINDS
     if transport == OUTBOX:
@@ -170,9 +217,12 @@ def deliver(config: Config, message: EmailMessage, kind: str, transport: str, no
     elif transport == SMTP:
         if draft:
             raise UserError("smtp cannot hold drafts; use outbox or a mail-account source")
-        smtp_send(config, message)
+        smtp_send(config, message, on_accepted)
+        return
     else:
         _via_source(config, message, transport, draft, now)
+    if on_accepted is not None:
+        on_accepted()
 
 
 def _via_source(config: Config, message: EmailMessage, name: str, draft: bool,
@@ -270,38 +320,61 @@ def smtp_password(cfg: SmtpConfig) -> str:
                     "or [smtp] password_file")
 
 
-def smtp_send(config: Config, message: EmailMessage) -> None:
-    """Send `message` through the configured SMTP server (STARTTLS, implicit TLS or none)."""
+def smtp_send(config: Config, message: EmailMessage,
+              on_accepted: Callable[[], None] | None = None) -> None:
+    """Send `message` through the configured SMTP server (STARTTLS, implicit TLS or none).
+
+    `on_accepted` runs right after the server accepted the message, before QUIT.
+    """
     cfg = config.smtp
     where = f"{cfg.host}:{cfg.port}"
     password = smtp_password(cfg) if cfg.username else ""
     sender = cfg.sender or config.user.email
     try:
-        with _smtp_session(cfg) as client:
+        client = _smtp_session(cfg)
+        try:
             if cfg.username:
                 client.login(cfg.username, password)
             refused = client.send_message(message, from_addr=sender)
-    except smtplib.SMTPAuthenticationError as exc:
-        raise SourceError(SMTP, f"{where} refused the login of {cfg.username!r} "
-                                f"({_server_said(exc)}); check the password") from None
-    except smtplib.SMTPNotSupportedError as exc:
-        raise SourceError(SMTP, f"{where} does not support this: {exc}; check [smtp] security") from None
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise SourceError(SMTP, f"{where} refused every recipient: {_refusals(exc.recipients)}") from None
-    except smtplib.SMTPResponseException as exc:
-        raise SourceError(SMTP, f"{where} refused the mail ({_server_said(exc)})") from None
-    except smtplib.SMTPException as exc:
-        raise SourceError(SMTP, f"{where}: {exc}") from None
-    except ssl.SSLCertVerificationError as exc:
-        raise SourceError(SMTP, f"{where}: the server's certificate is not trusted "
-                                f"({exc.verify_message}); see [smtp] ca_file") from None
-    except ssl.SSLError as exc:
-        raise SourceError(SMTP, f"{where}: TLS failed ({exc.reason or exc}); check [smtp] security "
-                                "and port") from None
-    except OSError as exc:
-        raise SourceError(SMTP, f"cannot reach {where}: {exc.strerror or exc}") from None
+            if on_accepted is not None:
+                on_accepted()
+        finally:
+            _quit_quietly(client)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SourceError(SMTP, server_reply(_smtp_failure(exc, cfg, where), password,
+                                             limit=500)) from None
     if refused:
-        log.warning("smtp: some recipients were refused: %s", _refusals(refused))
+        log.warning("smtp: some recipients were refused: %s",
+                    server_reply(_refusals(refused), password))
+
+
+def _smtp_failure(exc: Exception, cfg: SmtpConfig, where: str) -> str:
+    """One line for an SMTP failure (the server's own words cleaned by the caller)."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"{where} refused the login of {cfg.username!r} ({_server_said(exc)}); check the password"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return f"{where} does not support this: {exc}; check [smtp] security"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return f"{where} refused every recipient: {_refusals(exc.recipients)}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{where} refused the mail ({_server_said(exc)})"
+    if isinstance(exc, smtplib.SMTPException):
+        return f"{where}: {exc}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"{where}: the server's certificate is not trusted ({exc.verify_message}); "
+                "see [smtp] ca_file")
+    if isinstance(exc, ssl.SSLError):
+        return f"{where}: TLS failed ({exc.reason or exc}); check [smtp] security and port"
+    assert isinstance(exc, OSError)
+    return f"cannot reach {where}: {exc.strerror or exc}"
+
+
+def _quit_quietly(client: smtplib.SMTP) -> None:
+    """Say QUIT; a server that answers it badly or hangs up changes nothing (the mail is in)."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
 
 
 def _smtp_session(cfg: SmtpConfig) -> smtplib.SMTP:
@@ -333,7 +406,7 @@ def _tls_context(cfg: SmtpConfig) -> ssl.SSLContext:
 
 def _server_said(exc: smtplib.SMTPResponseException) -> str:
     text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-    return f"{exc.smtp_code} {' '.join(text.split())}"
+    return f"{exc.smtp_code} {one_line(text)}"
 
 
 def _refusals(recipients: dict) -> str:

@@ -69,6 +69,12 @@ class Connector(ABC):
         """Send `message` from the account."""
         raise ReadOnlySource(self.name, "this source is not a mail account")
 
+    def find_sent(self, message_id: str) -> bool | None:
+        """Whether the account's sent mail holds a message with this Message-ID (None: the
+        account cannot tell). Asked before sending again after an attempt that may have got
+        through, so a mail goes out exactly once."""
+        return None
+
     @classmethod
     def authorize(cls, source: Any, context: ConnectorContext, **options: Any) -> str:
         """Run the interactive sign-in for this source; returns a line to print."""

@@ -73,9 +73,11 @@ def _declines_read_back(config: Config, store: Store, now: datetime, errors: lis
 
 def job_followups(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
     """Draft follow-ups for meetings that just ended."""
-    from agent.followups import run_followups
+    from agent.followups import KIND, run_followups
 
-    return describe(run_followups(config, store, now), "draft")
+    detail = describe(run_followups(config, store, now), "draft")
+    _fail_on_undelivered(store, (KIND,), detail)
+    return detail
 
 
 def job_planner(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
@@ -117,14 +119,27 @@ def job_mail(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) 
     """Retry mail that could not be sent or filed before."""
     from agent.mail import flush_outgoing
 
-    return describe(flush_outgoing(config, store, now), "message")
+    detail = describe(flush_outgoing(config, store, now), "message")
+    _fail_on_undelivered(store, (), detail)
+    return detail
 
 
 def job_digest(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
     """Send today's morning email when it is due and has not gone out."""
-    from agent.digest.morning import send_digest_if_due
+    from agent.digest.morning import KIND, send_digest_if_due
 
-    return send_digest_if_due(config, store, now) or "not due, or already handled today"
+    detail = send_digest_if_due(config, store, now) or "not due, or already handled today"
+    _fail_on_undelivered(store, (KIND,), "")
+    return detail
+
+
+def _fail_on_undelivered(store: Store, kinds: tuple[str, ...], done: str) -> None:
+    """Mail (of `kinds`) still queued after a failed delivery fails the job: the work is not done."""
+    from agent.mail import queue_problems
+
+    problems = queue_problems(store, kinds)
+    if problems:
+        raise JobFailed((f"{done}; " if done and done != "0 messages" else "") + "; ".join(problems))
 
 
 JOBS: dict[str, JobFunction] = {

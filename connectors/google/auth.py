@@ -3,7 +3,9 @@
 The token file is Google's authorized-user JSON (refresh token, client id and secret, token_uri,
 scopes), written atomically with mode 0600 and never logged. Scopes are limited to what the
 config uses this source for: reading events always; writing touchbases and free/busy when it is
-the write target; gmail.compose when follow-up drafts or the morning email go through Gmail.
+the write target; gmail.compose when follow-up drafts or the morning email go through Gmail, and
+gmail.readonly when the morning email does (to find a sent mail by its Message-ID before sending
+it again after a crash: the mail goes out exactly once).
 """
 from __future__ import annotations
 
@@ -21,6 +23,10 @@ SCOPE_EVENTS_READ = "https://www.googleapis.com/auth/calendar.events.readonly"
 SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events"
 SCOPE_FREEBUSY = "https://www.googleapis.com/auth/calendar.freebusy"
 SCOPE_GMAIL_COMPOSE = "https://www.googleapis.com/auth/gmail.compose"
+SCOPE_GMAIL_READ = "https://www.googleapis.com/auth/gmail.readonly"
+SCOPES_READING_MAIL = frozenset({SCOPE_GMAIL_READ, "https://www.googleapis.com/auth/gmail.modify",
+                                 "https://mail.google.com/"})
+"""Scopes that let messages.list search sent mail by Message-ID (gmail.metadata cannot search)."""
 ROLES = ("read", "write", "drafts", "send")
 
 
@@ -32,6 +38,8 @@ def scopes_for(roles: set[str] | list[str] | tuple[str, ...]) -> list[str]:
         scopes.append(SCOPE_FREEBUSY)
     if wanted & {"drafts", "send"}:
         scopes.append(SCOPE_GMAIL_COMPOSE)
+    if "send" in wanted:
+        scopes.append(SCOPE_GMAIL_READ)  # to find a sent mail before sending it again
     return scopes
 
 

@@ -249,6 +249,20 @@ class GoogleConnector(Connector):
         self.caller.run(lambda: messages.send(userId="me", body={"raw": raw})
                         .execute(num_retries=0), "sending mail through Gmail")
 
+    def find_sent(self, message_id: str) -> bool | None:
+        """Look the Message-ID up among the sent messages (messages.list, q=rfc822msgid:,
+        label SENT); None when the sign-in lacks the gmail.readonly permission to look."""
+        gmail = self._service("gmail")
+        granted = google_auth.granted_scopes(self._credentials)
+        if granted and not set(granted) & google_auth.SCOPES_READING_MAIL:
+            return None
+        bare = message_id.strip().strip("<>")
+        messages = gmail.users().messages()
+        answer = self.caller.run(lambda: messages.list(userId="me", q=f"rfc822msgid:{bare}",
+                                                       labelIds=["SENT"], maxResults=1)
+                                 .execute(num_retries=0), "looking for the mail in Gmail's sent mail")
+        return bool(answer.get("messages"))
+
     # --- sign-in ----------------------------------------------------------------------------
 
     @classmethod

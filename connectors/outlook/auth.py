@@ -26,6 +26,8 @@ AUTHORITY_HOST = "https://login.microsoftonline.com"
 CALENDAR_SCOPES = ["Calendars.ReadWrite"]
 DRAFT_SCOPE = "Mail.ReadWrite"
 SEND_SCOPE = "Mail.Send"
+SENT_LOOKUP_SCOPE = "Mail.ReadBasic"
+"""To find a sent mail by its internetMessageId before sending it again after a crash."""
 
 _HTTP_CACHE: dict = {}  # msal's discovery answers, shared by the connectors of one process
 _WARNED: set[str] = set()
@@ -93,7 +95,7 @@ def scopes_for(roles: list[str]) -> list[str]:
     if "drafts" in roles:
         scopes.append(DRAFT_SCOPE)
     if "send" in roles:
-        scopes.append(SEND_SCOPE)
+        scopes += [SEND_SCOPE, SENT_LOOKUP_SCOPE]
     return scopes
 
 

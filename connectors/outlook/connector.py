@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from agent.errors import SourceError
+from agent.errors import AuthError, SourceError
 from agent.model import Changes, Occurrence, OwnEvent, SeriesSpec
 from connectors.base import Connector, ConnectorContext, Interval
 from connectors.outlook import mapping as gm
@@ -28,6 +28,7 @@ from connectors.outlook.auth import (
     CALENDAR_SCOPES,
     DRAFT_SCOPE,
     SEND_SCOPE,
+    SENT_LOOKUP_SCOPE,
     OutlookAuth,
     ScopedTokens,
     scopes_for,
@@ -85,6 +86,11 @@ class OutlookConnector(Connector):
     def sender(self) -> GraphClient:
         """Graph with the permission to send (Mail.Send)."""
         return self._client("send", [SEND_SCOPE])
+
+    @property
+    def sent_reader(self) -> GraphClient:
+        """Graph with the permission to look in Sent Items (Mail.ReadBasic)."""
+        return self._client("sent", [SENT_LOOKUP_SCOPE])
 
     def _client(self, kind: str, scopes: list[str]) -> GraphClient:
         if kind not in self._clients:
@@ -229,8 +235,18 @@ class OutlookConnector(Connector):
 
     def send(self, message: EmailMessage) -> None:
         """Send `message` through POST /me/sendMail (202 Accepted, no body)."""
-        body = {"message": gm.graph_message(message), "saveToSentItems": True}
+        body = {"message": gm.graph_message(message, sending=True), "saveToSentItems": True}
         self.sender.request("POST", "me/sendMail", json=body, retry_on=NOT_PROCESSED)
+
+    def find_sent(self, message_id: str) -> bool | None:
+        """Look the Message-ID up in Sent Items ($filter on internetMessageId)."""
+        value = message_id.strip().replace("'", "''")
+        try:
+            page = self.sent_reader.get_json("me/mailFolders/sentitems/messages", params={
+                "$filter": f"internetMessageId eq '{value}'", "$select": "id", "$top": "1"})
+        except AuthError:
+            return None  # a sign-in from before the lookup existed: cannot tell
+        return bool(page.get("value"))
 
     def _find_by_tag(self, collection: str, value: str, client: GraphClient) -> str:
         page = client.get_json(collection, params={"$filter": gm.tag_filter(value), "$select": "id",

@@ -238,8 +238,9 @@ def message_bodies(message: EmailMessage) -> tuple[str, str]:
     return texts["plain"], texts["html"]
 
 
-def graph_message(message: EmailMessage, key: str | None = None) -> dict:
-    """The Graph message JSON of an EmailMessage (HTML body when there is one)."""
+def graph_message(message: EmailMessage, key: str | None = None, sending: bool = False) -> dict:
+    """The Graph message JSON of an EmailMessage (HTML body when there is one); a message being
+    sent keeps its Message-ID as internetMessageId, so Sent Items can be searched for it."""
     text, html = message_bodies(message)
     body = {"contentType": "html", "content": html} if html else {"contentType": "text", "content": text}
     result = {"subject": str(message.get("Subject", "")), "body": body,
@@ -248,6 +249,8 @@ def graph_message(message: EmailMessage, key: str | None = None) -> dict:
               "bccRecipients": _recipients(message.get_all("Bcc", []))}
     if key:
         result["singleValueExtendedProperties"] = [{"id": TAG_PROPERTY_ID, "value": key}]
+    if sending and message.get("Message-ID"):
+        result["internetMessageId"] = str(message["Message-ID"]).strip()
     return result
 
 

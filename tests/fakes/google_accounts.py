@@ -4,7 +4,10 @@ Token endpoint: refresh_token and authorization_code grants (client authenticati
 or by HTTP Basic, PKCE S256 checked), `invalid_grant` for a revoked or unknown refresh token.
 Authorization endpoint: redirects at once to the loopback redirect_uri with a code (the user
 "consents"). Gmail: users.drafts.create / drafts.list (q=rfc822msgid:) / users.messages.send with
-a base64url `raw` RFC 822 message.
+a base64url `raw` RFC 822 message / users.messages.list (q=rfc822msgid:, labelIds; as Google
+documents, it needs gmail.readonly, gmail.modify or mail.google.com, and gmail.metadata may not
+use q). `after_send`, when set, is called with each message messages.send accepted, before the
+answer goes back (a test kills the client there).
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from tests.fakes.google_calendar import ApiError
 
 SCOPE = "https://www.googleapis.com/auth/"
 GMAIL_SCOPES = {SCOPE + "gmail.compose", SCOPE + "gmail.modify", "https://mail.google.com/"}
+GMAIL_READERS = {SCOPE + "gmail.readonly", SCOPE + "gmail.modify", "https://mail.google.com/"}
 
 
 class AccountsMixin:
@@ -115,8 +119,39 @@ class AccountsMixin:
         message = {"id": f"m{self._next_id()}", "threadId": f"t{self._next_id()}",
                    "labelIds": ["SENT"]}
         self.sent.append({"message": message, "parsed": parsed, "raw": raw})
+        if getattr(self, "after_send", None) is not None:
+            self.after_send(parsed)
         return 200, message
 
+    def api_messages_list(self, scopes, query, body, user):
+        wanted = (query.get("q") or [""])[0].strip()
+        if wanted and set(scopes) & (GMAIL_READERS | {SCOPE + "gmail.metadata"}) == {SCOPE + "gmail.metadata"}:
+            raise ApiError(403, "forbidden", "Metadata scope does not support 'q' parameter")
+        self._need(scopes, GMAIL_READERS | {SCOPE + "gmail.metadata"})
+        labels = set(query.get("labelIds") or [])
+        found = []
+        for kept in self.sent:
+            if labels - set(kept["message"]["labelIds"]):
+                continue
+            if not _matches(kept["parsed"], wanted):
+                continue
+            found.append({"id": kept["message"]["id"], "threadId": kept["message"]["threadId"]})
+        maximum = int((query.get("maxResults") or ["100"])[0])
+        answer: dict[str, Any] = {"resultSizeEstimate": len(found)}
+        if found:
+            answer["messages"] = found[:maximum]
+        return 200, answer
+
+
+
+def _matches(parsed: email.message.EmailMessage, query: str) -> bool:
+    """The emulator's share of Gmail search: empty, or `rfc822msgid:<id>`."""
+    if not query:
+        return True
+    if not query.startswith("rfc822msgid:"):
+        raise ApiError(400, "invalidArgument", f"the emulator does not search {query!r}")
+    target = query.split(":", 1)[1].strip().strip("<>")
+    return (parsed["Message-ID"] or "").strip().strip("<>") == target
 
 
 def _s256(verifier: str) -> str:

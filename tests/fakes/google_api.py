@@ -15,6 +15,7 @@ import itertools
 import secrets
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
@@ -26,7 +27,8 @@ from tests.fakes.google_calendar import ApiError, FakeCalendar, copy_of, stamp
 from tests.fakes.google_calendar_api import CalendarApiMixin
 from tests.fakes.google_routes import Handler, route
 
-ALL_SCOPES = [SCOPE + "calendar.events", SCOPE + "calendar.freebusy", SCOPE + "gmail.compose"]
+ALL_SCOPES = [SCOPE + "calendar.events", SCOPE + "calendar.freebusy", SCOPE + "gmail.compose",
+              SCOPE + "gmail.readonly"]
 
 
 @dataclass
@@ -64,6 +66,7 @@ class GoogleEmulator(CalendarApiMixin, AccountsMixin):
         self.visible_busy: dict[str, list[tuple[datetime, datetime]]] = {}
         self.drafts: dict[str, dict] = {}
         self.sent: list[dict] = []
+        self.after_send: Callable[[Any], None] | None = None  # called once messages.send accepted
         self.client_id, self.client_secret = "test-client.apps.example", "test-secret"
         self.refresh_tokens: dict[str, list[str]] = {}  # refresh token -> scopes
         self.access_tokens: dict[str, list[str]] = {}

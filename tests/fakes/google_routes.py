@@ -22,6 +22,7 @@ ROUTES = [
     ("POST", r"/gmail/v1/users/(?P<user>[^/]+)/drafts", "drafts.create"),
     ("GET", r"/gmail/v1/users/(?P<user>[^/]+)/drafts", "drafts.list"),
     ("POST", r"/gmail/v1/users/(?P<user>[^/]+)/messages/send", "messages.send"),
+    ("GET", r"/gmail/v1/users/(?P<user>[^/]+)/messages", "messages.list"),
 ]
 _COMPILED = [(verb, re.compile(f"^{pattern}$"), name) for verb, pattern, name in ROUTES]
 

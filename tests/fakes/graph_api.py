@@ -7,11 +7,13 @@ REQUESTS_CA_BUNDLE, with verification on.
 
 Test controls: `mailbox` (the calendar and mail data), `identity` (tokens), `inject()` for 429 /
 503 / 401 answers, `drop()` for a connection cut before or after the request is processed,
-`routes.expire_delta_tokens()`, `routes.replay` and `routes.leak_outside`; `log` counts requests.
+`routes.expire_delta_tokens()`, `routes.replay`, `routes.leak_outside` and `routes.after_send` (called
+with each mail sendMail accepted, before the answer); `log` counts requests.
 """
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,9 +26,11 @@ from tests.fakes.graph_routes import GraphRoutes, Result, error
 from tests.fakes.graph_state import Mailbox
 from tests.fakes.smtp_server import TlsFiles, make_tls_files
 
+_FOLDER_MESSAGES = re.compile(r"^/me/mailFolders/(?P<folder>[^/]+)/messages$")
 CLIENT_ID = "5a1c2f0e-7d3b-4c41-9a8e-1f2e3d4c5b6a"
 TENANT = "contoso-test"
-SCOPES_NEEDED = {"/me/messages": {"Mail.ReadWrite"}, "/me/mailFolders": {"Mail.ReadWrite"},
+SCOPES_NEEDED = {"/me/messages": {"Mail.ReadWrite"},
+                 "/me/mailFolders": {"Mail.ReadWrite", "Mail.Read", "Mail.ReadBasic"},
                  "/me/sendMail": {"Mail.Send"}}
 
 
@@ -190,6 +194,9 @@ class GraphFake:
                 return r.list_messages(query, prefer) if method == "GET" else r.create_message(body or {})
             if method == "POST" and route == "/me/sendMail":
                 return r.send_mail(body or {})
+            folder = _FOLDER_MESSAGES.match(route)
+            if method == "GET" and folder:
+                return r.list_folder_messages(unquote(folder["folder"]), query, prefer)
         return error(400, "BadRequest", f"Resource not found for the segment in {method} {route}")
 
 

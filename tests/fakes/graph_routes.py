@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ Result = tuple[int, Any, dict]
 _ANY = re.compile(r"^singleValueExtendedProperties/Any\(ep: ep/id eq '(?P<id>[^']+)' and "
                   r"(?:ep/value (?P<op>eq|ne) '(?P<value>(?:[^']|'')*)'|"
                   r"(?P<fn>contains|startswith)\(ep/value, '(?P<arg>(?:[^']|'')*)'\))\)$", re.I)
+_MESSAGE_ID = re.compile(r"^internetMessageId eq '(?P<value>(?:[^']|'')*)'$")
 _EXPAND = re.compile(r"^singleValueExtendedProperties\(\$filter=(?P<ids>.+)\)$", re.I)
 _CODES = {"free": "0", "workingElsewhere": "0", "tentative": "1", "busy": "2", "oof": "3"}
 
@@ -65,6 +67,7 @@ class GraphRoutes:
         self.replay = False
         self.leak_outside = False
         self.creates = 0
+        self.after_send: Callable[[dict], None] | None = None  # called once a mail is accepted
 
     # --- calendarView delta ------------------------------------------------------------------
 
@@ -264,12 +267,34 @@ class GraphRoutes:
         if not isinstance(message, dict) or not message.get("toRecipients"):
             return error(400, "ErrorInvalidRecipients", "At least one recipient is not valid.")
         with self.mailbox.lock:
-            self.mailbox.sent.append(copy.deepcopy(message))
+            message = copy.deepcopy(message)
+            message.setdefault("internetMessageId", f"<{secrets.token_hex(8)}@graph.invalid>")
+            self.mailbox.sent.append(message)
             if body.get("saveToSentItems", True) not in (False, "false"):
                 saved = dict(copy.deepcopy(message), id=self.mailbox.new_id("AAMkSent"),
                              isDraft=False, parentFolderId="sentitems")
                 self.mailbox.messages[saved["id"]] = saved
+        if self.after_send is not None:
+            self.after_send(message)
         return 202, None, {}
+
+    def list_folder_messages(self, folder: str, query: dict[str, str],
+                             prefer: dict[str, str]) -> Result:
+        """GET /me/mailFolders/{folder}/messages: `sentitems` and `drafts` by well-known name;
+        $filter on an extended property or `internetMessageId eq '<id>'`."""
+        wanted = folder.lower()
+        if wanted not in ("sentitems", "drafts"):
+            return _not_found()
+        text = (query.get("$filter") or "").strip()
+        by_id = _MESSAGE_ID.match(text)
+        matcher = (lambda item: item.get("internetMessageId") == by_id["value"].replace("''", "'")) \
+            if by_id else _matcher(text)
+        if matcher is None:
+            return error(400, "ErrorInvalidUrlQueryFilter", f"unsupported $filter {text!r}")
+        with self.mailbox.lock:
+            found = [m for m in self.mailbox.messages.values()
+                     if m.get("parentFolderId") == wanted and matcher(m)]
+        return self._collection(found, query, prefer, f"me/mailFolders/{folder}/messages")
 
     def _collection(self, items: list[dict], query: dict[str, str], prefer: dict[str, str],
                     path: str) -> Result:

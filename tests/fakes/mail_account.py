@@ -7,7 +7,7 @@ options={"path": str(folder), "fail": ""})`; a non-empty `fail` makes every call
 """
 from __future__ import annotations
 
-from email import policy
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -30,6 +30,17 @@ class FolderMailAccount(Connector):
 
     def send(self, message: EmailMessage) -> None:
         self._keep("sent", message)
+
+    def find_sent(self, message_id: str) -> bool | None:
+        folder = Path(self.source.options["path"]) / "sent"
+        if self.source.options.get("cannot_look"):
+            return None
+        wanted = message_id.strip()
+        for path in folder.glob("*.eml") if folder.is_dir() else []:
+            parsed = message_from_bytes(path.read_bytes(), policy=policy.default)
+            if str(parsed.get("Message-ID", "")).strip() == wanted:
+                return True
+        return False
 
     def _keep(self, box: str, message: EmailMessage) -> str:
         if self.source.options.get("fail"):
