@@ -13,8 +13,8 @@ from pathlib import Path
 
 from agent.config import load_config
 from agent.store import Store
-from tests.fakes.google_setup import google, google_config  # noqa: F401
-from tests.fakes.graph_fixtures import graph, outlook_config, sign_in  # noqa: F401
+from tests.fakes.google_setup import google_config
+from tests.fakes.graph_fixtures import outlook_config, sign_in
 from tests.helpers import run_cli
 
 NOW = "2026-10-14T12:00:00+02:00"  # a Wednesday after 08:00: the morning email is due
@@ -39,7 +39,7 @@ def queued_mail(config: Path) -> list[dict]:
         store.close()
 
 
-def test_a_kill_right_after_gmail_accepts_the_morning_email_sends_no_second_one(tmp_path, google):  # noqa: F811
+def test_a_kill_right_after_gmail_accepts_the_morning_email_sends_no_second_one(tmp_path, google):
     config = google_config(tmp_path, google, extra='[digest]\ntransport = "gwork"\nto = "me@acme.example"\n')
     run_killed_on_accept(config, lambda hook: setattr(google, "after_send", hook))
     google.after_send = None
@@ -57,7 +57,7 @@ def test_a_kill_right_after_gmail_accepts_the_morning_email_sends_no_second_one(
     assert lookups and lookups[0]["q"] == [f"rfc822msgid:{message_id}"]
 
 
-def test_a_kill_right_after_graph_accepts_the_morning_email_sends_no_second_one(tmp_path, graph):  # noqa: F811
+def test_a_kill_right_after_graph_accepts_the_morning_email_sends_no_second_one(tmp_path, graph):
     config = outlook_config(tmp_path, graph, extra='[digest]\ntransport = "office"\nto = "me@acme.example"\n')
     assert "Mail.ReadBasic" in sign_in(config)
     run_killed_on_accept(config, lambda hook: setattr(graph.routes, "after_send", hook))
@@ -74,7 +74,7 @@ def test_a_kill_right_after_graph_accepts_the_morning_email_sends_no_second_one(
     assert lookup.query["$filter"] == f"internetMessageId eq '{message_id}'"
 
 
-def test_a_mail_the_provider_never_took_is_sent_after_the_lookup(tmp_path, google):  # noqa: F811
+def test_a_mail_the_provider_never_took_is_sent_after_the_lookup(tmp_path, google):
     config = google_config(tmp_path, google, extra='[digest]\ntransport = "gwork"\nto = "me@acme.example"\n')
     google.inject(0, method="messages.send")  # the connection cut before it was carried out
     assert run_cli(config, "run", "--once", now=NOW).exit_code == 1
