@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 AGENT_TAG_NAME = "touchbase-agent"
 """Name of the property (X- property, extended property) that marks events the agent created."""
@@ -101,3 +102,22 @@ class OwnEvent:
     title: str = ""
     start: datetime | None = None
     ended: bool = False
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """Someone's working hours: days (MO..SU), a daily span, in their zone (an IANA name)."""
+
+    days: tuple[str, ...]
+    start: time
+    end: time
+    timezone: str
+
+    def contains(self, start: datetime, end: datetime) -> bool:
+        """True when [start, end) lies inside these hours on one of their working days."""
+        zone = ZoneInfo(self.timezone)
+        first, last = start.astimezone(zone), end.astimezone(zone)
+        weekday = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[first.weekday()]
+        if weekday not in self.days or last.date() != first.date():
+            return False
+        return self.start <= first.time() and last.time() <= self.end

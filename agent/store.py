@@ -166,6 +166,17 @@ def m005_interactions(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX interactions_email ON interactions (email, at)")
 
 
+@migrations()
+def m006_instance_moves(db: sqlite_utils.Database) -> None:
+    """Single instances of touchbase series the agent moved or cancelled (healing)."""
+    db.execute("""CREATE TABLE instance_moves (
+        key TEXT PRIMARY KEY, series_id TEXT NOT NULL, email TEXT NOT NULL,
+        original_start TEXT NOT NULL, new_start TEXT, state TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '', at TEXT NOT NULL, moves INTEGER NOT NULL DEFAULT 1)""")
+    db.execute("CREATE INDEX instance_moves_series ON instance_moves (series_id)")
+    db.execute("CREATE TABLE busy_checks (series_id TEXT PRIMARY KEY, day TEXT NOT NULL)")
+
+
 def address_digest(address: str) -> str:
     """The SHA-256 of a lower-cased address: what the store keeps of a forgotten person."""
     return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
@@ -272,18 +283,23 @@ class Store:
         for row in cursor:
             yield _row_occurrence(row)
 
-    def tagged_occurrences(self, uids: Iterable[str] = ()) -> Iterator[Occurrence]:
-        """Occurrences carrying the agent's tag, or belonging to one of the series `uids`.
+    def tagged_occurrences(self, uids: Iterable[str] = (), start: datetime | None = None,
+                           end: datetime | None = None) -> Iterator[Occurrence]:
+        """Occurrences carrying the agent's tag, or belonging to one of the series `uids`
+        (starting in [start, end) when given).
 
         The planner reads its own touchbases back this way wherever they were synced (declines).
         """
         uids = list(uids)
         marks = ",".join("?" * len(uids))
         extra = f" OR series_id IN ({marks}) OR resource IN ({marks})" if uids else ""
+        span, bounds = "", []
+        if start is not None and end is not None:
+            span, bounds = " AND start >= ? AND start < ?", [iso(start), iso(end)]
         cursor = self.db.conn.execute(
             f"SELECT resource, key, title, start, \"end\", all_day, cancelled, organizer, "
             f"organizer_name, attendees, series_id, tag, calendar, user_response, source "
-            f"FROM occurrences WHERE tag != ''{extra} ORDER BY start", uids + uids)
+            f"FROM occurrences WHERE (tag != ''{extra}){span} ORDER BY start", uids + uids + bounds)
         for row in cursor:
             yield _row_occurrence(row)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from agent.errors import ReadOnlySource
-from agent.model import Changes, OwnEvent, SeriesSpec
+from agent.model import Changes, OwnEvent, SeriesSpec, WorkingHours
 
 Interval = tuple[datetime, datetime]
 
@@ -56,6 +56,25 @@ class Connector(ABC):
     def end_series(self, event_id: str, until: datetime) -> None:
         """End one of the agent's own series after `until` (never touches foreign events)."""
         raise ReadOnlySource(self.name, "this source is read-only")
+
+    def move_instance(self, series_id: str, original_start: datetime, new_start: datetime) -> None:
+        """Move one instance of the agent's own series `series_id` (the id `create_series`
+        returned), found by its original start, to `new_start` (same length); the colleague
+        is asked to answer again. Idempotent: a retry never moves it twice or adds a second
+        override. Never touches an event the agent did not create."""
+        raise ReadOnlySource(self.name, "this source is read-only")
+
+    def cancel_instance(self, series_id: str, original_start: datetime) -> None:
+        """Cancel one instance of the agent's own series (idempotent; own events only)."""
+        raise ReadOnlySource(self.name, "this source is read-only")
+
+    def colleague_busy(self, start: datetime, end: datetime, email: str) -> list[Interval]:
+        """Busy intervals of one colleague alone, where the backend shows them (else none)."""
+        return []
+
+    def working_hours(self, email: str) -> WorkingHours | None:
+        """A colleague's working hours, where the backend tells (Graph getSchedule)."""
+        return None
 
     def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
         """Busy intervals of the user (and of `emails` where the backend can tell)."""

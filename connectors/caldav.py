@@ -20,7 +20,7 @@ from agent.errors import AuthError, SourceError
 from agent.model import Changes, OwnEvent, SeriesSpec
 from connectors.base import Connector
 from connectors.ical import read as ical
-from connectors.ical.write import end_rrule, series_calendar, series_uid
+from connectors.ical.write import end_rrule, put_override, series_calendar, series_uid
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -202,6 +202,32 @@ class CalDavConnector(Connector):
             end_rrule(event, until)
         obj.data = parsed.to_ical().decode("utf-8")
         obj.save()
+
+    def move_instance(self, series_id: str, original_start: datetime, new_start: datetime) -> None:
+        """Move one instance with a RECURRENCE-ID override in the series' object (`series_id`
+        is its href); a retry finds the override in place and writes nothing."""
+        self._override(series_id, original_start, new_start)
+
+    def cancel_instance(self, series_id: str, original_start: datetime) -> None:
+        """Cancel one instance with a cancelled RECURRENCE-ID override."""
+        self._override(series_id, original_start, None)
+
+    def _override(self, href: str, original_start: datetime, new_start: datetime | None) -> None:
+        from caldav.lib import error
+
+        try:
+            obj = self._target().event_by_url(href)
+            obj.load()
+            parsed = icalendar.Calendar.from_ical(obj.data)
+            masters = [e for e in parsed.walk("VEVENT") if isinstance(e, icalendar.Event)
+                       and e.get(ical.TAG_PROPERTY) and e.get("RECURRENCE-ID") is None]
+            if not masters:
+                raise SourceError(self.name, f"{href} was not created by touchbase; left untouched")
+            if put_override(parsed.subcomponents, masters[0], original_start, new_start):
+                obj.data = parsed.to_ical().decode("utf-8")
+                obj.save()
+        except error.DAVError as exc:
+            raise SourceError(self.name, f"changing one touchbase instance failed: {exc}") from None
 
     @staticmethod
     def _object_by_uid(calendar: Any, uid: str) -> Any:

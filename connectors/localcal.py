@@ -23,7 +23,7 @@ from agent.errors import SourceError
 from agent.model import OwnEvent, SeriesSpec
 from connectors.base import Interval
 from connectors.ical import read as ical
-from connectors.ical.write import end_rrule, series_event, series_uid
+from connectors.ical.write import end_rrule, put_override, series_event, series_uid
 from connectors.ics.connector import IcsConnector
 
 try:  # POSIX: serialise writers (the daemon and an `approve` at the same time)
@@ -116,6 +116,25 @@ class LocalCalendar(IcsConnector):
             sequence = int(event.pop("SEQUENCE", 0)) + 1
             event.add("SEQUENCE", sequence)
             self._save(calendar)
+
+    def move_instance(self, series_id: str, original_start: datetime, new_start: datetime) -> None:
+        """Move one instance with a RECURRENCE-ID override (replaced, never duplicated)."""
+        self._override(series_id, original_start, new_start)
+
+    def cancel_instance(self, series_id: str, original_start: datetime) -> None:
+        """Cancel one instance with a cancelled RECURRENCE-ID override."""
+        self._override(series_id, original_start, None)
+
+    def _override(self, series_id: str, original_start: datetime, new_start: datetime | None) -> None:
+        with self._locked():
+            calendar = self._load()
+            master = _find(calendar, series_id)
+            if master is None:
+                raise SourceError(self.name, f"{self.path}: no series {series_id}")
+            if not master.get(ical.TAG_PROPERTY):
+                raise SourceError(self.name, f"{self.path}: event {series_id} was not written by touchbase")
+            if put_override(calendar.subcomponents, master, original_start, new_start):
+                self._save(calendar)
 
     # --- the file ------------------------------------------------------------------------------
 

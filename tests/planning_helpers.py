@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import icalendar
+import recurring_ical_events
 
 from agent.config import Config, load_config
 from agent.store import Store
@@ -122,3 +123,12 @@ def _list(value: object) -> list:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def starts_from(event: icalendar.Event, first: datetime, days: int = 400) -> list[datetime]:
+    """The starts of the series' occurrences from `first` on (a series decline from there:
+    every later occurrence declined)."""
+    cal = icalendar.Calendar()
+    cal.add_component(event)
+    return sorted(e.decoded("DTSTART") for e in recurring_ical_events.of(cal).between(
+        first - timedelta(minutes=1), first + timedelta(days=days)))

@@ -24,6 +24,7 @@ from tests.planning_helpers import (
     open_all,
     series_in_file,
     setup,
+    starts_from,
 )
 
 ALICE, BOB = "alice@acme.example", "bob@acme.example"
@@ -51,14 +52,15 @@ def _alice_declines(tmp_path, config_path, event, starts, now: str) -> None:
 
 def test_declines_are_counted_and_at_the_limit_the_series_ends_and_alice_is_paused(tmp_path):
     config_path, config, store, event = _book_alice(tmp_path)
-    _alice_declines(tmp_path, config_path, event, [DEC_1], "2026-12-02T08:00:00+01:00")
+    # Alice held the first one, then declines the series from January on.
+    _alice_declines(tmp_path, config_path, event, starts_from(event, JAN_5), "2026-12-02T08:00:00+01:00")
     first = run_planner(config, store, _at("2026-12-02T08:00:00+01:00"))
     assert [a.kind for a in first.actions] == ["declined"]
     assert "1 of 2 declined" in first.lines()[0]
     (row,) = tb.load(store)
     assert (row.state, row.declines) == (tb.ACTIVE, 1)
 
-    _alice_declines(tmp_path, config_path, event, [DEC_1, JAN_5], "2027-01-06T08:00:00+01:00")
+    _alice_declines(tmp_path, config_path, event, starts_from(event, JAN_5), "2027-01-06T08:00:00+01:00")
     second = run_planner(config, store, _at("2027-01-06T08:00:00+01:00"))
     assert [a.kind for a in second.actions] == ["declined", "ended", "paused"]
     (row,) = tb.load(store)
@@ -81,7 +83,7 @@ def test_read_back_alone_ends_a_declined_series_and_books_nothing(tmp_path):
     config_path, config, store, event = _book_alice(tmp_path)
     (tmp_path / "work.ics").write_text((tmp_path / "work.ics").read_text().replace(
         "END:VCALENDAR", "".join(e.text() for e in drifting(BOB)) + "END:VCALENDAR"))
-    _alice_declines(tmp_path, config_path, event, [DEC_1, JAN_5], "2026-12-02T08:00:00+01:00")
+    _alice_declines(tmp_path, config_path, event, starts_from(event, DEC_1), "2026-12-02T08:00:00+01:00")
     report = read_back_series(config, store, _at("2026-12-02T08:00:00+01:00"))
     assert [a.kind for a in report.actions] == ["declined", "ended", "paused"]
     assert [r.email for r in tb.load(store)] == [ALICE]  # Bob drifts, but nothing is booked
@@ -89,7 +91,7 @@ def test_read_back_alone_ends_a_declined_series_and_books_nothing(tmp_path):
 
 def test_declines_of_future_occurrences_count_only_for_the_next_one(tmp_path):
     config_path, config, store, event = _book_alice(tmp_path)
-    _alice_declines(tmp_path, config_path, event, [DEC_1, JAN_5], NOW)
+    _alice_declines(tmp_path, config_path, event, starts_from(event, DEC_1), NOW)
     assert [a.kind for a in run_planner(config, store, NOW_DT).actions] == ["declined"]
     assert tb.load(store)[0].declines == 1
     assert run_planner(config, store, NOW_DT).actions == []  # the same decline counts once
@@ -185,7 +187,7 @@ def test_a_crash_before_the_write_plans_again_under_the_same_id(tmp_path):
 
 def test_a_crash_after_ending_a_series_is_recorded_once_on_the_next_run(tmp_path):
     config_path, config, store, event = _book_alice(tmp_path)
-    _alice_declines(tmp_path, config_path, event, [DEC_1, JAN_5], "2026-12-02T08:00:00+01:00")
+    _alice_declines(tmp_path, config_path, event, starts_from(event, DEC_1), "2026-12-02T08:00:00+01:00")
     at = _at("2026-12-02T08:00:00+01:00")
     with pytest.raises(Crash):
         Planner(config, store, at, open_connector=opener(CrashAfterEnd)).run()
@@ -218,7 +220,7 @@ def test_the_sync_job_acts_on_declines_as_soon_as_they_are_synced(tmp_path):
     now = _at("2026-12-02T08:00:00+01:00")
     assert run_job(config, store, "sync", now).ok
     assert not new_declines_synced(config, store, now)  # nothing declined: no read-back at all
-    (tmp_path / "replies.ics").write_text(calendar(imported_copy(event, ALICE, [DEC_1, JAN_5])))
+    (tmp_path / "replies.ics").write_text(calendar(imported_copy(event, ALICE, starts_from(event, DEC_1))))
     result = run_job(config, store, "sync", now)
     assert result.ok, result.line()
     assert "declines read back" in result.detail

@@ -58,17 +58,21 @@ def job_sync(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) 
 
 
 def _declines_read_back(config: Config, store: Store, now: datetime, errors: list[str]) -> list[str]:
-    """Act on touchbase declines as soon as a sync brings them (the planner also does daily)."""
-    from agent.planning.planner import new_declines_synced, read_back_series
+    """Act on touchbase declines and conflicts as soon as a sync brings them (the planner also
+    does daily): declines are read back, then instances in trouble healed (store-only checks
+    first, so a sync that changed nothing costs no request)."""
+    from agent.planning.planner import heal_after_sync, new_declines_synced, read_back_series
 
-    if not new_declines_synced(config, store, now):
-        return []
+    parts = []
     try:
-        report = read_back_series(config, store, now)
+        if new_declines_synced(config, store, now):
+            parts.append(f"declines read back: {describe(read_back_series(config, store, now), 'action')}")
+        healed = heal_after_sync(config, store, now)
+        if healed is not None:
+            parts.append(f"touchbases healed: {describe(healed, 'action')}")
     except SourceError as exc:
         errors.append(str(exc))
-        return []
-    return [f"declines read back: {describe(report, 'action')}"]
+    return parts
 
 
 def job_followups(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:

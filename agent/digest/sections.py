@@ -227,6 +227,21 @@ def _touchbase_item(ctx: DigestContext, action: dict) -> Item:
     return Item(f"{TOUCHBASE_KINDS[action['kind']]} {ctx.name(action['email'])}", status, details)
 
 
+MOVE_KINDS = ("touchbase-moved", "touchbase-instance-cancelled")
+
+
+def moves_section(ctx: DigestContext) -> Section | None:
+    """Single touchbase instances the agent moved or cancelled since the last morning email,
+    each with where it went and why ("moved your touchbase with Mei from Wed 11 to Thu 12
+    10:30: Mei declined it")."""
+    actions = [a for a in ctx.store.actions_since(ctx.previous_digest_at) if a["kind"] in MOVE_KINDS]
+    if not actions:
+        return None
+    items = [Item(a["detail"][:1].upper() + a["detail"][1:]) for a in actions]
+    return Section("moves", "Touchbases moved", items,
+                   summary=f"{len(items)} touchbase{'s' if len(items) != 1 else ''} moved or cancelled")
+
+
 # --- follow-up drafts ----------------------------------------------------------------------
 
 def drafts_section(ctx: DigestContext) -> Section | None:
@@ -318,7 +333,7 @@ def _job_items(ctx: DigestContext) -> list[Item]:
 
 
 SECTION_BUILDERS: list[SectionBuilder] = [
-    today_section, reconnect_section, touchbase_section, drafts_section, friday_section,
+    today_section, reconnect_section, touchbase_section, moves_section, drafts_section, friday_section,
     health_section,
 ]
 

@@ -4,7 +4,9 @@ One run (daily from the daemon; `touchbase plan` shows the same without changing
 
 1. Read back (`agent.planning.series_run.SeriesRun`): interrupted writes, series the user deleted, declines
    (at `decline_limit` the agent ends its own series and pauses the colleague), let-go colleagues.
-2. Plan: tracked, drifting colleagues with no upcoming small recurring meeting, not paused or let
+2. Heal (`agent.planning.healing.Healer`): the next instances moved off conflicts and single
+   declines, or cancelled; a series whose cadence changed is ended and booked on the new rule.
+3. Plan: tracked, drifting colleagues with no upcoming small recurring meeting, not paused or let
    go, and without a touchbase, in priority order; at most `max_active` live series and
    `max_new_per_day` new ones a day. Each gets the earliest free slot in working hours; mode
    `auto` writes the series, `propose` records a proposal for `touchbase approve`, `off` neither.
@@ -18,8 +20,9 @@ from agent.config import Config, SourceConfig, write_target
 from agent.errors import AlreadyExists, ConfigError, NotFound, SourceError, UserError
 from agent.inference import MeetingRules
 from agent.model import SeriesSpec
-from agent.planning import slots
+from agent.planning import moves, slots
 from agent.planning import touchbases as tb
+from agent.planning.healing import Healer
 from agent.planning.prompts import description_for, title_for
 from agent.planning.readback import count_declines, occurrences_by_series
 from agent.planning.recurrence import cadence_for, cadence_of
@@ -32,7 +35,8 @@ from agent.store import Store
 from connectors import connector_class
 from connectors.base import Connector
 
-__all__ = ["PlannerReport", "Planner", "OpenConnector", "run_planner", "read_back_series", "approve",
+__all__ = ["PlannerReport", "Planner", "OpenConnector", "run_planner", "read_back_series",
+           "heal_after_sync", "approve",
            "target_source", "describe_touchbase"]
 
 
@@ -74,6 +78,21 @@ def read_back_series(config: Config, store: Store, now: datetime) -> PlannerRepo
     return planner.report
 
 
+def heal_after_sync(config: Config, store: Store, now: datetime) -> PlannerReport | None:
+    """Heal after a sync: the store alone tells whether an instance is in trouble (no request
+    to any backend when none is); only then are the write targets opened. None: nothing to do."""
+    healer = Healer(config, store, now)
+    if not healer.needs_healing():
+        return None
+    try:
+        healer.heal(ask_backend=False)
+    finally:
+        healer.finish()
+    if healer.report.errors:
+        raise SourceError("planner", "; ".join(healer.report.errors))
+    return healer.report
+
+
 def new_declines_synced(config: Config, store: Store, now: datetime) -> bool:
     """True when the synced copies of a live touchbase show more declines than recorded.
 
@@ -85,9 +104,10 @@ def new_declines_synced(config: Config, store: Store, now: datetime) -> bool:
         return False
     ids = [key for row in live for key in (row.series_id, row.event_id) if key]
     synced = occurrences_by_series(store.tagged_occurrences(ids), live)
-    rules = MeetingRules(config)
+    rules, moved = MeetingRules(config), moves.load(store)
     return any(
-        count_declines(synced.get(row.series_id, []), row.email, rules, now)[0] > row.declines
+        count_declines(synced.get(row.series_id, []), row.email, rules, now,
+                       moves.moved_starts(moved, row.series_id))[0] > row.declines
         for row in live
     )
 
@@ -105,13 +125,14 @@ def approve(config: Config, store: Store, email: str, now: datetime) -> str:
     return line
 
 
-class Planner(SeriesRun):
-    """One planner run: read back, then plan."""
+class Planner(Healer):
+    """One planner run: read back, heal, then plan."""
 
     def run(self) -> PlannerReport:
-        """Read back, then plan (unless the mode is off)."""
+        """Read back, heal the live series' next instances, then plan (unless the mode is off)."""
         try:
             self.read_back()
+            self.heal(ask_backend=True)
             if self.config.touchbase.mode != "off":
                 self.follow_cadence()
                 self.plan()

@@ -2,13 +2,13 @@
 
 Declines are counted per occurrence from every synced copy of a series (the write target, or the
 user's own calendar after an import), matched by the agent's tag, by UID or by the backend's
-series id. What counts toward `decline_limit` is documented in docs/touchbases.md: the distinct
-occurrences the colleague declined that have started, plus the next one if it is declined.
+series id. What counts toward `decline_limit` is documented in docs/touchbases.md: declines of
+the series and of instances the agent already moved (single declines are healed instead).
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from agent.inference import MeetingRules
@@ -52,22 +52,40 @@ def occurrences_by_series(occurrences: Iterable[Occurrence],
 
 
 def count_declines(occurrences: Iterable[Occurrence], colleague: str, rules: MeetingRules,
-                   now: datetime) -> tuple[int, list[datetime]]:
-    """Declines that count: distinct declined occurrences that started, plus the next if declined.
+                   now: datetime, moved: Collection[datetime] = ()) -> tuple[int, list[datetime]]:
+    """Declines that count toward `decline_limit`: the distinct declined occurrences that
+    started, plus the next one if declined, among those that are not healed single declines.
 
-    Returns the count and the starts of the declined occurrences it counted.
+    A declined occurrence counts when it is a moved one (`moved`: the new starts of instances
+    the agent moved), or when every later synced occurrence is declined too (the colleague
+    declined the series). Returns the count and the starts of the declined occurrences it counted.
     """
+    declined = declined_starts(occurrences, colleague, rules)
+    counting = {start for start, no in declined.items() if no and counts_as_series(declined, start)}
+    counting |= {start for start in moved if declined.get(start)}
+    counted = [start for start in counting if start <= now]
+    upcoming = sorted(start for start in declined if start > now)
+    if upcoming and upcoming[0] in counting:
+        counted.append(upcoming[0])
+    return len(counted), sorted(counted)
+
+
+def declined_starts(occurrences: Iterable[Occurrence], colleague: str,
+                    rules: MeetingRules) -> dict[datetime, bool]:
+    """Start -> whether the colleague declined it, over the series' synced occurrences
+    (cancelled ones left out; one decline in any synced copy is enough)."""
     declined: dict[datetime, bool] = {}
     for occ in occurrences:
         if occ.cancelled:
             continue
         said_no = _declined_by(occ, colleague, rules)
         declined[occ.start] = declined.get(occ.start, False) or said_no
-    counted = [start for start, no in declined.items() if no and start <= now]
-    upcoming = sorted(start for start in declined if start > now)
-    if upcoming and declined[upcoming[0]]:
-        counted.append(upcoming[0])
-    return len(counted), sorted(counted)
+    return declined
+
+
+def counts_as_series(declined: dict[datetime, bool], start: datetime) -> bool:
+    """True when the occurrence at `start` and every later one are declined (a series decline)."""
+    return all(no for when, no in declined.items() if when >= start)
 
 
 def _declined_by(occ: Occurrence, colleague: str, rules: MeetingRules) -> bool:

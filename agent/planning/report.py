@@ -18,6 +18,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "deleted": ("You deleted the touchbase with (it will not be re-created):",
                 "Would record that you deleted the touchbase with"),
     "skipped": ("Skipped", "Would skip"),
+    "moved": ("Moved one touchbase with", "Would move one touchbase with"),
+    "instance-cancelled": ("Cancelled one touchbase with", "Would cancel one touchbase with"),
 }
 
 

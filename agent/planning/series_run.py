@@ -18,7 +18,7 @@ from agent.config import Config, SourceConfig
 from agent.errors import SourceError
 from agent.inference import MeetingRules
 from agent.model import Occurrence, OwnEvent
-from agent.planning import slots
+from agent.planning import moves, slots
 from agent.planning import touchbases as tb
 from agent.planning.readback import count_declines, occurrences_by_series, own_by_series
 from agent.planning.recurrence import cadence_for, cadence_of
@@ -53,6 +53,7 @@ class SeriesRun:
         self._taken: list[slots.Interval] = []  # slots booked or planned in this run
         self._load: slots.DayLoad | None = None
         self.recadenced: list[str] = []  # colleagues whose series ended for a new cadence
+        self.moves = moves.load(store)
 
     def finish(self) -> None:
         """Close connectors; re-read the local calendar file when this run wrote it."""
@@ -128,7 +129,8 @@ class SeriesRun:
         self.recadenced.append(row.email)
 
     def _count_declines(self, row: tb.Touchbase, name: str, synced: list[Occurrence]) -> None:
-        count, starts = count_declines(synced, row.email, self.rules, self.now)
+        count, starts = count_declines(synced, row.email, self.rules, self.now,
+                                       moves.moved_starts(self.moves, row.series_id))
         if count <= row.declines:
             return
         row.declines = count

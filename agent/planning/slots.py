@@ -18,6 +18,7 @@ from dateutil.rrule import rrulestr
 
 from agent.config import WEEKDAYS, Config
 from agent.inference import MeetingRules
+from agent.model import Occurrence
 from agent.planning.recurrence import MONTHLY_CADENCE, WEEKLY, Cadence, cadence_of
 from agent.store import Store
 
@@ -125,15 +126,17 @@ def user_busy(config: Config, store: Store, start: datetime, end: datetime) -> l
     rules = MeetingRules(config)
     result = []
     for occ in store.occurrences(start - timedelta(days=1), end):
-        if occ.all_day or occ.cancelled or occ.end <= start:
-            continue
-        if _user_declined(occ, rules):
-            continue
-        result.append((occ.start, occ.end))
+        if occ.end > start and blocks_user(occ, rules):
+            result.append((occ.start, occ.end))
     return result
 
 
-def _user_declined(occ, rules: MeetingRules) -> bool:  # noqa: ANN001 - an Occurrence
+def blocks_user(occ: Occurrence, rules: MeetingRules) -> bool:
+    """True when `occ` makes the user busy: timed, not cancelled, not declined by the user."""
+    return not occ.all_day and not occ.cancelled and not _user_declined(occ, rules)
+
+
+def _user_declined(occ: Occurrence, rules: MeetingRules) -> bool:
     if occ.user_response == "declined":
         return True
     own = [a for a in occ.attendees if rules.normalise(a.email) in rules.user]

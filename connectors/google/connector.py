@@ -29,6 +29,7 @@ from connectors.google.mapping import (
     OWNER_VALUE,
     event_id_for,
     is_own,
+    moved_instance_body,
     own_event,
     parse_moment,
     send_updates_for,
@@ -197,6 +198,51 @@ class GoogleConnector(Connector):
             calendarId=calendar, eventId=event_id, body={"recurrence": recurrence},
             sendUpdates=send_updates_for(item.get("attendees"), self.send_updates),
         ).execute(num_retries=0), f"ending the touchbase series {event_id}")
+
+    def move_instance(self, series_id: str, original_start: datetime, new_start: datetime) -> None:
+        """PATCH the instance of the agent's series that started at `original_start` (found with
+        events.instances originalStart); an instance already there is left as it is."""
+        instance = self._own_instance(series_id, original_start)
+        if instance is None:
+            raise SourceError(self.name, f"series {series_id} has no instance at "
+                                         f"{original_start.isoformat()} (cancelled or removed)")
+        start, end = parse_moment(instance["start"], self.zone)[0], parse_moment(instance["end"], self.zone)[0]
+        if start == new_start:
+            return
+        body = moved_instance_body(instance, new_start, new_start + (end - start))
+        self._patch_instance(instance, body, f"moving one touchbase of {series_id}")
+
+    def cancel_instance(self, series_id: str, original_start: datetime) -> None:
+        """Cancel one instance of the agent's series (PATCH status cancelled); idempotent."""
+        instance = self._own_instance(series_id, original_start)
+        if instance is None:
+            return  # cancelled already
+        self._patch_instance(instance, {"status": "cancelled"},
+                             f"cancelling one touchbase of {series_id}")
+
+    def _own_instance(self, series_id: str, original_start: datetime) -> dict | None:
+        from googleapiclient.errors import HttpError
+
+        events = self._service("calendar").events()
+        try:
+            page = self.caller.run(lambda: events.instances(
+                calendarId=self.calendars[0], eventId=series_id, originalStart=rfc3339(original_start),
+                maxResults=5).execute(num_retries=0), f"reading one instance of {series_id}",
+                passthrough=(404, 410))
+        except HttpError:
+            return None
+        items = [i for i in page.get("items") or [] if i.get("status") != "cancelled"]
+        if items and not is_own(items[0]):
+            raise SourceError(self.name, f"event {series_id} was not created by touchbase; "
+                                         "left untouched")
+        return items[0] if items else None
+
+    def _patch_instance(self, instance: dict, body: dict, what: str) -> None:
+        events = self._service("calendar").events()
+        self.caller.run(lambda: events.patch(
+            calendarId=self.calendars[0], eventId=instance["id"], body=body,
+            sendUpdates=send_updates_for(instance.get("attendees"), self.send_updates),
+        ).execute(num_retries=0), what)
 
     def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
         """Busy intervals of the user's calendar and of `emails` where Google shows them."""

@@ -117,6 +117,24 @@ def series_body(spec: SeriesSpec, event_id: str) -> dict:
     return body
 
 
+def moved_instance_body(instance: dict, start: datetime, end: datetime) -> dict:
+    """The PATCH body moving one instance to [start, end) in its own zone; the other attendees
+    are asked to answer again (their earlier answer was for the old time)."""
+    zone_name = (instance.get("start") or {}).get("timeZone") or "UTC"
+    zone = ZoneInfo(zone_name)
+    attendees = []
+    for attendee in instance.get("attendees") or []:
+        entry = dict(attendee)
+        if not entry.get("self") and not entry.get("organizer"):
+            entry["responseStatus"] = "needsAction"
+        attendees.append(entry)
+    body: dict = {"start": {"dateTime": start.astimezone(zone).isoformat(), "timeZone": zone_name},
+                  "end": {"dateTime": end.astimezone(zone).isoformat(), "timeZone": zone_name}}
+    if attendees:
+        body["attendees"] = attendees
+    return body
+
+
 def send_updates_for(attendees: object, configured: str) -> str:
     """The sendUpdates value of a write: the configured one, "none" when nobody is invited
     (a block of the user's own: no invitation or update email at all)."""

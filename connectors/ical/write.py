@@ -72,3 +72,61 @@ def end_rrule(event: icalendar.Component, until: datetime) -> None:
     rule.pop("COUNT", None)
     rule["UNTIL"] = [until.astimezone(UTC)]
     event["RRULE"] = rule
+
+
+def instance_override(master: icalendar.Event, original_start: datetime,
+                      new_start: datetime | None) -> icalendar.Event:
+    """A RECURRENCE-ID override of the instance of `master` starting at `original_start`:
+    moved to `new_start` (same length; invitees asked to answer again), or cancelled (None)."""
+    start = master.decoded("DTSTART")
+    zone = start.tzinfo
+    length = master.decoded("DTEND") - start
+    original = original_start.astimezone(zone)
+    moved = (new_start or original_start).astimezone(zone)
+    event = icalendar.Event()
+    event.add("UID", master["UID"])
+    event.add("DTSTAMP", datetime(2000, 1, 1, tzinfo=UTC))
+    event.add("RECURRENCE-ID", original)
+    event.add("DTSTART", moved)
+    event.add("DTEND", moved + length)
+    for key in ("SUMMARY", "DESCRIPTION", "TRANSP", "ORGANIZER", "CATEGORIES", TAG_PROPERTY):
+        if master.get(key) is not None:
+            event[key] = master[key]
+    event.add("STATUS", "CANCELLED" if new_start is None else "CONFIRMED")
+    for attendee in _as_list(master.get("ATTENDEE")):
+        copied = icalendar.vCalAddress(str(attendee))
+        copied.params.update(attendee.params)
+        if copied.params.get("ROLE") != "CHAIR":
+            copied.params["PARTSTAT"] = "NEEDS-ACTION"
+        event.add("ATTENDEE", copied)
+    event.add("SEQUENCE", int(master.get("SEQUENCE", 0)) + 1)
+    return event
+
+
+def put_override(components: list, master: icalendar.Event, original_start: datetime,
+                 new_start: datetime | None) -> bool:
+    """Add or replace the override of one instance in `components` (a calendar's
+    subcomponents); False when the same override is there already (a retry)."""
+    wanted = instance_override(master, original_start, new_start)
+    uid, key = str(master["UID"]), original_start.astimezone(UTC)
+    for index, item in enumerate(components):
+        if (getattr(item, "name", "") == "VEVENT" and str(item.get("UID", "")) == uid
+                and item.get("RECURRENCE-ID") is not None
+                and item.decoded("RECURRENCE-ID").astimezone(UTC) == key):
+            if _same_override(item, wanted):
+                return False
+            components[index] = wanted
+            return True
+    components.append(wanted)
+    return True
+
+
+def _same_override(old: icalendar.Event, new: icalendar.Event) -> bool:
+    return (old.decoded("DTSTART") == new.decoded("DTSTART")
+            and str(old.get("STATUS", "")).upper() == str(new.get("STATUS", "")).upper())
+
+
+def _as_list(value: object) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

@@ -42,6 +42,7 @@ WINDOW_SLACK = timedelta(days=30)
 PAGE_SIZE = 100
 SCHEDULE_MAX_ADDRESSES = 20
 SCHEDULE_MAX_DAYS = 62
+INSTANCE_REACH = timedelta(days=15)  # a moved instance stays within the same or the next week
 DELTA_HEADERS = {"Prefer": f'odata.maxpagesize={PAGE_SIZE}, outlook.timezone="UTC"'}
 NOT_PROCESSED = frozenset({429, 503})  # a non-idempotent POST is retried only on these
 
@@ -195,6 +196,53 @@ class OutlookConnector(Connector):
             return
         else:
             self.graph.request("PATCH", path, json={"recurrence": new})
+
+    def move_instance(self, series_id: str, original_start: datetime, new_start: datetime) -> None:
+        """PATCH the occurrence of the agent's series that started at `original_start` (found
+        among the master's instances by originalStart); one already there is left as it is."""
+        instance = self._own_instance(series_id, original_start)
+        if instance is None:
+            raise SourceError(self.name, f"series {series_id} has no instance at "
+                                         f"{original_start.isoformat()} (cancelled or removed)")
+        start = gm.parse_time(instance.get("start"), self.zone)
+        end = gm.parse_time(instance.get("end"), self.zone)
+        if start is None or end is None or start == new_start:
+            return
+        body = {"start": gm.local_time(new_start, self.zone),
+                "end": gm.local_time(new_start + (end - start), self.zone)}
+        self.graph.request("PATCH", f"me/events/{quote(instance['id'], safe='')}", json=body)
+
+    def cancel_instance(self, series_id: str, original_start: datetime) -> None:
+        """Delete one occurrence of the agent's series (Outlook tells the attendees); idempotent."""
+        instance = self._own_instance(series_id, original_start)
+        if instance is not None:
+            try:
+                self.graph.request("DELETE", f"me/events/{quote(instance['id'], safe='')}")
+            except GraphError as exc:
+                if exc.status != 404:
+                    raise
+
+    def _own_instance(self, series_id: str, original_start: datetime) -> dict | None:
+        """The occurrence (or exception) that started at `original_start`, wherever it was
+        moved since (moves stay within two weeks); None when it was cancelled."""
+        path = f"me/events/{quote(series_id, safe='')}"
+        try:
+            master = self.graph.get_json(path, params={"$select": "id", "$expand": gm.expand_tags()})
+        except GraphError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not gm.event_tag(master):
+            raise SourceError(self.name, f"refusing to change event {series_id}: the agent did not create it")
+        params = {"startDateTime": _iso(original_start - INSTANCE_REACH),
+                  "endDateTime": _iso(original_start + INSTANCE_REACH),
+                  "$select": "id,start,end,originalStart,isCancelled"}
+        for page in self.graph.pages(f"{path}/instances", params=params):
+            for item in page.get("value") or []:
+                original = gm.parse_time({"dateTime": item.get("originalStart") or ""}, self.zone)
+                if original == original_start and not item.get("isCancelled"):
+                    return item
+        return None
 
     def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
         """Busy, tentative and out-of-office intervals of the user and `emails` (getSchedule)."""

@@ -54,6 +54,12 @@ def _zone(name: str, fallback: ZoneInfo) -> ZoneInfo | timezone:
         return fallback
 
 
+def local_time(moment: datetime, zone: ZoneInfo) -> dict:
+    """A dateTimeTimeZone in `zone` (wall-clock time and its IANA name)."""
+    local = moment.astimezone(zone).replace(tzinfo=None)
+    return {"dateTime": local.isoformat(timespec="seconds"), "timeZone": zone.key}
+
+
 def graph_time(moment: datetime) -> dict:
     """A Graph dateTimeTimeZone in UTC for an aware datetime."""
     utc = moment.astimezone(UTC).replace(tzinfo=None)

@@ -13,6 +13,7 @@ from tests.fakes.google_calendar import (
     copy_of,
     matches,
     merge,
+    minimal,
     parse_rfc3339,
     stamp,
 )
@@ -129,7 +130,7 @@ class CalendarApiMixin:
     def api_events_get(self, scopes, query, body, calendar_id, event_id):
         self._need(scopes, READ_SCOPES)
         cal = self._existing(calendar_id)
-        event = cal.events.get(event_id)
+        event = cal.events.get(event_id) or self._instance_by_id(cal, event_id)
         if event is None:
             raise ApiError(404, "notFound", "Not Found")
         return 200, copy_of(event)
@@ -137,7 +138,7 @@ class CalendarApiMixin:
     def api_events_patch(self, scopes, query, body, calendar_id, event_id):
         self._need(scopes, WRITE_SCOPES)
         cal = self._existing(calendar_id)
-        event = cal.events.get(event_id)
+        event = cal.events.get(event_id) or self._instance_by_id(cal, event_id)
         if event is None or event.get("status") == "cancelled":
             raise ApiError(404 if event is None else 410, "notFound" if event is None else "deleted",
                            "Not Found" if event is None else "Resource has been deleted")
@@ -161,7 +162,12 @@ class CalendarApiMixin:
         low = parse_rfc3339(_one(query, "timeMin")) if "timeMin" in query else self._wide()[0]
         high = parse_rfc3339(_one(query, "timeMax")) if "timeMax" in query else \
             datetime.now(UTC) + timedelta(days=730)
-        items = cal.instances_of(master, low, high, _one(query, "showDeleted") == "true")
+        show_deleted = _one(query, "showDeleted") == "true"
+        if "originalStart" in query:
+            items = self._instance_at(cal, master, parse_rfc3339(_one(query, "originalStart")),
+                                      show_deleted)
+        else:
+            items = cal.instances_of(master, low, high, show_deleted)
         snapshot = {"calendar": cal.calendar_id, "items": items, "offset": 0, "seq": self.seq,
                     "low": low, "high": high, "single": True}
         answer = self._page(snapshot, min(int(_one(query, "maxResults", "250")), 2500))
@@ -189,6 +195,36 @@ class CalendarApiMixin:
             answer["calendars"][key] = {"busy": [{"start": stamp(s), "end": stamp(e)}
                                                  for s, e in blocks]}
         return 200, answer
+
+    @staticmethod
+    def _instance_at(cal: FakeCalendar, master: dict, original: datetime,
+                     show_deleted: bool) -> list[dict]:
+        """events.instances with originalStart: the one instance that started there, wherever
+        it was moved (a cancelled one only with showDeleted)."""
+        for inst in cal.expand(master, original - timedelta(days=1), original + timedelta(days=1)):
+            if inst.start == original:
+                item = cal.instance_resource(master, inst)
+                if item.get("status") == "cancelled":
+                    return [minimal(item)] if show_deleted else []
+                return [item]
+        return []
+
+    @staticmethod
+    def _instance_by_id(cal: FakeCalendar, instance_id: str) -> dict | None:
+        """An instance of a recurring event by its id `<master>_<original start>` (documented
+        form), generated from the master when it has no exception yet."""
+        master_id, _, suffix = instance_id.rpartition("_")
+        master = cal.events.get(master_id)
+        if not master or not master.get("recurrence") or master.get("status") == "cancelled":
+            return None
+        try:
+            moment = datetime.strptime(suffix, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        for inst in cal.expand(master, moment - timedelta(days=1), moment + timedelta(days=1)):
+            if inst.event_id == instance_id:
+                return copy_of(cal.instance_resource(master, inst))
+        return None
 
     def _existing(self, calendar_id: str) -> FakeCalendar:
         key = self.owner if calendar_id == "primary" else calendar_id

@@ -181,6 +181,8 @@ class GraphFake:
                 return r.delta(query, prefer)
             if route == "/me/events":
                 return r.list_events(query, prefer) if method == "GET" else r.create_event(body or {})
+            if method == "GET" and route.startswith("/me/events/") and route.endswith("/instances"):
+                return r.list_instances(unquote(route[len("/me/events/"):-len("/instances")]), query, prefer)
             if route.startswith("/me/events/"):
                 event_id = unquote(route[len("/me/events/"):])
                 handlers = {"GET": lambda: r.get_event(event_id, query),

@@ -183,9 +183,52 @@ class GraphRoutes:
             self.creates += 1
             return 201, _public(self.mailbox.events[event_id]), {}
 
+    def list_instances(self, event_id: str, query: dict[str, str], prefer: dict[str, str]) -> Result:
+        """GET /me/events/{id}/instances: the occurrences and exceptions of a series master
+        in [startDateTime, endDateTime) (both required), each with its originalStart."""
+        with self.mailbox.lock:
+            master = self.mailbox.events.get(event_id)
+            if master is None:
+                return _not_found()
+            try:
+                start, end = _instant(query["startDateTime"]), _instant(query["endDateTime"])
+            except (KeyError, ValueError):
+                return error(400, "ErrorInvalidParameter",
+                             "startDateTime and endDateTime are required")
+            found = [] if master["type"] != "seriesMaster" else self.mailbox.instances(master, start, end)
+        return self._collection(found, query, prefer, f"me/events/{event_id}/instances")
+
+    def patch_occurrence(self, instance_id: str, body: dict) -> Result:
+        """PATCH /me/events/{occurrence id}: the occurrence becomes an exception. A new time
+        asks the attendees to answer again (their status goes back to none), as Outlook does."""
+        instance = self.mailbox.find_instance(instance_id)
+        if instance is None:
+            return _not_found()
+        changes = copy.deepcopy(body)
+        if "start" in changes or "end" in changes:
+            attendees = copy.deepcopy(changes.get("attendees", instance.get("attendees") or []))
+            for attendee in attendees:
+                attendee["status"] = {"response": "none", "time": "0001-01-01T00:00:00Z"}
+            changes["attendees"] = attendees
+        master_id = instance["seriesMasterId"]
+        self.mailbox.patched.append(instance_id)
+        self.mailbox.modify_occurrence(master_id, _instant(instance["originalStart"]), **changes)
+        return 200, _public(self.mailbox.find_instance(instance_id) or instance), {}
+
+    def delete_occurrence(self, instance_id: str) -> Result:
+        """DELETE /me/events/{occurrence id}: that one occurrence is gone."""
+        instance = self.mailbox.find_instance(instance_id)
+        if instance is None:
+            return _not_found()
+        self.mailbox.deleted.append(instance_id)
+        self.mailbox.delete_occurrence(instance["seriesMasterId"], _instant(instance["originalStart"]))
+        return 204, None, {}
+
     def patch_event(self, event_id: str, body: dict) -> Result:
         """PATCH /me/events/{id}."""
         with self.mailbox.lock:
+            if event_id not in self.mailbox.events and "_OCC" in event_id:
+                return self.patch_occurrence(event_id, body)
             if event_id not in self.mailbox.events:
                 return _not_found()
             if "recurrence" in body and body["recurrence"]:
@@ -200,6 +243,8 @@ class GraphRoutes:
     def delete_event(self, event_id: str) -> Result:
         """DELETE /me/events/{id}."""
         with self.mailbox.lock:
+            if event_id not in self.mailbox.events and "_OCC" in event_id:
+                return self.delete_occurrence(event_id)
             if event_id not in self.mailbox.events:
                 return _not_found()
             self.mailbox.deleted.append(event_id)
@@ -236,9 +281,10 @@ class GraphRoutes:
         return {"scheduleId": address, "availabilityView": "".join(view),
                 "scheduleItems": [{"isPrivate": False, "status": s, "subject": "", "location": "",
                                    "start": dtz(b, zone), "end": dtz(e, zone)} for b, e, s in items],
-                "workingHours": {"daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
-                                 "startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000",
-                                 "timeZone": {"name": "W. Europe Standard Time"}}}
+                "workingHours": copy.deepcopy(self.mailbox.working_hours.get(address.lower(), {
+                    "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
+                    "startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000",
+                    "timeZone": {"name": "W. Europe Standard Time"}}))}
 
     # --- mail --------------------------------------------------------------------------------
 

@@ -95,6 +95,7 @@ class Mailbox:
         self.messages: dict[str, dict] = {}
         self.sent: list[dict] = []
         self.free_busy: dict[str, list[tuple[datetime, datetime, str]]] = {}
+        self.working_hours: dict[str, dict] = {}  # address -> getSchedule workingHours
         self.patched: list[str] = []
         self.deleted: list[str] = []
         self._counter = 0

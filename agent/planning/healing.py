@@ -1,0 +1,295 @@
+"""Healing: single instances of the agent's own series moved off conflicts and single declines.
+
+After every sync (store only: no request unless something needs healing) and in every planner
+run (which also asks the backend whether the colleague is busy), each instance of a live series
+that starts within `[touchbase] heal_days` and more than `HEAL_MARGIN` from now is checked:
+
+- it overlaps a busy event of the user (timed, not cancelled, not declined by the user, not one
+  of the agent's own events);
+- the colleague declined that one instance (not the series: see `readback.count_declines`), and
+  it was not moved before (a declined moved instance counts toward `decline_limit` instead);
+- the colleague is busy then, where the backend tells (`Connector.colleague_busy`).
+
+Such an instance is moved to the nearest slot free for both, inside working hours (the user's,
+and the colleague's where known), in the same or the next week, more than `HEAL_MARGIN` ahead,
+on a day with room under `max_per_day`; with no such slot it is cancelled. Each move is recorded
+`pending` with its slot before the write and `done` after (agent.planning.moves), so a crash never
+moves an instance twice. docs/touchbases.md "Healing" says the same for users.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from agent.config import WEEKDAYS
+from agent.errors import SourceError
+from agent.model import Occurrence, WorkingHours
+from agent.planning import moves, slots
+from agent.planning import touchbases as tb
+from agent.planning.readback import counts_as_series, declined_starts, occurrences_by_series
+from agent.planning.series_run import SeriesRun
+from connectors.base import Connector
+
+HEAL_MARGIN = timedelta(hours=2)
+"""Instances closer than this are left alone (too late to move politely), and never moved into."""
+WHY = {"conflict": "it clashed with another meeting of yours",
+       "declined": "{who} declined it",
+       "busy": "{who} is busy then"}
+
+
+@dataclass
+class Instance:
+    """One upcoming instance of a live series, as the store shows it."""
+
+    row: tb.Touchbase
+    original: datetime
+    start: datetime
+    end: datetime
+    declined: bool = False
+    moved: bool = False
+
+
+@dataclass
+class Trouble:
+    """An instance that needs healing, and why."""
+
+    instance: Instance
+    why: str  # conflict | declined | busy
+
+
+class Healer(SeriesRun):
+    """The healing half of a run (the planner runs it after the read-back)."""
+
+    def heal(self, ask_backend: bool = True) -> None:
+        """Finish interrupted moves, then move or cancel every instance in trouble."""
+        if self.config.touchbase.heal_days <= 0:
+            return
+        self.finish_pending()
+        troubles = self.store_troubles()
+        if ask_backend:
+            troubles += self._busy_troubles(troubles)
+        for trouble in troubles:
+            self._heal_one(trouble)
+
+    def needs_healing(self) -> bool:
+        """True when a move was interrupted or the store shows an instance in trouble (no request)."""
+        if self.config.touchbase.heal_days <= 0:
+            return False
+        return any(m.state == moves.PENDING for m in self.moves.values()) or bool(self.store_troubles())
+
+    # --- finding trouble (store only) ----------------------------------------------------------
+
+    def window(self) -> tuple[datetime, datetime]:
+        """Instances starting in this span are checked."""
+        return self.now + HEAL_MARGIN, self.now + timedelta(days=self.config.touchbase.heal_days)
+
+    def instances(self) -> list[Instance]:
+        """Upcoming instances in the window of every live series (moves applied), from the store."""
+        if getattr(self, "_instances", None) is None:
+            self._instances = self._load_instances()
+        return self._instances
+
+    def _load_instances(self) -> list[Instance]:
+        rows = [r for r in self.rows if r.state == tb.ACTIVE and r.event_id]
+        if not rows:
+            return []
+        low, high = self.window()
+        ids = [key for row in rows for key in (row.series_id, row.event_id)]
+        synced = occurrences_by_series(self.store.tagged_occurrences(ids, low - timedelta(days=1), high), rows)
+        result = []
+        for row in rows:
+            result += self._instances_of(row, synced.get(row.series_id, []), low, high)
+        return result
+
+    def _instances_of(self, row: tb.Touchbase, synced: list[Occurrence], low: datetime,
+                      high: datetime) -> list[Instance]:
+        mine = {m.original_start: m for m in self.moves.values() if m.series_id == row.series_id}
+        moved_to = {m.new_start: m for m in mine.values() if m.new_start}
+        declined = declined_starts(synced, row.email, self.rules)
+        found: dict[datetime, Instance] = {}
+        for occ in synced:
+            if occ.cancelled or not low <= occ.start < high or occ.start in found:
+                continue
+            earlier = mine.get(occ.start)
+            if earlier is not None and earlier.new_start != occ.start:
+                continue  # a copy synced before the agent moved or cancelled it
+            move = moved_to.get(occ.start)
+            found[occ.start] = Instance(row, move.original_start if move else occ.start, occ.start,
+                                        occ.end, declined.get(occ.start, False), move is not None)
+        return list(found.values())
+
+    def store_troubles(self) -> list[Trouble]:
+        """Instances that overlap the user's busy time or that the colleague declined alone."""
+        instances = self.instances()
+        if not instances:
+            return []
+        busy = slots.BusyIndex(self._user_busy_in(*self.window()))
+        troubles = []
+        for inst in instances:
+            if not busy.is_free(inst.start, inst.end):
+                troubles.append(Trouble(inst, "conflict"))
+            elif inst.declined and not inst.moved and self._single_decline(inst):
+                troubles.append(Trouble(inst, "declined"))
+        return troubles
+
+    def _single_decline(self, inst: Instance) -> bool:
+        """True when a later instance of the series is not declined: the colleague declined this
+        one, not the series."""
+        ids = [inst.row.series_id, inst.row.event_id]
+        synced = occurrences_by_series(self.store.tagged_occurrences(ids), [inst.row])
+        declined = declined_starts(synced.get(inst.row.series_id, []), inst.row.email, self.rules)
+        return not counts_as_series(declined, inst.start)
+
+    def _user_busy_in(self, start: datetime, end: datetime) -> list[slots.Interval]:
+        """The user's busy time from the store, without the agent's own events."""
+        return [(occ.start, occ.end) for occ in self.store.occurrences(start - timedelta(days=1), end)
+                if not occ.tag and slots.blocks_user(occ, self.rules) and occ.end > start]
+
+    # --- the colleague's busy time (one request per series with instances in the window) -------
+
+    def _busy_troubles(self, known: list[Trouble]) -> list[Trouble]:
+        """Instances the colleague is busy for, asked once a day per series where the backend
+        shows other people's busy time (Google, Outlook)."""
+        taken = {id(t.instance) for t in known}
+        by_row: dict[str, list[Instance]] = {}
+        for inst in self.instances():
+            if id(inst) not in taken:
+                by_row.setdefault(inst.row.series_id, []).append(inst)
+        troubles = []
+        low, high = self.window()
+        today = self.now.astimezone(self.config.zone).date().isoformat()
+        checked = dict(self.store.db.conn.execute("SELECT series_id, day FROM busy_checks").fetchall())
+        for group in by_row.values():
+            row = group[0].row
+            connector = self._target_connector(row) if checked.get(row.series_id) != today else None
+            if connector is None or not connector.sees_attendee_busy:
+                continue
+            if self.apply:
+                self.store.db.conn.execute("INSERT OR REPLACE INTO busy_checks (series_id, day) "
+                                           "VALUES (?, ?)", (row.series_id, today))
+            try:
+                theirs = slots.BusyIndex(iv for iv in connector.colleague_busy(low, high, row.email)
+                                         if not any(iv == (i.start, i.end) for i in group))
+            except SourceError as exc:
+                self.report.errors.append(str(exc))
+                continue
+            troubles += [Trouble(i, "busy") for i in group if not theirs.is_free(i.start, i.end)]
+        return troubles
+
+    # --- healing one instance ------------------------------------------------------------------
+
+    def finish_pending(self) -> None:
+        """Write again the moves a crash interrupted (the same slot: idempotent), then record them."""
+        rows = {row.series_id: row for row in self.rows}
+        for move in [m for m in self.moves.values() if m.state == moves.PENDING]:
+            row = rows.get(move.series_id)
+            connector = self._target_connector(row) if row and row.state == tb.ACTIVE else None
+            if row is None or connector is None:
+                continue
+            try:
+                self._write(connector, row, move)
+            except SourceError as exc:
+                self.report.errors.append(str(exc))
+
+    def _heal_one(self, trouble: Trouble) -> None:
+        inst, row = trouble.instance, trouble.instance.row
+        connector = self._target_connector(row)
+        if connector is None:
+            return
+        try:
+            slot = self._heal_slot(connector, inst, other_day=trouble.why == "declined")
+            earlier = self.moves.get(moves.move_key(row.series_id, inst.original))
+            move = moves.Move(row.series_id, row.email, inst.original, slot, moves.PENDING,
+                              self._reason(trouble, slot), self.now,
+                              (earlier.moves + 1) if earlier else 1)
+            self._write(connector, row, move)
+        except SourceError as exc:
+            self.report.errors.append(str(exc))
+
+    def _write(self, connector: Connector, row: tb.Touchbase, move: moves.Move) -> None:
+        """Record the move pending, write it, record it done with its line for the morning email."""
+        kind = "moved" if move.new_start else "instance-cancelled"
+        if self.apply:
+            moves.save(self.store, move)
+            if move.new_start is not None:
+                connector.move_instance(row.event_id, move.original_start, move.new_start)
+            else:
+                connector.cancel_instance(row.event_id, move.original_start)
+            self.targets.wrote(connector.name)
+            move.state = moves.DONE
+            with self.store.atomic():
+                moves.save(self.store, move)
+                self._log(f"touchbase-{kind}", row.email, move.reason)
+        self.moves[move.key] = move
+        self.report.add(kind, row.email, self._name(row.email), move.reason)
+
+    def _reason(self, trouble: Trouble, slot: datetime | None) -> str:
+        """'moved your touchbase with Mei from Wed 11 to Thu 12 10:30: Mei declined it'."""
+        inst, zone = trouble.instance, self.config.zone
+        who = self._name(inst.row.email) or inst.row.email
+        old = inst.start.astimezone(zone)
+        why = WHY[trouble.why].format(who=who.split(" ")[0])
+        if slot is None:
+            return (f"cancelled your touchbase with {who} on {old:%a} {old.day} {old:%H:%M}: {why}, "
+                    "and no slot free for both was left in this or the next week")
+        new = slot.astimezone(zone)
+        return f"moved your touchbase with {who} from {old:%a} {old.day} to {new:%a} {new.day} {new:%H:%M}: {why}"
+
+    # --- the new slot --------------------------------------------------------------------------
+
+    def _heal_slot(self, connector: Connector, inst: Instance, other_day: bool) -> datetime | None:
+        """The nearest start free for both in the instance's week or the next, or None; on
+        another day when `other_day` (a colleague who declined may be away all that day)."""
+        zone, length = self.config.zone, inst.end - inst.start
+        monday = inst.start.astimezone(zone).date() - timedelta(days=inst.start.astimezone(zone).weekday())
+        low = datetime.combine(monday, time(0), zone)
+        high = low + timedelta(days=14)
+        busy = slots.BusyIndex([*self._user_busy_in(low, high), *self._other_touchbases(inst, low, high),
+                                *connector.busy(low, high, [inst.row.email]), *self._taken])
+        hours = self._colleague_hours(connector, inst.row.email)
+        load = self._day_load()
+        load.remove(inst.start)
+        day = inst.start.astimezone(zone).date()
+        candidates = [start for start in self._candidate_starts(monday, length, hours)
+                      if start != inst.start and load.has_room(start)
+                      and not (other_day and start.astimezone(zone).date() == day)
+                      and busy.is_free(start, start + length)]
+        if not candidates:
+            load.add([inst.start])
+            return None
+        best = min(candidates, key=lambda s: (abs(s - inst.start), -s.timestamp()))
+        load.add([best])
+        self._taken.append((best, best + length))
+        return best
+
+    def _candidate_starts(self, monday: date, length: timedelta,
+                          hours: WorkingHours | None) -> list[datetime]:
+        zone, earliest = self.config.zone, self.now + HEAL_MARGIN
+        opens, closes = slots.working_hours(self.config)
+        days = set(self.config.touchbase.working_days)
+        result = []
+        for offset in range(14):
+            day = monday + timedelta(days=offset)
+            if WEEKDAYS[day.weekday()] not in days:
+                continue
+            moment, closing = datetime.combine(day, opens, zone), datetime.combine(day, closes, zone)
+            while moment + length <= closing:
+                if moment > earliest and (hours is None or hours.contains(moment, moment + length)):
+                    result.append(moment)
+                moment += timedelta(minutes=slots.STEP_MINUTES)
+        return result
+
+    def _other_touchbases(self, inst: Instance, low: datetime, high: datetime) -> list[slots.Interval]:
+        """Every other touchbase instance in [low, high): two never overlap."""
+        return [(i.start, i.end) for i in self.instances()
+                if i is not inst and i.end > low and i.start < high]
+
+    def _colleague_hours(self, connector: Connector, email: str) -> WorkingHours | None:
+        try:
+            return connector.working_hours(email)
+        except SourceError:
+            return None
+
+    def _target_connector(self, row: tb.Touchbase) -> Connector | None:
+        source = self._source_named(row.target)
+        return self._connector(source) if source is not None else None
