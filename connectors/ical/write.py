@@ -74,7 +74,7 @@ def end_rrule(event: icalendar.Component, until: datetime) -> None:
     event["RRULE"] = rule
 
 
-def instance_override(master: icalendar.Event, original_start: datetime,
+def instance_override(master: icalendar.Component, original_start: datetime,
                       new_start: datetime | None) -> icalendar.Event:
     """A RECURRENCE-ID override of the instance of `master` starting at `original_start`:
     moved to `new_start` (same length; invitees asked to answer again), or cancelled (None)."""
@@ -103,7 +103,7 @@ def instance_override(master: icalendar.Event, original_start: datetime,
     return event
 
 
-def put_override(components: list, master: icalendar.Event, original_start: datetime,
+def put_override(components: list, master: icalendar.Component, original_start: datetime,
                  new_start: datetime | None) -> bool:
     """Add or replace the override of one instance in `components` (a calendar's
     subcomponents); False when the same override is there already (a retry)."""
