@@ -149,7 +149,7 @@ def resolve_config_path(cli_path: str | None) -> Path:
     try:
         return Path(given).expanduser()
     except RuntimeError:
-        raise ConfigError(f"{given}: the ~user in this config path does not exist here") from None
+        raise ConfigError(f"{file_label(given)}: the ~user in this config path does not exist here") from None
 
 
 # --- reading the file ---------------------------------------------------------------------
@@ -169,12 +169,12 @@ def read_config_text(path: Path) -> str:
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+        raise ConfigError(f"{file_label(path)}: cannot read config: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as handle:
         _check_is_regular(path, os.fstat(handle.fileno()))  # it may have been swapped since the stat
         data = handle.read(MAX_CONFIG_BYTES + 1)
     if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config file")
+        raise ConfigError(f"{file_label(path)}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config file")
     return _decode(path, data)
 
 
@@ -182,20 +182,20 @@ def _stat(path: Path) -> os.stat_result:
     try:
         return os.stat(path)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no config file here; run `touchbase init` to write one") from None
+        raise ConfigError(f"{file_label(path)}: no config file here; run `touchbase init` to write one") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+        raise ConfigError(f"{file_label(path)}: cannot read config: {exc.strerror}") from None
     except ValueError:
-        raise ConfigError(f"{short(str(path))}: not a usable file name") from None
+        raise ConfigError(f"{file_label(path)}: not a usable file name") from None
 
 
 def _check_is_regular(path: Path, info: os.stat_result) -> None:
     if stat.S_ISDIR(info.st_mode):
-        raise ConfigError(f"{path}: is a folder; name the config file (e.g. {path / 'config.toml'})")
+        raise ConfigError(f"{file_label(path)}: is a folder; name the config file (e.g. {path / 'config.toml'})")
     if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"{path}: not a regular file (a pipe, device or socket); name a TOML file")
+        raise ConfigError(f"{file_label(path)}: not a regular file (a pipe, device or socket); name a TOML file")
     if info.st_size > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config file")
+        raise ConfigError(f"{file_label(path)}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config file")
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -203,28 +203,29 @@ def _decode(path: Path, data: bytes) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+        raise ConfigError(f"{file_label(path)}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
                           "save the file as UTF-8") from None
     return text.removeprefix("\ufeff")
 
 
 def parse_toml(text: str, path: Path | None = None) -> dict[str, Any]:
     """Parse TOML text; any failure (syntax, nesting too deep, huge numbers) is one ConfigError."""
-    label = str(path or "config")
+    label = file_label(path)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label}: not valid TOML: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{label}: not valid TOML: arrays or tables nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer of thousands of digits
-        raise ConfigError(f"{label}: not valid TOML: {short(str(exc))}") from None
+    except ValueError as exc:  # an integer of thousands of digits, past Python's int-to-str limit
+        why = "a number has too many digits" if "digits" in str(exc) else short(str(exc))
+        raise ConfigError(f"{label}: not valid TOML: {why}") from None
 
 
 # --- applying the schema ------------------------------------------------------------------
 
 _REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 2, 40, 40, 40
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 2, 160, 60, 40
 _REPR.maxlist = _REPR.maxdict = _REPR.maxtuple = 4
 
 
@@ -234,6 +235,12 @@ def short(value: Any) -> str:
         return _REPR.repr(value)
     except (ValueError, RecursionError):
         return f"<{type(value).__name__}>"
+
+
+def file_label(path: Path | str | None) -> str:
+    """The config file as problems name it: its path, quoted when it holds unprintable characters."""
+    text = str(path or "config")
+    return text if text.isprintable() else repr(text)
 
 
 def _label_name(name: Any) -> str:
@@ -246,7 +253,7 @@ def _label_name(name: Any) -> str:
 
 def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     """Turn parsed TOML into a Config, collecting every problem before failing."""
-    label = str(path or "config")
+    label = file_label(path)
     problems: list[str] = []
     config = Config(path=path)
     for section, value in raw.items():
