@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime, timezone, tzinfo
 from typing import TYPE_CHECKING
@@ -23,42 +22,128 @@ import icalendar
 
 from agent.model import Attendee, Occurrence
 from connectors.ical import read as ical
+from connectors.ical.bounds import series_problem
+from connectors.ical.copies import repair, resolve_copies
 
 if TYPE_CHECKING:
     from connectors.base import ConnectorContext
 
+WR_TIMEZONE_PROPERTY = "X-TOUCHBASE-WR-TIMEZONE"
+"""Where the connector puts the X-WR-TIMEZONE of the VCALENDAR an event came from."""
+
 Group = tuple[str, list[bytes]]
 Row = tuple
-ChunkResult = tuple[list[tuple[str, list[Row]]], list[tuple[str, str]]]
+Note = tuple[str, str]
+ChunkResult = tuple[list[tuple[str, list[Row]]], list[tuple[str, str]], list[Note]]
 
-HEAD = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"
-FOOT = b"END:VCALENDAR\r\n"
+HEAD = b"BEGIN:VCALENDAR\nVERSION:2.0\n"
+FOOT = b"END:VCALENDAR\n"
 
 
-def parse_group(timezones: bytes, blocks: list[bytes], context: _Window | ConnectorContext, zone: ZoneInfo,
+class GroupError(ValueError):
+    """One UID group cannot be read; the message says why."""
+
+
+def parse_group(timezones: bytes, blocks: list[bytes], context: ConnectorContext, zone: ZoneInfo,
                 uid: str) -> list[Occurrence]:
     """Parse and expand the events of one UID over the context's window."""
-    calendar = icalendar.Calendar.from_ical(HEAD + timezones + b"".join(blocks) + FOOT)
-    reject_broken(calendar.walk("VEVENT"))
-    occurrences = ical.expand(calendar, context.window_start, context.window_end, zone)
+    start, end = context.window_start, context.window_end
+    occurrences, _ = _read_alone(timezones, blocks, start, end, zone)
     for occ in occurrences:
         occ.resource = uid
     return occurrences
 
 
-def reject_broken(events: Sequence[icalendar.Component]) -> None:
-    """Raise ValueError naming the first problem of a malformed event."""
+def _read_alone(timezones: bytes, blocks: list[bytes], start: datetime, end: datetime,
+                zone: ZoneInfo) -> tuple[list[Occurrence], list[str]]:
+    """One group parsed on its own; should it not parse as a whole, each block on its own
+    (a block that does not parse is left out and noted)."""
+    try:
+        calendar = icalendar.Calendar.from_ical(HEAD + timezones + b"".join(blocks) + FOOT)
+        zones = [c for c in calendar.subcomponents if c.name == "VTIMEZONE"]
+        events = [c for c in calendar.subcomponents if c.name == "VEVENT"]
+        if len(events) != len(blocks):
+            raise GroupError("the blocks do not parse into one event each")
+        return read_events(zones, events, start, end, zone)
+    except GroupError:
+        if len(blocks) == 1:
+            raise
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        if len(blocks) == 1:
+            raise GroupError(reason(exc)) from None
+    return _read_block_by_block(timezones, blocks, start, end, zone)
+
+
+def _read_block_by_block(timezones: bytes, blocks: list[bytes], start: datetime, end: datetime,
+                         zone: ZoneInfo) -> tuple[list[Occurrence], list[str]]:
+    zones: list = []
+    events: list = []
+    notes: list[str] = []
+    problem = ""
+    for block in blocks:
+        try:
+            calendar = icalendar.Calendar.from_ical(HEAD + timezones + block + FOOT)
+        except Exception as exc:  # noqa: BLE001 - one copy that does not parse is left out
+            problem = problem or reason(exc)
+            notes.append(f"left out a copy that does not parse ({reason(exc)})")
+            continue
+        zones = zones or [c for c in calendar.subcomponents if c.name == "VTIMEZONE"]
+        events += [c for c in calendar.subcomponents if c.name == "VEVENT"]
+    if not events:
+        raise GroupError(problem or "no event")
+    occurrences, more = read_events(zones, events, start, end, zone)
+    return occurrences, notes + more
+
+
+def read_events(zones: list, events: list, start: datetime, end: datetime,
+                zone: ZoneInfo) -> tuple[list[Occurrence], list[str]]:
+    """The occurrences in [start, end) of one UID's parsed copies, and notes on what was
+    repaired or left out; raises GroupError when nothing of it can be counted."""
+    problems: list[str] = []
+    notes: list[str] = []
     for event in events:
-        if event.errors:
-            raise ValueError("; ".join(f"{name}: {err}" for name, err in event.errors))
-        if event.get("DTSTART") is None:
-            raise ValueError("no DTSTART")
-        event.decoded("DTSTART")
+        problem, repaired = repair(event)
+        problems.append(problem)
+        notes += repaired
+    winners, merged = resolve_copies(events, problems)
+    notes += merged
+    if not winners:
+        if any(problems):
+            raise GroupError(next(p for p in problems if p))
+        return [], notes + ["only attendee messages (REPLY, COUNTER), no organiser's event: ignored"]
+    for event in winners:
+        problem = series_problem(event, start, end)
+        if problem:
+            raise GroupError(f"series skipped: {problem}")
+    calendar = icalendar.Calendar()
+    calendar.add("VERSION", "2.0")
+    calendar.subcomponents.extend(zones)
+    calendar.subcomponents.extend(winners)
+    calendar = _google_zone(calendar, winners, notes)
+    return ical.expand(calendar, start, end, zone), notes
+
+
+def _google_zone(calendar: icalendar.Calendar, events: list, notes: list[str]) -> icalendar.Calendar:
+    """The calendar as Google shows it when its events came with an X-WR-TIMEZONE."""
+    names = {str(e.pop(WR_TIMEZONE_PROPERTY)).strip() for e in events if WR_TIMEZONE_PROPERTY in e}
+    if not names:
+        return calendar
+    import x_wr_timezone
+
+    name = sorted(names)[0]
+    try:
+        calendar.add("X-WR-TIMEZONE", name)
+        return x_wr_timezone.to_standard(calendar)
+    except Exception as exc:  # noqa: BLE001 - an unknown X-WR-TIMEZONE is ignored
+        notes.append(f"ignored X-WR-TIMEZONE {name!r} ({reason(exc)})")
+        calendar.pop("X-WR-TIMEZONE", None)
+        return calendar
 
 
 def parse_chunk(timezones: bytes, groups: list[Group], start: datetime, end: datetime,
                 zone_name: str) -> ChunkResult:
-    """Parse and expand `groups`: (uid, rows) for the good ones, (uid, reason) for the bad."""
+    """Parse and expand `groups`: (uid, rows) for the good ones, (uid, reason) for the bad,
+    (uid, note) for what was repaired or left out."""
     zone = ZoneInfo(zone_name)
     enabled = gc.isenabled()
     gc.disable()  # parsing allocates millions of small objects and frees them all together
@@ -66,28 +151,22 @@ def parse_chunk(timezones: bytes, groups: list[Group], start: datetime, end: dat
         parsed = _parse_together(timezones, groups)
         good: list[tuple[str, list[Row]]] = []
         bad: list[tuple[str, str]] = []
+        notes: list[Note] = []
         for index, (uid, blocks) in enumerate(groups):
             try:
                 if parsed is None:
-                    occurrences = parse_group(timezones, blocks, _Window(start, end), zone, uid)
+                    occurrences, said = _read_alone(timezones, blocks, start, end, zone)
                 else:
-                    occurrences = _expand(parsed[0], parsed[1][index], start, end, zone)
+                    occurrences, said = read_events(parsed[0], parsed[1][index], start, end, zone)
             except Exception as exc:  # noqa: BLE001 - one bad event must not stop the file
                 bad.append((uid, reason(exc)))
                 continue
+            notes += [(uid, note) for note in said]
             good.append((uid, [occurrence_row(occ) for occ in occurrences]))
-        return good, bad
+        return good, bad, notes
     finally:
         if enabled:
             gc.enable()
-
-
-class _Window:
-    """The two attributes of a connector context that `parse_group` reads."""
-
-    def __init__(self, start: datetime, end: datetime) -> None:
-        self.window_start = start
-        self.window_end = end
 
 
 def _parse_together(timezones: bytes, groups: list[Group]) -> tuple[list, list[list]] | None:
@@ -107,16 +186,6 @@ def _parse_together(timezones: bytes, groups: list[Group]) -> tuple[list, list[l
         split.append(events[at:at + len(blocks)])
         at += len(blocks)
     return zones, split
-
-
-def _expand(zones: list, events: list, start: datetime, end: datetime,
-            zone: ZoneInfo) -> list[Occurrence]:
-    reject_broken(events)
-    calendar = icalendar.Calendar()
-    calendar.add("VERSION", "2.0")
-    calendar.subcomponents.extend(zones)
-    calendar.subcomponents.extend(events)
-    return ical.expand(calendar, start, end, zone)
 
 
 _FIELDS = tuple(f.name for f in fields(Occurrence) if f.name != "resource")
@@ -161,6 +230,6 @@ def reason(exc: Exception) -> str:
 
 def label(uid: str, blocks: list[bytes]) -> str:
     """How a skipped event is named: its title and UID."""
-    summary = re.search(rb"^SUMMARY[;:]([^\r\n]*)", blocks[0], re.M)
+    summary = re.search(rb"^SUMMARY[;:]([^\r\n]*)", blocks[0], re.M | re.I)
     title = summary.group(1).decode("utf-8", "replace").split(":")[-1] if summary else ""
     return f"{title!r} (UID {uid})" if title else f"UID {uid}"

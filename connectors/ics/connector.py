@@ -16,12 +16,11 @@ is not checked.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-import re
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,10 @@ from typing import TYPE_CHECKING, Any
 from agent.errors import SourceError
 from agent.model import Changes, Occurrence
 from connectors.base import Connector, ConnectorContext
-from connectors.ics.inputs import InputReader, read_file_of, source_inputs
+from connectors.ical.zones import usable_timezones
+from connectors.ics.blocks import ParsedFile, ends_complete, normalise, split_blocks
+from connectors.ics.files import DEFAULT_MAX_BYTES, read_calendar_file
+from connectors.ics.inputs import InputReader, source_inputs
 from connectors.ics.window import may_overlap
 
 if TYPE_CHECKING:
@@ -37,11 +39,9 @@ if TYPE_CHECKING:
 
     from connectors.ics.http import FetchPolicy
 
-_EVENT_BLOCK = re.compile(rb"^BEGIN:VEVENT\r?\n.*?^END:VEVENT\r?$\n?", re.M | re.S)
-_TZ_BLOCK = re.compile(rb"^BEGIN:VTIMEZONE\r?\n.*?^END:VTIMEZONE\r?$\n?", re.M | re.S)
-_UID_LINE = re.compile(rb"^UID[;:][^\r\n]*(?:\r?\n[ \t][^\r\n]*)*", re.M)
-_FOLD = re.compile(rb"\r?\n[ \t]")
-STATE_VERSION = 1
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 2
 WINDOW_SLACK = timedelta(days=7)
 """Expand this far past the window's end, so that later syncs of an unchanged file (whose
 window end moves with the clock) still read nothing."""
@@ -51,15 +51,6 @@ PARALLEL_MIN_GROUPS = 300
 """Below this many groups to parse, worker processes cost about what they save (measured:
 300 groups 0.75 s with two workers vs 0.9 s in one process; 1,150 groups 2.0 s vs 3.3 s)."""
 MAX_WORKERS = 2
-
-
-@dataclass
-class ParsedFile:
-    """An .ics file split into its time zones and its events grouped by UID."""
-
-    timezones: bytes
-    groups: dict[str, list[bytes]]
-    calendar_names: str = ""
 
 
 class IcsConnector(Connector):
@@ -88,24 +79,41 @@ class IcsConnector(Connector):
         raw = reader.read(state.get("inputs") if known else None)
         if raw is None:  # every file as it was, every address answered 304
             return Changes(unchanged=True), {**state, "inputs": reader.state}
+        changes, new_state = self.changes_from(raw, state if known else {})
+        if changes.unchanged:
+            return changes, {**state, "inputs": reader.state}
+        return changes, {**new_state, "inputs": reader.state}
+
+    def changes_from(self, raw: list[tuple[str, bytes]], state: dict) -> tuple[Changes, dict]:
+        """The changes since `state` given the whole text of each input, by where it came from
+        (a path, an address's scheme and host); the texts are taken out of `raw` as they are
+        read. Raises SourceError when one is not a complete calendar: nothing is then taken
+        from any of them (the previous state stays)."""
         digest = hashlib.sha256(b"".join(hashlib.sha256(b).digest() for _, b in raw)).hexdigest()
+        known = state.get("version") == STATE_VERSION and self._window_covered(state)
         if known and state.get("digest") == digest:
-            return Changes(unchanged=True), {**state, "inputs": reader.state}
+            return Changes(unchanged=True), state
         window = state["window"] if known else [
             self.context.window_start.isoformat(),
             (self.context.window_end + WINDOW_SLACK).isoformat(),
         ]
-        parsed = [split_calendar(where, data) for where, data in raw]
-        del raw
+        parsed = []
+        while raw:  # each text is dropped once split (the blocks are copies): less memory at once
+            where, data = raw.pop(0)
+            parsed.append(split_calendar(where, data))
+            del data
         groups = merge_groups(parsed)
         hashes = {uid: _group_hash(blocks) for uid, blocks in groups.items()}
         old = state.get("uids", {}) if known else {}
         changed = [uid for uid, h in hashes.items() if old.get(uid) != h]
         start, end = (datetime.fromisoformat(w) for w in window)
         wanted = {uid: groups[uid] for uid in changed if may_overlap(groups[uid], start, end)}
-        timezones = b"".join(p.timezones for p in parsed)
+        notes = [note for p in parsed for note in p.notes]
+        timezones, zone_notes = usable_timezones([tz for p in parsed for tz in p.timezones], self.name)
         del parsed
         changes, bad = self._parse_groups(timezones, wanted, start, end)
+        for note in notes + zone_notes:
+            log.info("%s: %s", self.name, note)
         # A changed event that cannot be in the window has no occurrences there (any it had go).
         failed = set(bad)
         changes.upserts = {uid: changes.upserts.get(uid, []) for uid in changed if uid not in failed}
@@ -113,8 +121,7 @@ class IcsConnector(Connector):
         changes.removed = [uid for uid in old if uid not in hashes or uid in failed]
         for uid in bad:
             hashes.pop(uid, None)
-        new_state = {"version": STATE_VERSION, "digest": digest, "window": window, "uids": hashes,
-                     "inputs": reader.state}
+        new_state = {"version": STATE_VERSION, "digest": digest, "window": window, "uids": hashes}
         return changes, new_state
 
     def _window_covered(self, state: dict) -> bool:
@@ -125,7 +132,13 @@ class IcsConnector(Connector):
         return start <= self.context.window_start and end >= self.context.window_end
 
     def _read(self, path: Path) -> bytes:
-        return read_file_of(self.name, path)
+        return read_calendar_file(self.name, path, self.max_bytes)
+
+    @property
+    def max_bytes(self) -> int:
+        """The size cap of one file or address (the source's `max_bytes`)."""
+        cap = self.source.options.get("max_bytes")
+        return cap if isinstance(cap, int) and cap > 0 else DEFAULT_MAX_BYTES
 
     def _policy(self) -> FetchPolicy:
         """The HTTP limits for this source's address: the given policy, or the defaults with the
@@ -155,12 +168,14 @@ class IcsConnector(Connector):
             chunks = [items[i::count] for i in range(min(count, len(items)))]
         done, total = 0, len(items)
         results = self._run_chunks(timezones, chunks, start, end, workers)
-        for chunk, (good, broken) in zip(chunks, results, strict=True):
+        for chunk, (good, broken, notes) in zip(chunks, results, strict=True):
             for uid, rows in good:
                 changes.upserts[uid] = [occurrence_from_row(uid, row) for row in rows]
             for uid, why in broken:
                 changes.skipped.append(f"{self.name}: skipped event {label(uid, groups[uid])}: {why}")
                 bad.append(uid)
+            for uid, note in notes:
+                log.info("%s: %s: %s", self.name, label(uid, groups[uid]), note)
             done += len(chunk)
             if self.context.progress:
                 self.context.progress(done, total)
@@ -210,24 +225,23 @@ def _worker_count(groups: int) -> int:
     return max(1, min(MAX_WORKERS, cpus))
 
 
-def split_calendar(path: Path | str, data: bytes) -> ParsedFile:
-    """Cut the raw text into VTIMEZONE blocks and VEVENT blocks grouped by UID.
+def split_calendar(where: str | Path, data: bytes) -> ParsedFile:
+    """Check that `data` is one whole calendar and cut it into its VTIMEZONE blocks and its
+    VEVENT blocks grouped by UID (`connectors.ics.blocks`).
 
-    `path` names the input in messages: a file, or a calendar address's scheme and host."""
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper()
+    `where` names the input in messages: a file, or a calendar address's scheme and host.
+    Raises SourceError when the text is not iCalendar, or does not end with END:VCALENDAR (cut
+    short, or still being written).
+    """
+    text = normalise(data)
+    head = text.lstrip(b" \t\n")[:15].upper()
     if not head.startswith(b"BEGIN:VCALENDAR"):
-        raise SourceError(str(path), "not an iCalendar file (it does not start with BEGIN:VCALENDAR)")
-    groups: dict[str, list[bytes]] = {}
-    for number, match in enumerate(_EVENT_BLOCK.finditer(data)):
-        block = match.group(0)
-        uid_match = _UID_LINE.search(block)
-        if uid_match:
-            uid = _FOLD.sub(b"", uid_match.group(0)).split(b":", 1)[-1].strip().decode("utf-8", "replace")
-        else:
-            uid = f"no-uid-{Path(str(path)).name}-{number}"
-        groups.setdefault(uid, []).append(block)
-    timezones = b"".join(m.group(0) for m in _TZ_BLOCK.finditer(data))
-    return ParsedFile(timezones=timezones, groups=groups)
+        raise SourceError(str(where), "not an iCalendar file (it does not start with BEGIN:VCALENDAR)")
+    if not ends_complete(text):
+        raise SourceError(str(where), "the calendar is incomplete (it does not end with "
+                          "END:VCALENDAR: cut short or still being written); the previous state "
+                          "is kept and the next sync tries again")
+    return split_blocks(str(where), text)
 
 
 def merge_groups(parsed: list[ParsedFile]) -> dict[str, list[bytes]]:

@@ -1,0 +1,118 @@
+"""Reading a local calendar file whole, or refusing it with one clear line.
+
+Only a regular file is read (a FIFO would block forever, /dev/zero would never end): the file is
+opened without blocking and checked before a byte is read. It is read up to a size cap
+(`max_bytes` of the source, DEFAULT_MAX_BYTES when not set). A file whose size, modification time
+or content changed while it was read (an editor or a sync client still writing it) is refused,
+so that the half-written view is never taken as the calendar; the next sync tries again.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+from agent.errors import SourceError
+
+DEFAULT_MAX_BYTES = 50_000_000
+"""The size cap of one calendar file when the source sets no `max_bytes`."""
+_BLOCK = 1 << 20
+
+
+def read_calendar_file(source: str, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of the regular file `path`, read whole and unchanged while read.
+
+    Raises SourceError naming `path` when it is missing, not a regular file, larger than
+    `max_bytes`, unreadable, or changed while it was read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise SourceError(source, f"{path}: file not found") from None
+    except OSError as exc:
+        raise SourceError(source, f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise SourceError(source, f"{path}: not a regular file ({_kind(before.st_mode)}); "
+                              f"only regular files up to {size_text(max_bytes)} are read")
+        if before.st_size > max_bytes:
+            raise SourceError(source, _too_big(path, before.st_size, max_bytes))
+        data = _read_all(source, path, fd, max_bytes)
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise SourceError(source, _too_big(path, len(data), max_bytes))
+    if _changed(before, after, len(data)) or _changed_on_disk(path, before, data):
+        raise SourceError(source, f"{path}: the file changed while it was read (still being "
+                          "written?); the previous state is kept and the next sync tries again")
+    return data
+
+
+def _read_all(source: str, path: Path, fd: int, max_bytes: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while size <= max_bytes:
+            part = os.read(fd, min(_BLOCK, max_bytes + 1 - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+    except OSError as exc:
+        raise SourceError(source, f"{path}: cannot read: {exc.strerror or exc}") from None
+    return b"".join(parts)
+
+
+def _changed(before: os.stat_result, after: os.stat_result, size: int) -> bool:
+    return (after.st_size != before.st_size or after.st_mtime_ns != before.st_mtime_ns
+            or size != before.st_size)
+
+
+def _changed_on_disk(path: Path, before: os.stat_result, data: bytes) -> bool:
+    """True when `path` now names another file, or its content is no longer `data`."""
+    try:
+        now = os.stat(path)
+    except OSError:
+        return True
+    if (now.st_ino, now.st_dev) != (before.st_ino, before.st_dev):
+        return True
+    if now.st_size != len(data) or now.st_mtime_ns != before.st_mtime_ns:
+        return True
+    return _hash_of(path) != hashlib.sha256(data).digest()
+
+
+def _hash_of(path: Path) -> bytes | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(_BLOCK):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.digest()
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a file"
+
+
+def _too_big(path: Path, size: int, cap: int) -> str:
+    return (f"{path}: {size_text(size)} is more than the {size_text(cap)} a calendar file may "
+            "have (raise the source's max_bytes to read it)")
+
+
+def size_text(count: int) -> str:
+    """A byte count for people: 50 MB, 1.5 MB, 900 bytes."""
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.3g} MB"
+    if count >= 1000:
+        return f"{count / 1000:.3g} kB"
+    return f"{count} bytes"
