@@ -27,6 +27,7 @@ import connectors.ics.connector as ics
 from agent.config import load_config
 from agent.sources import open_connector
 from connectors.ical import read as ical
+from connectors.ics.blocks import normalise
 from connectors.ics.chunks import _parse_together
 from connectors.ics.window import PAD, block_span, may_overlap
 from tests.helpers import calendar, people_json, run_cli, write_config
@@ -180,6 +181,106 @@ def test_the_prefilter_keeps_every_group_with_an_occurrence(tmp_path, name):
     for uid, group in groups.items():
         if expected.get(uid):
             assert may_overlap(group, start, end), uid
+
+
+# --- the same calendars written differently: line endings, case, folding ----------------------
+
+def _lines(text: str) -> list[str]:
+    """The content lines of `text`, unfolded."""
+    return text.replace("\r\n ", "").replace("\r\n", "\n").rstrip("\n").split("\n")
+
+
+def _name_end(line: str) -> int:
+    return min((i for i in (line.find(";"), line.find(":")) if i >= 0), default=len(line))
+
+
+def lower_case_names(text: str) -> str:
+    """Property, parameter and component names in lower case (values as they were)."""
+    out = []
+    for line in _lines(text):
+        if line.upper().startswith(("BEGIN:", "END:")):
+            out.append(line.lower())
+            continue
+        head, sep, value = line.partition(":")
+        parts = head.split(";")
+        parts = [parts[0].lower()] + [p.split("=", 1)[0].lower() + "=" + p.split("=", 1)[1]
+                                      if "=" in p else p for p in parts[1:]]
+        out.append(";".join(parts) + sep + value)
+    return "\r\n".join(out) + "\r\n"
+
+
+def folded_after_names(text: str) -> str:
+    """Every line folded right after its name (`UID` then ` :value`), as RFC 5545 allows."""
+    return "".join(line[:_name_end(line)] + "\r\n " + line[_name_end(line):] + "\r\n"
+                   for line in _lines(text))
+
+
+def folded_everywhere(text: str) -> str:
+    """Every line folded every 7 octets, through UTF-8 characters too."""
+    out = b""
+    for line in _lines(text):
+        raw = line.encode()
+        out += b"\r\n\t".join(raw[i:i + 7] for i in range(0, len(raw), 7)) + b"\r\n"
+    return out.decode("utf-8", "surrogateescape")
+
+
+VARIANTS = {
+    "LF": lambda text: text.replace("\r\n", "\n"),
+    "CR": lambda text: text.replace("\r\n", "\r"),
+    "lower-case names": lower_case_names,
+    "folded after names": folded_after_names,
+    "folded everywhere": folded_everywhere,
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+def test_written_differently_the_connector_reads_what_a_naive_parse_reads(tmp_path, name, variant):
+    text = calendar(*EDGE_CASES[name])
+    config, path, _ = setup(tmp_path, *EDGE_CASES[name])
+    path.write_bytes(VARIANTS[variant](text).encode("utf-8", "surrogateescape"))
+    start, end = window(config)
+    keys, _ = connector_keys(config)
+    assert keys == naive_keys(text, start, end)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_written_differently_the_prefilter_keeps_the_same_groups(variant):
+    start = datetime(2025, 3, 2, 8, tzinfo=BERLIN)
+    end = datetime(2026, 6, 7, 8, tzinfo=BERLIN)
+    for name, events in EDGE_CASES.items():
+        text = calendar(*events)
+        plain = ics.split_calendar(Path("x"), text.encode()).groups
+        other = ics.split_calendar(Path("x"), VARIANTS[variant](text).encode(
+            "utf-8", "surrogateescape")).groups
+        assert list(other) == list(plain), name
+        assert {uid: may_overlap(g, start, end) for uid, g in other.items()} == {
+            uid: may_overlap(g, start, end) for uid, g in plain.items()}, name
+
+
+UID_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1,
+                   max_size=30).filter(lambda u: u.strip() == u)
+
+
+@settings(max_examples=150, deadline=None)
+@given(uid=UID_TEXT, params=st.sampled_from(["", ";X-A=1", ';X-Q="a:b;c"']),
+       fold=st.integers(0, 12), alarm_first=st.booleans(), lower=st.booleans())
+def test_the_prescan_uid_is_the_parsers_uid(uid, params, fold, alarm_first, lower):
+    value = uid.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+    line = f"{'uid' if lower else 'UID'}{params}:{value}".encode()
+    if fold:
+        line = line[:fold] + b"\r\n " + line[fold:]
+    alarm = b"BEGIN:VALARM\r\nUID:alarm-uid\r\nTRIGGER:-PT5M\r\nACTION:DISPLAY\r\nEND:VALARM\r\n"
+    body = (b"BEGIN:VEVENT\r\n" + (alarm if alarm_first else b"") + line + b"\r\n"
+            + b"DTSTART:20250401T100000Z\r\n" + (b"" if alarm_first else alarm) + b"END:VEVENT\r\n")
+    text = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + body + b"END:VCALENDAR\r\n"
+    prescan = list(ics.split_calendar(Path("x"), text).groups)
+    # The connector parses the text it normalised (folds undone on the bytes) ...
+    parsed = icalendar.Calendar.from_ical(normalise(text)).walk("VEVENT")[0]
+    assert prescan == [str(parsed["UID"])]
+    # ... which is what icalendar reads itself, unless a fold splits a UTF-8 character.
+    raw = str(icalendar.Calendar.from_ical(text).walk("VEVENT")[0]["UID"])
+    assert "\ufffd" in raw or prescan == [raw]
 
 
 def test_the_prefilter_skips_what_surely_lies_outside():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from agent.errors import SourceError
 
-DEFAULT_MAX_BYTES = 50_000_000
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 """The size cap of one calendar file when the source sets no `max_bytes`."""
 _BLOCK = 1 << 20
 
@@ -39,24 +39,23 @@ def read_calendar_file(source: str, path: Path, max_bytes: int = DEFAULT_MAX_BYT
                               f"only regular files up to {size_text(max_bytes)} are read")
         if before.st_size > max_bytes:
             raise SourceError(source, _too_big(path, before.st_size, max_bytes))
-        data = _read_all(source, path, fd, max_bytes)
+        data = _read_all(source, path, fd, before.st_size + 1)
         after = os.fstat(fd)
     finally:
         os.close(fd)
-    if len(data) > max_bytes:
-        raise SourceError(source, _too_big(path, len(data), max_bytes))
     if _changed(before, after, len(data)) or _changed_on_disk(path, before, data):
         raise SourceError(source, f"{path}: the file changed while it was read (still being "
                           "written?); the previous state is kept and the next sync tries again")
     return data
 
 
-def _read_all(source: str, path: Path, fd: int, max_bytes: int) -> bytes:
+def _read_all(source: str, path: Path, fd: int, limit: int) -> bytes:
+    """At most `limit` bytes of `fd` (one more than it had when opened: a file that grew)."""
     parts: list[bytes] = []
     size = 0
     try:
-        while size <= max_bytes:
-            part = os.read(fd, min(_BLOCK, max_bytes + 1 - size))
+        while size < limit:
+            part = os.read(fd, min(_BLOCK, limit - size))
             if not part:
                 break
             parts.append(part)
@@ -110,9 +109,9 @@ def _too_big(path: Path, size: int, cap: int) -> str:
 
 
 def size_text(count: int) -> str:
-    """A byte count for people: 50 MB, 1.5 MB, 900 bytes."""
-    if count >= 1_000_000:
-        return f"{count / 1_000_000:.3g} MB"
-    if count >= 1000:
-        return f"{count / 1000:.3g} kB"
+    """A byte count for people: 50 MiB, 1.5 KiB, 900 bytes."""
+    if count >= 1 << 20:
+        return f"{count / (1 << 20):.3g} MiB"
+    if count >= 1 << 10:
+        return f"{count / (1 << 10):.3g} KiB"
     return f"{count} bytes"
