@@ -3,7 +3,9 @@
 Only a regular file is read (a FIFO would block forever, /dev/zero would never end): the file is
 opened without blocking and checked before a byte is read. It is read up to a size cap
 (`max_bytes` of the source, DEFAULT_MAX_BYTES when not set). A file whose size, modification time
-or content changed while it was read (an editor or a sync client still writing it) is refused,
+or content changed while it was read (an editor or a sync client still writing it) is refused
+(the content is compared again only for a file modified in the last seconds: for an older one a
+write would have moved its modification time),
 so that the half-written view is never taken as the calendar; the next sync tries again.
 """
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import time
 from pathlib import Path
 
 from agent.errors import SourceError
@@ -18,6 +21,9 @@ from agent.errors import SourceError
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 """The size cap of one calendar file when the source sets no `max_bytes`."""
 _BLOCK = 1 << 20
+COARSE_MTIME_NS = 3_000_000_000
+"""A file modified this recently is also compared by content after the read: some file systems
+keep modification times to the second (or two), so a write may not show in them."""
 
 
 def read_calendar_file(source: str, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
@@ -39,11 +45,12 @@ def read_calendar_file(source: str, path: Path, max_bytes: int = DEFAULT_MAX_BYT
                               f"only regular files up to {size_text(max_bytes)} are read")
         if before.st_size > max_bytes:
             raise SourceError(source, _too_big(path, before.st_size, max_bytes))
+        started = time.time_ns()
         data = _read_all(source, path, fd, before.st_size + 1)
         after = os.fstat(fd)
     finally:
         os.close(fd)
-    if _changed(before, after, len(data)) or _changed_on_disk(path, before, data):
+    if _changed(before, after, len(data)) or _changed_on_disk(path, before, data, started):
         raise SourceError(source, f"{path}: the file changed while it was read (still being "
                           "written?); the previous state is kept and the next sync tries again")
     return data
@@ -70,7 +77,7 @@ def _changed(before: os.stat_result, after: os.stat_result, size: int) -> bool:
             or size != before.st_size)
 
 
-def _changed_on_disk(path: Path, before: os.stat_result, data: bytes) -> bool:
+def _changed_on_disk(path: Path, before: os.stat_result, data: bytes, started: int) -> bool:
     """True when `path` now names another file, or its content is no longer `data`."""
     try:
         now = os.stat(path)
@@ -80,6 +87,8 @@ def _changed_on_disk(path: Path, before: os.stat_result, data: bytes) -> bool:
         return True
     if now.st_size != len(data) or now.st_mtime_ns != before.st_mtime_ns:
         return True
+    if started - before.st_mtime_ns > COARSE_MTIME_NS:
+        return False  # a write while it was read would have moved the modification time
     return _hash_of(path) != hashlib.sha256(data).digest()
 
 
