@@ -324,11 +324,11 @@ class Planner(Healer):
             self._user_busy_end = end
         theirs = connector.busy(start, end, [email])
         busy = slots.BusyIndex([*self._user_busy, *self._taken, *theirs, *self._proposed_busy(email)])
-        zone, load = self.config.zone, self._day_load()
+        zone, load, hours = self.config.zone, self._day_load(), connector.working_hours(email)
         slot = (slots.slot_at(proposed, self.config.touchbase.duration_minutes, zone, cadence)
                 if proposed else None)
         if slot is None or slot.start < start or not slots.is_free(slot, zone, busy, load):
-            slot = slots.find_slot(self.config, busy, self.now, cadence, load)
+            slot = slots.find_slot(self.config, busy, self.now, cadence, load, hours)
         if slot is not None:
             taken = slots.checked_occurrences(slot, zone)
             self._taken.extend(taken)

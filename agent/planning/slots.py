@@ -18,7 +18,7 @@ from dateutil.rrule import rrulestr
 
 from agent.config import WEEKDAYS, Config
 from agent.inference import MeetingRules
-from agent.model import Occurrence
+from agent.model import Occurrence, WorkingHours
 from agent.planning.recurrence import MONTHLY_CADENCE, WEEKLY, Cadence, cadence_of
 from agent.store import Store
 
@@ -192,8 +192,9 @@ class DayLoad:
 
 
 def find_slot(config: Config, busy: BusyIndex, now: datetime, cadence: Cadence = MONTHLY_CADENCE,
-              load: DayLoad | None = None) -> Slot | None:
-    """The earliest slot in working hours whose checked occurrences are all free, or None."""
+              load: DayLoad | None = None, hours: WorkingHours | None = None) -> Slot | None:
+    """The earliest slot in working hours (the user's, and the colleague's `hours` where known)
+    whose checked occurrences are all free, or None."""
     zone = config.zone
     first_day, last_moment = search_range(config, now)
     length = timedelta(minutes=config.touchbase.duration_minutes)
@@ -202,23 +203,24 @@ def find_slot(config: Config, busy: BusyIndex, now: datetime, cadence: Cadence =
     day = first_day.date()
     while datetime.combine(day, time(0), zone) < last_moment:
         if WEEKDAYS[day.weekday()] in days:
-            slot = _slot_on(day, (opens, closes), length, zone, busy, cadence, load)
+            slot = _slot_on(day, (opens, closes), length, zone, busy, cadence, load, hours)
             if slot is not None:
                 return slot
         day += timedelta(days=1)
     return None
 
 
-def _slot_on(day: date, hours: tuple[time, time], length: timedelta, zone: ZoneInfo,
-             busy: BusyIndex, cadence: Cadence, load: DayLoad | None) -> Slot | None:
+def _slot_on(day: date, span: tuple[time, time], length: timedelta, zone: ZoneInfo,
+             busy: BusyIndex, cadence: Cadence, load: DayLoad | None,
+             hours: WorkingHours | None) -> Slot | None:
     week_index, weekday = position_in_month(day)
-    moment = datetime.combine(day, hours[0], zone)
-    closing = datetime.combine(day, hours[1], zone)
+    moment = datetime.combine(day, span[0], zone)
+    closing = datetime.combine(day, span[1], zone)
     if load is not None and not load.has_room(moment):
         return None
     while moment + length <= closing:
         slot = Slot(moment, moment + length, weekday, week_index, cadence)
-        if is_free(slot, zone, busy, load):
+        if (hours is None or hours.contains(slot.start, slot.end)) and is_free(slot, zone, busy, load):
             return slot
         moment += timedelta(minutes=STEP_MINUTES)
     return None

@@ -244,10 +244,16 @@ class GoogleConnector(Connector):
             sendUpdates=send_updates_for(instance.get("attendees"), self.send_updates),
         ).execute(num_retries=0), what)
 
+    def colleague_busy(self, start: datetime, end: datetime, email: str) -> list[Interval]:
+        """The colleague's busy blocks alone (freebusy.query; none when Google shows none)."""
+        return self._freebusy(start, end, [{"id": email}])
+
     def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
         """Busy intervals of the user's calendar and of `emails` where Google shows them."""
+        return self._freebusy(start, end, [{"id": self.calendars[0]}] + [{"id": e} for e in emails])
+
+    def _freebusy(self, start: datetime, end: datetime, items: list[dict]) -> list[Interval]:
         service = self._service("calendar")
-        items = [{"id": self.calendars[0]}] + [{"id": e} for e in emails]
         body = {"timeMin": rfc3339(start), "timeMax": rfc3339(end), "items": items}
         answer = self.caller.run(lambda: service.freebusy().query(body=body)
                                  .execute(num_retries=0), "reading free/busy")

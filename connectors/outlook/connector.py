@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from agent.errors import AuthError, SourceError
-from agent.model import Changes, Occurrence, OwnEvent, SeriesSpec
+from agent.model import Changes, Occurrence, OwnEvent, SeriesSpec, WorkingHours
 from connectors.base import Connector, ConnectorContext, Interval
 from connectors.outlook import mapping as gm
 from connectors.outlook.auth import (
@@ -63,6 +63,7 @@ class OutlookConnector(Connector):
         self._policy = policy
         self._session: requests.Session | None = None
         self._clients: dict[str, GraphClient] = {}
+        self._hours: dict[str, WorkingHours | None] = {}  # address -> getSchedule workingHours
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -244,6 +245,22 @@ class OutlookConnector(Connector):
                     return item
         return None
 
+    def colleague_busy(self, start: datetime, end: datetime, email: str) -> list[Interval]:
+        """The colleague's schedule items (getSchedule, unmerged); their workingHours are kept
+        for `working_hours`."""
+        intervals: list[Interval] = []
+        for span_start, span_end in _spans(start, end, timedelta(days=SCHEDULE_MAX_DAYS)):
+            intervals.extend(self._schedule([email.lower()], span_start, span_end))
+        return intervals
+
+    def working_hours(self, email: str) -> WorkingHours | None:
+        """The colleague's workingHours from getSchedule (asked once per connector)."""
+        key = email.lower()
+        if key not in self._hours:
+            now = datetime.now(UTC)
+            self._schedule([key], now, now + timedelta(days=1))
+        return self._hours.get(key)
+
     def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
         """Busy, tentative and out-of-office intervals of the user and `emails` (getSchedule)."""
         addresses = list(dict.fromkeys(a.lower() for a in [*self.context.user_emails[:1], *emails] if a))
@@ -260,6 +277,9 @@ class OutlookConnector(Connector):
                                       headers={"Prefer": 'outlook.timezone="UTC"'})
         result = []
         for info in response.json().get("value") or []:
+            address = str(info.get("scheduleId") or "").lower()
+            if address and address not in self._hours:
+                self._hours[address] = gm.working_hours_of(info.get("workingHours"))
             for item in info.get("scheduleItems") or []:
                 if str(item.get("status", "")).lower() not in gm.BUSY_STATUSES:
                     continue

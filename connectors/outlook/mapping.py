@@ -8,7 +8,7 @@ from email.utils import getaddresses
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agent.model import AGENT_TAG_NAME, Attendee, Occurrence, SeriesSpec
+from agent.model import AGENT_TAG_NAME, Attendee, Occurrence, SeriesSpec, WorkingHours
 
 PROPERTY_SET = "{2d10d0b2-e21d-4009-9ee2-d1b4a0b0eb8a}"
 TAG_PROPERTY_ID = f"String {PROPERTY_SET} Name {AGENT_TAG_NAME}"
@@ -52,6 +52,39 @@ def _zone(name: str, fallback: ZoneInfo) -> ZoneInfo | timezone:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return fallback
+
+
+WINDOWS_ZONES = {
+    "UTC": "UTC", "GMT Standard Time": "Europe/London", "W. Europe Standard Time": "Europe/Berlin",
+    "Romance Standard Time": "Europe/Paris", "Central Europe Standard Time": "Europe/Budapest",
+    "Central European Standard Time": "Europe/Warsaw", "E. Europe Standard Time": "Europe/Chisinau",
+    "FLE Standard Time": "Europe/Kiev", "GTB Standard Time": "Europe/Bucharest",
+    "Russian Standard Time": "Europe/Moscow", "Israel Standard Time": "Asia/Jerusalem",
+    "India Standard Time": "Asia/Kolkata", "China Standard Time": "Asia/Shanghai",
+    "Singapore Standard Time": "Asia/Singapore", "Tokyo Standard Time": "Asia/Tokyo",
+    "AUS Eastern Standard Time": "Australia/Sydney", "New Zealand Standard Time": "Pacific/Auckland",
+    "Eastern Standard Time": "America/New_York", "Central Standard Time": "America/Chicago",
+    "Mountain Standard Time": "America/Denver", "Pacific Standard Time": "America/Los_Angeles",
+    "E. South America Standard Time": "America/Sao_Paulo",
+}
+"""The Windows zone names Graph uses for the most common IANA zones (an IANA name passes as is)."""
+
+
+def working_hours_of(value: dict | None) -> WorkingHours | None:
+    """getSchedule's workingHours as WorkingHours (None when absent or in an unknown zone)."""
+    if not value or not value.get("daysOfWeek"):
+        return None
+    name = str((value.get("timeZone") or {}).get("name") or "UTC")
+    zone = WINDOWS_ZONES.get(name, name)
+    try:
+        ZoneInfo(zone)
+        first = time.fromisoformat(str(value["startTime"])[:8])
+        last = time.fromisoformat(str(value["endTime"])[:8])
+    except (KeyError, ValueError, ZoneInfoNotFoundError):
+        return None
+    codes = {name: code for code, name in _DAYS.items()}
+    days = tuple(codes[d.lower()] for d in value["daysOfWeek"] if d.lower() in codes)
+    return WorkingHours(days, first, last, zone)
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> dict:
