@@ -3,11 +3,18 @@
 Each command group lives in its own module and registers itself on `main`; errors reach the
 user as one clear line and a non-zero exit (a traceback only with --verbose).
 """
+# ruff: noqa: E402 - `run` handles SIGTERM/SIGINT before anything else is imported
 from __future__ import annotations
+
+import sys
+
+from agent.daemon import stopping
+
+if stopping.wants_run(sys.argv):
+    stopping.install(for_process=True)
 
 import logging
 import sqlite3
-import sys
 from typing import Any
 
 import click

@@ -13,7 +13,8 @@ import click
 from agent.cli import main
 from agent.cli.app import App
 from agent.cli.core import STATUS_HOOKS
-from agent.daemon.jobs import job_health, run_once
+from agent.daemon import stopping
+from agent.daemon.jobs import JOBS, job_health, run_once
 from agent.daemon.lock import StoreLock, holder_pid
 from agent.errors import UserError
 
@@ -29,12 +30,21 @@ _QUIET_LOGGERS = ("googleapiclient.discovery_cache", "urllib3", "caldav", "msal"
 @pass_app
 def run(app: App, once: bool) -> None:
     """Run the agent: the daemon, or with --once a single pass of every job."""
+    stopping.install()  # already done at start-up for `run`; here for callers that skip it
+    try:
+        _run(app, once)
+    finally:
+        stopping.release()
+
+
+def _run(app: App, once: bool) -> None:
     config = app.config
     if once:
         with StoreLock(config.store_path), _quiet_job_log(app.verbose):
-            results = run_once(config, app.store, app.now())
+            results = run_once(config, app.store, app.now(), should_stop=stopping.requested)
         for result in results:
             click.echo(result.line(), err=not result.ok)
+        _exit_when_stopped(len(results))
         if not all(r.ok for r in results):
             raise SystemExit(1)
         return
@@ -46,6 +56,17 @@ def run(app: App, once: bool) -> None:
     with StoreLock(config.store_path):
         code = run_daemon(config, app.store)
     raise SystemExit(code)
+
+
+def _exit_when_stopped(jobs_run: int) -> None:
+    """After `run --once`: a stop request that left jobs undone ends with 128 + the signal."""
+    signum = stopping.requested()
+    if signum is None or jobs_run == len(JOBS):
+        return
+    left = ", ".join(list(JOBS)[jobs_run:])
+    click.echo(f"touchbase: stopped by {stopping.name(signum)} before {left}; "
+               "everything written so far is complete, the next run does the rest", err=True)
+    raise SystemExit(stopping.exit_status(signum))
 
 
 @main.command("install-service")

@@ -173,10 +173,17 @@ def run_job(config: Config, store: Store, name: str, now: datetime,
 
 
 def run_once(config: Config, store: Store, now: datetime,
-             heartbeat: Heartbeat | None = None) -> list[JobResult]:
-    """Run every job once, in order: sync, follow-ups, planner, mail retry, morning email."""
+             heartbeat: Heartbeat | None = None,
+             should_stop: Callable[[], object] | None = None) -> list[JobResult]:
+    """Run every job once, in order: sync, follow-ups, planner, mail retry, morning email.
+
+    `should_stop` is asked before each job: when it answers true (a SIGTERM arrived), the jobs
+    not started yet are left for the next run and the results so far are returned.
+    """
     results = []
     for name in JOBS:
+        if should_stop is not None and should_stop():
+            break
         results.append(run_job(config, store, name, now, heartbeat))
         if heartbeat:
             heartbeat()

@@ -4,7 +4,8 @@ One thread, one store connection. At start the daemon runs every job once (as `r
 does), then: sync every `sync_minutes` followed by follow-ups, mail retry and a morning-email
 check (which also catches up after the machine slept); the planner daily at `planner_time`; the
 morning email at its time. Between jobs it sleeps on a self-pipe with a timeout, so a signal
-wakes it at once and nothing polls. SIGTERM/SIGINT let the current job finish (its writes are
+wakes it at once and nothing polls. SIGTERM/SIGINT (handled from the moment the command line
+knows it runs `run`, see agent.daemon.stopping) let the current job finish (its writes are
 transactions), then the daemon says STOPPING to systemd and exits 0.
 """
 from __future__ import annotations
@@ -14,11 +15,11 @@ import os
 import select
 import signal
 from datetime import UTC, datetime
-from typing import Any
 
 import schedule
 
 from agent.config import Config
+from agent.daemon import stopping
 from agent.daemon.jobs import JOBS, JobFunction, run_job
 from agent.daemon.sdnotify import Notifier
 from agent.store import Store
@@ -85,7 +86,7 @@ class Daemon:
         self.max_sleep = max_sleep
         self.stopping = False
         self._waker = Waker()
-        self._old_handlers: dict[int, Any] = {}
+        self._handlers_installed = False
 
     # --- set-up ------------------------------------------------------------------------------
 
@@ -103,10 +104,12 @@ class Daemon:
         return job.do(self._guarded, names, functions or {})
 
     def install_signal_handlers(self) -> None:
-        """SIGTERM and SIGINT ask for a clean stop after the current job."""
+        """SIGTERM and SIGINT ask for a clean stop after the current job (a stop asked for
+        while the command line was still starting counts too)."""
         self._waker.attach_signals()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            self._old_handlers[signum] = signal.signal(signum, self._on_signal)
+        stopping.install()
+        self._handlers_installed = True
+        stopping.on_request(self._on_stop_request)
 
     # --- running -----------------------------------------------------------------------------
 
@@ -135,9 +138,9 @@ class Daemon:
 
     def close(self) -> None:
         """Restore the signal handlers and release the wake-up pipe."""
-        for signum, handler in self._old_handlers.items():
-            signal.signal(signum, handler)
-        self._old_handlers.clear()
+        if self._handlers_installed:
+            stopping.release()
+            self._handlers_installed = False
         self._waker.close()
 
     def sleep_seconds(self) -> float:
@@ -168,8 +171,9 @@ class Daemon:
                 log.exception("job %s broke the daemon's guard", name)
             self.notifier.watchdog()
 
-    def _on_signal(self, signum: int, frame: Any) -> None:
-        log.info("received %s: stopping after the current job", signal.Signals(signum).name)
+    def _on_stop_request(self) -> None:
+        signum = stopping.requested()
+        log.info("received %s: stopping after the current job", stopping.name(signum or 15))
         self.stop()
 
 
