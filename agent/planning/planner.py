@@ -30,7 +30,7 @@ from agent.planning.report import PlannerReport
 from agent.planning.series_run import SeriesRun, describe_touchbase
 from agent.planning.targets import OpenConnector
 from agent.relationships import Relationship, relationship_of, relationships
-from agent.sources import local_source
+from agent.sources import local_source, open_connector
 from agent.store import Store
 from connectors import connector_class
 from connectors.base import Connector
@@ -78,10 +78,11 @@ def read_back_series(config: Config, store: Store, now: datetime) -> PlannerRepo
     return planner.report
 
 
-def heal_after_sync(config: Config, store: Store, now: datetime) -> PlannerReport | None:
+def heal_after_sync(config: Config, store: Store, now: datetime,
+                    open_connector: OpenConnector = open_connector) -> PlannerReport | None:
     """Heal after a sync: the store alone tells whether an instance is in trouble (no request
     to any backend when none is); only then are the write targets opened. None: nothing to do."""
-    healer = Healer(config, store, now)
+    healer = Healer(config, store, now, open_connector=open_connector)
     if not healer.needs_healing():
         return None
     try:
