@@ -270,7 +270,19 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     _check_cross_rules(config, label, problems)
     if problems:
         raise ConfigError(f"{label}: {len(problems)} problem(s) in the configuration", problems)
+    if "touchbase.mode" not in config.given and not can_take_touchbases(config):
+        config.touchbase.mode = "propose"  # nobody would be invited to the local calendar file
     return config
+
+
+def can_take_touchbases(config: Config) -> bool:
+    """Whether the write target is a calendar that invites people (not the local calendar file)."""
+    name = write_target(config)
+    source = next((s for s in config.sources if s.name == name), None)
+    if source is None:
+        return False
+    kind = SOURCE_TYPES.get(source.type)
+    return kind.writable if kind is not None else True  # a plug-in type is taken at its word
 
 
 def _parse_section(section: str, value: dict[str, Any], where: str, problems: list[str]) -> Any:

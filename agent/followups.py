@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from agent.config import Config
 from agent.inference import MeetingRules
 from agent.mail import (
+    DRAFTS_NOTICE,
     KEY_HEADER,
     OUTBOX,
     drafts_folder,
@@ -170,7 +171,7 @@ def _write_draft(config: Config, store: Store, meeting: FollowupMeeting, now: da
         })
     who = ", ".join(f"{p.name} <{p.email}>" if p.name else p.email for p in meeting.people)
     start = occ.start.astimezone(config.zone)
-    where = "the outbox's Drafts folder" if transport == OUTBOX else f"{transport} drafts"
+    where = f"the outbox's Drafts folder, {DRAFTS_NOTICE}" if transport == OUTBOX else f"{transport} drafts"
     return f"follow-up draft to {who} for {occ.title!r} ({start:%a %d %b %H:%M}) in {where}"
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from agent.addresses import bare_address
 from agent.config import Config
-from agent.model import Occurrence
+from agent.model import LOCAL_SOURCE, Occurrence
 
 LOOKAHEAD_DAYS = 90
 TRACKING_YEAR_DAYS = 365
@@ -73,6 +73,8 @@ class MeetingRules:
 
     def count(self, occ: Occurrence) -> CountedMeeting | None:
         """The counted meeting `occ` is, or None when it does not count at all."""
+        if occ.source == LOCAL_SOURCE:  # the agent's local calendar file: nobody was invited
+            return None
         if occ.all_day or occ.cancelled or not self.user_took_part(occ):
             return None
         present = self._people_present(occ)
@@ -169,7 +171,7 @@ def compute_stats(config: Config, occurrences: Iterable[Occurrence],
     stats: dict[str, ColleagueStats] = {}
     seen: set[str] = set()
     for occ in occurrences:
-        if occ.start >= horizon or occ.key in seen:
+        if occ.start >= horizon or occ.key in seen or occ.source == LOCAL_SOURCE:
             continue
         seen.add(occ.key)
         counted = rules.count(occ)

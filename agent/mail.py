@@ -31,6 +31,11 @@ from agent.store import Store, iso
 log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
+OUTBOX_NOTICE = "saved to the local outbox, not sent: set [digest] transport to send it"
+"""Said wherever a mail is reported that only reached the local outbox (nobody reads a Maildir)."""
+DRAFTS_NOTICE = ("saved to the local outbox, not in your mail account: set [followups] transport "
+                 "to a google or outlook source to put drafts there")
+"""Said wherever a draft is reported that only reached the outbox's Drafts folder."""
 SMTP = "smtp"
 DRAFTS_FOLDER = "Drafts"
 DRAFT_KINDS = frozenset({"followup"})

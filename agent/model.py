@@ -48,6 +48,11 @@ class Occurrence:
     source: str = ""  # filled in by the store
 
 
+LOCAL_SOURCE = "touchbase-local"
+"""The source name of the agent's local calendar file (its own writes when no calendar can take
+them): nobody is invited to its events, so they never count as meetings, only as busy time."""
+
+
 @dataclass
 class Changes:
     """What a connector saw change since the state it was given."""

@@ -5,6 +5,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from agent import model
 from agent.config import Config, SourceConfig
 from agent.inference import sync_window
 from connectors import connector_class
@@ -12,7 +13,7 @@ from connectors.base import Connector, ConnectorContext
 
 log = logging.getLogger(__name__)
 
-LOCAL_SOURCE = "touchbase-local"
+LOCAL_SOURCE = model.LOCAL_SOURCE
 """The name under which the local calendar file (the agent's own writes) is synced."""
 
 

@@ -15,11 +15,20 @@ USER = "me@acme.example"
 def write_config(tmp_path: Path, ics_paths: list[Path] | None = None, extra: str = "",
                  user: str = USER, timezone: str = "Europe/Berlin",
                  internal: list[str] | None = None, user_keys: str = "",
-                 colleague_keys: str = "") -> Path:
+                 colleague_keys: str = "", mode: str | None = "auto") -> Path:
     """A config file using the given .ics files, with a store and outbox under tmp_path.
 
     `user_keys` and `colleague_keys` are raw TOML lines added to [user] and [colleagues].
+    `mode` is written into [touchbase] unless `extra` sets one: "auto" by default, so that the
+    tests of booking mechanics book into the local calendar file (with only ics sources the
+    agent's own default is "propose"); None leaves the agent's default.
     """
+    if mode and "mode =" not in extra:
+        if "[touchbase]\n" in extra:
+            extra = extra.replace("[touchbase]\n", f'[touchbase]\nmode = "{mode}"\n', 1)
+        else:
+            extra = f'{extra}\n[touchbase]\nmode = "{mode}"\n'
+
     internal = ["acme.example"] if internal is None else internal
     sources = "".join(
         f'[[sources]]\nname = "work{"" if i == 0 else i}"\ntype = "ics"\npath = "{p}"\n\n'

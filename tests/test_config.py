@@ -211,7 +211,7 @@ def test_defaults_of_an_almost_empty_file(tmp_path):
 
 def test_parse_config_of_nothing_is_the_defaults():
     config = parse_config({})
-    assert config.path is None and config.touchbase.mode == "auto"
+    assert config.path is None and config.touchbase.mode == "propose"  # no source can take touchbases
 
 
 def test_source_options_have_their_type_defaults(tmp_path):

@@ -160,7 +160,7 @@ def test_exactly_once_a_day_across_restarts(tmp_path):
     with opened(cfg) as (config, store):
         assert send_digest_if_due(config, store, at("2026-10-05T07:59:00+02:00")) is None
         assert send_digest_if_due(config, store, at("2026-10-05T08:00:00+02:00")).startswith(
-            "morning email of 2026-10-05 sent")
+            "morning email of 2026-10-05 for me@acme.example saved to the local outbox")
         assert send_digest_if_due(config, store, at("2026-10-05T08:15:00+02:00")) is None
     for moment in ("2026-10-05T08:16:00+02:00", "2026-10-05T18:00:00+02:00"):
         with opened(cfg) as (config, store):  # each a restart of the agent
@@ -179,7 +179,7 @@ def test_catch_up_after_sleep_and_on_the_very_first_run(tmp_path):
     cfg = setup_calendar(tmp_path, extra='[digest]\ntime = "08:30"\ndays = ["MO", "WE"]\n')
     with opened(cfg) as (config, store):  # the very first run, long after the time
         line = send_digest_if_due(config, store, at("2026-10-05T16:45:00+02:00"))
-        assert line and line.startswith("morning email of 2026-10-05 sent")
+        assert line and line.startswith("morning email of 2026-10-05 for me@acme.example saved to the local outbox")
         # The machine sleeps through Wednesday 08:30 and wakes at 13:10: sent once, then not.
         assert send_digest_if_due(config, store, at("2026-10-07T13:10:00+02:00"))
         assert send_digest_if_due(config, store, at("2026-10-07T13:25:00+02:00")) is None
@@ -238,9 +238,11 @@ def test_cli_preview_and_send(tmp_path):
 
     sent = run_cli(cfg, "digest", "--send", now="2026-10-05T07:00:00+02:00")
     assert sent.exit_code == 0, sent.output
-    assert sent.output == "morning email of 2026-10-05 sent via outbox to me@acme.example\n"
+    assert sent.output == ("morning email of 2026-10-05 for me@acme.example saved to the local outbox, not "
+                           f"sent: set [digest] transport to send it ({tmp_path / 'data' / 'outbox'})\n")
     with opened(cfg) as (config, store):  # sent by hand on a configured day: it was today's
         assert send_digest_if_due(config, store, at(MONDAY)) is None
     assert len(outbox_mail(config)) == 1
     status = run_cli(cfg, "status", now=MONDAY)
-    assert "morning email: last sent for 2026-10-05" in status.output
+    assert ("morning email: last for 2026-10-05 (at 2026-10-05T05:00:00+00:00) saved to the local outbox, "
+            "not sent: set [digest] transport to send it") in status.output

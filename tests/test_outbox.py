@@ -18,7 +18,8 @@ def test_the_morning_email_lands_in_the_outbox_as_text_and_html(tmp_path):
     cfg = setup_calendar(tmp_path)
     with opened(cfg) as (config, store):
         line = send_digest_if_due(config, store, at(MONDAY))
-    assert line == "morning email of 2026-10-05 sent via outbox to me@acme.example"
+    assert line == ("morning email of 2026-10-05 for me@acme.example saved to the local outbox, not sent: "
+                    f"set [digest] transport to send it ({config.outbox_path})")
     (mail,) = outbox_mail(config)
     assert mail.get_content_type() == "multipart/alternative"
     assert mail["From"] == "me@acme.example" and mail["To"] == "me@acme.example"

@@ -8,7 +8,7 @@ from agent.cli.app import App
 from agent.cli.core import STATUS_HOOKS
 from agent.digest.morning import build_digest, send_digest_now
 from agent.errors import UserError
-from agent.mail import pending, queue_problems
+from agent.mail import DRAFTS_NOTICE, OUTBOX, OUTBOX_NOTICE, pending, queue_problems
 
 pass_app = click.make_pass_decorator(App)
 
@@ -39,11 +39,17 @@ def mail_status_lines(app: App) -> None:
     """`status` lines: the last morning email and mail still waiting to go out."""
     store = app.store
     row = store.db.conn.execute(
-        "SELECT day, status, sent_at FROM digests ORDER BY day DESC LIMIT 1").fetchone()
-    if row:
+        "SELECT day, status, sent_at, transport FROM digests ORDER BY day DESC LIMIT 1").fetchone()
+    if row and row[1] == "sent" and row[3] == OUTBOX:
+        click.echo(f"morning email: last for {row[0]} (at {row[2]}) {OUTBOX_NOTICE} ({app.config.outbox_path})")
+    elif row:
         click.echo(f"morning email: last {row[1]} for {row[0]} (at {row[2]})")
     else:
         click.echo("morning email: none yet")
+    if app.config.digest.transport == OUTBOX:
+        click.echo(f"mail: the morning email is {OUTBOX_NOTICE}")
+    if app.config.followups.enabled and app.config.followups.transport == OUTBOX:
+        click.echo(f"drafts: follow-up drafts are {DRAFTS_NOTICE}")
     waiting = pending(store)
     if waiting:
         click.echo(f"outgoing mail: {len(waiting)} waiting")

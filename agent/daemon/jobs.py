@@ -79,9 +79,18 @@ def job_followups(config: Config, store: Store, now: datetime, heartbeat: Heartb
     """Draft follow-ups for meetings that just ended."""
     from agent.followups import KIND, run_followups
 
-    detail = describe(run_followups(config, store, now), "draft")
+    detail = drafts_detail(config, describe(run_followups(config, store, now), "draft"))
     _fail_on_undelivered(store, (KIND,), detail)
     return detail
+
+
+def drafts_detail(config: Config, detail: str) -> str:
+    """`detail` of drafts written, saying so when they only reached the local outbox."""
+    from agent.mail import DRAFTS_NOTICE, OUTBOX
+
+    if not detail or config.followups.transport != OUTBOX or detail.startswith("0 "):
+        return detail
+    return f"{detail}; {DRAFTS_NOTICE}"
 
 
 def job_planner(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
@@ -104,7 +113,7 @@ def job_planner(config: Config, store: Store, now: datetime, heartbeat: Heartbea
         drafts = run_reconnect_drafts(config, store, now)
     if block_error:
         raise JobFailed(block_error)
-    detail += f"; {describe(drafts, 'reconnect draft')}" if drafts else ""
+    detail += f"; {drafts_detail(config, describe(drafts, 'reconnect draft'))}" if drafts else ""
     return detail + "".join(f"; {line}" for line in block)
 
 

@@ -14,10 +14,11 @@ from datetime import date, datetime, time
 from email.message import EmailMessage
 
 from agent.config import WEEKDAYS, Config
+from agent.digest.invitations import Invitation, proposal_invitations
 from agent.digest.landscape_sections import register as register_landscape_sections
 from agent.digest.sections import DigestContext, Section, build_sections
 from agent.errors import SourceError, UserError
-from agent.mail import enqueue, flush_outgoing, mail_status, new_message
+from agent.mail import OUTBOX, OUTBOX_NOTICE, enqueue, flush_outgoing, mail_status, new_message
 from agent.store import Store, iso
 from agent.templating import render
 
@@ -38,6 +39,7 @@ class Digest:
     html: str
     day: date
     sections: list[Section] = field(default_factory=list)
+    invitations: list[Invitation] = field(default_factory=list)  # attached: proposals to book
 
     @property
     def empty(self) -> bool:
@@ -56,7 +58,8 @@ def build_digest(config: Config, store: Store, now: datetime) -> Digest:
     context = {"heading": heading, "subject": subject, "sections": sections,
                "colours": STATUS_COLOURS}
     return Digest(subject=subject, text=render("digest.txt.j2", **context),
-                  html=render("digest.html.j2", **context), day=day, sections=sections)
+                  html=render("digest.html.j2", **context), day=day, sections=sections,
+                  invitations=proposal_invitations(config, store, now))
 
 
 def digest_day(config: Config, now: datetime) -> date:
@@ -125,8 +128,12 @@ def digest_message(config: Config, digest: Digest, now: datetime) -> EmailMessag
     recipient = config.digest.to or config.user.email
     if not recipient:
         raise UserError(f"{config.path or 'config'}: [digest] to (or [user] email) is not set")
-    return new_message(config, to=[("", recipient)], subject=digest.subject, text=digest.text,
-                       html=digest.html, kind=KIND, key=f"digest|{digest.day}", when=now)
+    message = new_message(config, to=[("", recipient)], subject=digest.subject, text=digest.text,
+                          html=digest.html, kind=KIND, key=f"digest|{digest.day}", when=now)
+    for invitation in digest.invitations:
+        message.add_attachment(invitation.data, maintype="text", subtype="calendar",
+                               params={"method": "REQUEST"}, filename=invitation.filename)
+    return message
 
 
 def _queue(config: Config, store: Store, digest: Digest, now: datetime, claim: bool,
@@ -161,6 +168,8 @@ def _deliver(config: Config, store: Store, digest: Digest, outgoing_id: int, now
         store.db.conn.execute(
             "UPDATE digests SET status = 'sent', sent_at = ? WHERE day = ? AND status = 'queued'",
             (row["sent_at"], digest.day.isoformat()))
+        if transport == OUTBOX:
+            return f"morning email of {digest.day} for {recipient} {OUTBOX_NOTICE} ({config.outbox_path})"
         return f"morning email of {digest.day} sent via {transport} to {recipient}"
     return (f"morning email of {digest.day} queued for {transport}, not delivered yet: "
             f"{row['last_error'] or 'waiting'}")

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 
 from agent.config import Config
+from agent.digest.invitations import invitation_filename, proposed_rows
 from agent.followups import DRAFT_PROMPTS, waiting_drafts
 from agent.inference import ColleagueStats, MeetingRules
 from agent.landscape import reconnect
@@ -74,6 +75,11 @@ class DigestContext:
     def tracked(self) -> dict[str, Relationship]:
         """Tracked colleagues by address."""
         return {r.email: r for r in self.relationships}
+
+    @cached_property
+    def proposed(self) -> set[str]:
+        """Colleagues whose touchbase is still proposed with a slot ahead (an invitation is attached)."""
+        return {row.email for row in proposed_rows(self.store, self.now)}
 
     @cached_property
     def drafts(self) -> list[dict]:
@@ -224,6 +230,9 @@ def touchbase_section(ctx: DigestContext) -> Section | None:
 def _touchbase_item(ctx: DigestContext, action: dict) -> Item:
     status = PROBLEM if action["kind"] in ("touchbase-declined", "touchbase-paused") else ""
     details = [action["detail"]] if action["detail"] else []
+    if action["kind"] == "touchbase-proposed" and action["email"] in ctx.proposed:
+        details.append(f"or book it in one step: open the attached {invitation_filename(action['email'])} "
+                       "in your calendar app and send the invitation")
     return Item(f"{TOUCHBASE_KINDS[action['kind']]} {ctx.name(action['email'])}", status, details)
 
 
