@@ -23,11 +23,12 @@ def write_config(tmp_path: Path, ics_paths: list[Path] | None = None, extra: str
     tests of booking mechanics book into the local calendar file (with only ics sources the
     agent's own default is "propose"); None leaves the agent's default.
     """
+    touchbase = ""
     if mode and "mode =" not in extra:
         if "[touchbase]\n" in extra:
             extra = extra.replace("[touchbase]\n", f'[touchbase]\nmode = "{mode}"\n', 1)
-        else:
-            extra = f'{extra}\n[touchbase]\nmode = "{mode}"\n'
+        else:  # before the sources: tests append source keys at the end of the file
+            touchbase = f'[touchbase]\nmode = "{mode}"\n\n'
 
     internal = ["acme.example"] if internal is None else internal
     sources = "".join(
@@ -38,7 +39,7 @@ def write_config(tmp_path: Path, ics_paths: list[Path] | None = None, extra: str
         f'[user]\nemail = "{user}"\ntimezone = "{timezone}"\n{_lines(user_keys)}\n'
         f'[colleagues]\ninternal_domains = {json.dumps(internal)}\n{_lines(colleague_keys)}\n'
         f'[store]\npath = "{tmp_path / "data" / "touchbase.db"}"\n\n'
-        f"{sources}{extra}\n"
+        f"{touchbase}{sources}{extra}\n"
     )
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")

@@ -138,9 +138,6 @@ class InputReader:
         """The bytes of one input, or None for an address that answered 304 to `previous`."""
         if item.path is not None:
             data = self.read_file(item.path)
-            cap = self.policy.max_bytes if self.policy else 0
-            if cap and len(data) > cap:
-                raise SourceError(self.name, f"{item.path}: larger than the max_bytes limit ({cap} bytes)")
             self.state[item.key] = {"sha": _sha(data)}
             return data
         from connectors.ics.http import FetchPolicy, fetch
