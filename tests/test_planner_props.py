@@ -1,8 +1,10 @@
-"""A property-based state machine over sync / plan / crash / decline / delete / time.
+"""A property-based state machine over sync / plan / crash / decline / delete / move / time.
 
 Whatever the sequence: the local file stays valid with unique UIDs, every series in it carries
 the tag, no colleague ever has two live series, capacity holds, a series the user deleted is
-never followed by a new one, and after a planner run the store agrees with the file.
+never followed by a new one, no instance ever has two overrides and every override is the
+agent's, and after a planner run the store agrees with the file (every recorded move is done and
+is in the file exactly where it was recorded).
 """
 from __future__ import annotations
 
@@ -30,12 +32,30 @@ from tests.planning_helpers import (
     drifting,
     imported_copy,
     local_calendar,
+    one_on_one,
     series_in_file,
     write_calendar,
 )
+from agent.planning import moves
+from connectors.localcal import LocalCalendar
 from tests.test_planner_readback import Crash, CrashAfterEnd, CrashAfterWrite, CrashBeforeWrite, opener
 
 PEOPLE = [f"c{i}@acme.example" for i in range(4)]
+
+
+class CrashAfterMove(LocalCalendar):
+    """Moves one instance in the file, then the process dies before the move is recorded."""
+
+    def move_instance(self, series_id, original_start, new_start):  # noqa: ANN001
+        super().move_instance(series_id, original_start, new_start)
+        raise Crash
+
+
+class CrashBeforeMove(LocalCalendar):
+    """The process dies after the pending move is recorded, before the file is written."""
+
+    def move_instance(self, series_id, original_start, new_start):  # noqa: ANN001
+        raise Crash
 MAX_ACTIVE = 3
 
 
@@ -54,6 +74,7 @@ class PlannerMachine(RuleBasedStateMachine):
         self.now = NOW_DT
         self.declined: dict[str, set[datetime]] = {}  # UID -> declined occurrence starts
         self.kept_after_delete: dict[str, set[str]] = {}  # colleague -> UIDs allowed after a delete
+        self.clashes: list = []  # foreign meetings the user accepted over touchbase instances
         sync_all(self.config, self.store, self.now)
 
     def teardown(self) -> None:
@@ -123,6 +144,30 @@ class PlannerMachine(RuleBasedStateMachine):
         if uid in known:  # a write the agent never recorded (a crash) cannot be told from none
             self.kept_after_delete[who] = self.kept_after_delete.get(who, remaining) & remaining
 
+    @rule(index=st.integers(0, 10), crash=st.sampled_from([None, CrashAfterMove, CrashBeforeMove]))
+    def move(self, index: int, crash: type | None) -> None:
+        """A foreign meeting lands on a live series' next instance; the planner (perhaps crashing
+        in the middle of the move) heals it."""
+        live = self._live_events()
+        if not live:
+            return
+        who, event = live[index % len(live)]
+        uid = str(event["UID"])
+        upcoming = [e.decoded("DTSTART") for e in recurring_ical_events.of(local_calendar(self.config)).between(
+            self.now + timedelta(hours=3), self.now + timedelta(days=14)) if str(e["UID"]) == uid]
+        if not upcoming:
+            return
+        start = upcoming[0].replace(tzinfo=None)
+        self.clashes.append(one_on_one(f"clash-{len(self.clashes)}", "zed@acme.example", start, minutes=60))
+        write_calendar(self.dir / "work.ics", [e for who in PEOPLE for e in drifting(who)] + self.clashes)
+        sync_all(self.config, self.store, self.now)
+        if crash is not None:
+            try:
+                Planner(self.config, self.store, self.now, open_connector=opener(crash)).run()
+            except Crash:
+                pass
+        self.plan()
+
     @rule(days=st.integers(5, 40))
     def advance(self, days: int) -> None:
         self.now += timedelta(days=days)
@@ -142,6 +187,10 @@ class PlannerMachine(RuleBasedStateMachine):
         live = self._live_events(cal)
         assert len(live) <= MAX_ACTIVE
         assert len({who for who, _ in live}) == len(live)
+        overrides = [(str(e["UID"]), e.decoded("RECURRENCE-ID")) for e in cal.walk("VEVENT")
+                     if e.get("RECURRENCE-ID") is not None and str(e["UID"]) in uids]
+        assert len(overrides) == len(set(overrides))  # never a second override of one instance
+        assert all(e.get(TAG_PROPERTY) for e in cal.walk("VEVENT") if e.get("RECURRENCE-ID") is not None)
         series = series_in_file(self.config, cal)
         for who, allowed in self.kept_after_delete.items():
             assert {str(e["UID"]) for e in series.get(who, [])} <= allowed
@@ -179,6 +228,16 @@ class PlannerMachine(RuleBasedStateMachine):
             if row.state == tb.ENDED and row.declines >= limit:
                 person = self.store.db["people"].get(row.email)
                 assert parse_iso(person["paused_until"]) > row.ended_at
+        if not self.config.local_calendar_path.exists():
+            return
+        cal = local_calendar(self.config)
+        placed = {(str(e["UID"]).split("@")[0], e.decoded("RECURRENCE-ID")): e for e in cal.walk("VEVENT")
+                  if e.get("RECURRENCE-ID") is not None}
+        for move in moves.load(self.store).values():
+            assert move.state == moves.DONE  # an interrupted move is finished by the next run
+            override = placed.get((move.series_id, move.original_start))
+            if override is not None and move.new_start is not None:
+                assert override.decoded("DTSTART") == move.new_start  # the recorded slot, once
 
     def _snapshot(self) -> tuple:
         dump = "\n".join(sqlite3.connect(self.config.store_path).iterdump())

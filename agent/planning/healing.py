@@ -183,8 +183,12 @@ class Healer(SeriesRun):
         rows = {row.series_id: row for row in self.rows}
         for move in [m for m in self.moves.values() if m.state == moves.PENDING]:
             row = rows.get(move.series_id)
-            connector = self._target_connector(row) if row and row.state == tb.ACTIVE else None
-            if row is None or connector is None:
+            if row is None or row.state != tb.ACTIVE:
+                if self.apply:  # the series ended or is gone: nothing left to finish
+                    moves.remove(self.store, move.key)
+                continue
+            connector = self._target_connector(row)
+            if connector is None:
                 continue
             try:
                 self._write(connector, row, move)

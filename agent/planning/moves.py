@@ -63,3 +63,8 @@ def save(store: Store, move: Move) -> None:
 def moved_starts(moves: dict[str, Move], series_id: str) -> set[datetime]:
     """Where the agent moved instances of `series_id` to."""
     return {m.new_start for m in moves.values() if m.series_id == series_id and m.new_start}
+
+
+def remove(store: Store, key: str) -> None:
+    """Forget a pending move whose series is no longer live (nothing left to finish)."""
+    store.db.conn.execute("DELETE FROM instance_moves WHERE key = ?", (key,))
