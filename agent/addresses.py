@@ -1,11 +1,59 @@
-"""E-mail addresses as the agent compares them."""
+"""E-mail addresses: the one parser of calendar addresses, comparison, and recipient headers.
+
+A calendar address (an ATTENDEE or ORGANIZER value, Google's `email`, Graph's `address`) becomes
+exactly one addr-spec or nothing: a value holding a comma, angle brackets, spaces, quotes or
+anything else that RFC 5322's addr-spec (as email.headerregistry reads it) does not allow is not
+an address, and the attendee is dropped (`mailto:evil@evil.example,victor@acme.example` never
+becomes a recipient). Recipient headers are built from headerregistry.Address objects and read
+back before use, so folding can never change who a mail goes to.
+"""
 from __future__ import annotations
 
+import logging
+from email import errors as email_errors
+from email.header import decode_header, make_header
+from email.headerregistry import Address
+from urllib.parse import unquote
+
 from agent.errors import UserError
+from agent.safe_text import one_line
+
+log = logging.getLogger(__name__)
+
+_NOT_IN_AN_ADDRESS = frozenset(',<>;:"()[]\\ \t\r\n?&')
+
+
+def parse_calendar_address(value: object) -> str | None:
+    """The single lower-cased addr-spec of a calendar address (`mailto:` URI or bare), or None
+    when the value is not exactly one valid address."""
+    text = str(value or "").strip()
+    if text.lower().startswith("mailto:"):
+        text = unquote(text[7:]).strip()
+    if not text or any(ch in _NOT_IN_AN_ADDRESS or not ch.isprintable() for ch in text):
+        return None
+    try:
+        address = Address(addr_spec=text)
+    except (ValueError, IndexError, TypeError, email_errors.HeaderParseError):
+        return None
+    if not address.username or not address.domain or address.addr_spec != text:
+        return None
+    if text.count("@") != 1 or "." in (text[0], text[-1]):
+        return None
+    return text.lower()
+
+
+def attendee_address(value: object, where: str) -> str | None:
+    """`parse_calendar_address`, naming a dropped value (one warning line) when it looks meant
+    as an address (has an @) but is not one; `where` says which event it came from."""
+    address = parse_calendar_address(value)
+    if address is None and "@" in str(value or ""):
+        log.warning("%s: dropped attendee %s: not one email address", one_line(where)[:120],
+                    one_line(repr(str(value)))[:120])
+    return address
 
 
 def bare_address(address: str) -> str:
-    """An address lower-cased and without `mailto:`."""
+    """An address lower-cased and without `mailto:` (for comparing known addresses)."""
     text = (address or "").strip()
     if text.lower().startswith("mailto:"):
         text = text[7:]
@@ -15,6 +63,47 @@ def bare_address(address: str) -> str:
 def normalise_email(address: str) -> str:
     """A user-typed address, lower-cased and without `mailto:`."""
     text = bare_address(address)
-    if "@" not in text:
-        raise UserError(f"{address!r} is not an email address")
+    if parse_calendar_address(text) is None:
+        raise UserError(f"{one_line(address)!r} is not an email address")
     return text
+
+
+def display_name(text: str) -> str:
+    """A name fit for a header: encoded words decoded, control characters and line breaks gone,
+    and nothing left that a mail reader would decode again."""
+    raw = str(text or "")
+    if "=?" in raw:
+        try:
+            raw = str(make_header(decode_header(raw)))
+        except (ValueError, LookupError, UnicodeError, email_errors.HeaderParseError):
+            pass
+    return one_line(raw).replace("=?", "= ?")
+
+
+def recipients(pairs: list[tuple[str, str]]) -> tuple[Address, ...]:
+    """Address objects for (name, address) pairs; a name that would not survive being written
+    and read back (whatever the folding) is left out, the address never changes."""
+    result = []
+    for name, address in pairs:
+        spec = parse_calendar_address(address)
+        if spec is None:
+            raise ValueError(f"{one_line(address)!r} is not one email address")
+        result.append(_with_safe_name(display_name(name), spec))
+    return tuple(result)
+
+
+def _with_safe_name(name: str, spec: str) -> Address:
+    from email import message_from_bytes, policy
+    from email.message import EmailMessage
+
+    if name:
+        probe = EmailMessage(policy=policy.SMTP)
+        candidate = Address(display_name=name, addr_spec=spec)
+        try:
+            probe["To"] = candidate
+            back = message_from_bytes(probe.as_bytes(), policy=policy.default)["To"]
+            if [a.addr_spec.lower() for a in back.addresses] == [spec]:
+                return candidate
+        except (ValueError, TypeError, IndexError, email_errors.HeaderParseError):
+            pass
+    return Address(addr_spec=spec)

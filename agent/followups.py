@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from agent.config import Config
+from agent.errors import TouchbaseError
 from agent.inference import MeetingRules
 from agent.mail import (
     DRAFTS_NOTICE,
@@ -32,6 +33,7 @@ from agent.mail import (
 )
 from agent.model import Occurrence
 from agent.relationships import Relationship, relationships
+from agent.safe_text import one_line
 from agent.store import Store, iso, parse_iso
 from agent.templating import render
 
@@ -57,13 +59,25 @@ class FollowupMeeting:
 
 
 def run_followups(config: Config, store: Store, now: datetime) -> list[str]:
-    """Write a draft for every qualifying meeting that has none yet; one line per draft."""
+    """Write a draft for every qualifying meeting that has none yet; one line per draft.
+
+    Each draft is its own unit of work: one that cannot be written is skipped and named, the
+    others are written, and the job then fails naming what it skipped (retried next run).
+    """
     if not config.followups.enabled:
         return []
-    lines = [_write_draft(config, store, meeting, now)
-             for meeting in qualifying_meetings(config, store, now)]
+    lines, skipped = [], []
+    for meeting in qualifying_meetings(config, store, now):
+        try:
+            lines.append(_write_draft(config, store, meeting, now))
+        except (ValueError, TypeError, TouchbaseError) as exc:
+            skipped.append(f"skipped the draft for {one_line(meeting.occurrence.title)!r}: "
+                           f"{one_line(str(exc))}")
     if lines:
         flush_outgoing(config, store, now)
+    if skipped:
+        done = f" ({len(lines)} other draft(s) written)" if lines else ""
+        raise TouchbaseError("; ".join(skipped) + done)
     return lines
 
 

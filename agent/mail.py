@@ -20,9 +20,10 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from agent.addresses import recipients
 from agent.config import Config, SmtpConfig
 from agent.errors import SourceError, StoreError, TouchbaseError, UserError
 from agent.safe_text import one_line, printable, server_reply
@@ -49,11 +50,14 @@ KEY_HEADER = "X-Touchbase-Key"
 def new_message(config: Config, *, to: list[tuple[str, str]], subject: str, text: str,
                 html: str | None = None, kind: str, key: str = "",
                 when: datetime | None = None) -> EmailMessage:
-    """A mail from the user (or [smtp] sender) to `to` (name, address) pairs; HTML optional."""
+    """A mail from the user (or [smtp] sender) to `to` (name, address) pairs; HTML optional.
+
+    Raises ValueError when an address is not one email address (the caller skips that item).
+    """
     message = EmailMessage(policy=policy.default)
     sender = config.smtp.sender or config.user.email
     message["From"] = sender
-    message["To"] = ", ".join(formataddr((_one_line(name), address)) for name, address in to)
+    message["To"] = recipients(to)  # Address objects: folding cannot change a recipient
     message["Subject"] = _one_line(subject)
     if when is not None:
         message["Date"] = format_datetime(when)
@@ -68,8 +72,8 @@ def new_message(config: Config, *, to: list[tuple[str, str]], subject: str, text
 
 
 def _one_line(text: str) -> str:
-    """Header text without line breaks (user data must not inject headers)."""
-    return " ".join(str(text).split())
+    """Header text without line breaks or control characters (data must not inject headers)."""
+    return one_line(text)
 
 
 def _domain_of(address: str) -> str:
@@ -164,8 +168,9 @@ def _deliver_row(config: Config, store: Store, row: dict, now: datetime) -> str 
             return None
         deliver(config, message, row["kind"], row["transport"], now,
                 maybe_delivered=row["attempts"] > 0, on_accepted=accepted)
-    except TouchbaseError as exc:
-        error = printable(str(exc))
+    except (TouchbaseError, ValueError, TypeError, LookupError) as exc:  # this mail only
+        error = printable(str(exc)) if isinstance(exc, TouchbaseError) else \
+            f"cannot deliver this mail: {type(exc).__name__}: {printable(str(exc))}"
         conn.execute("UPDATE outgoing SET last_error = ? WHERE id = ?", (error, row["id"]))
         log.error("mail %s (%s) not delivered, will retry: %s", row["id"], row["kind"], error)
         return error

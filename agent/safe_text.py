@@ -32,6 +32,8 @@ _LONG_BLOB = re.compile(r"(?<![\w@.<:/-])(?=[\w+/.=-]*\d)(?=[\w+/.=-]*[A-Za-z])"
 def printable(text: str, keep_newlines: bool = False) -> str:
     """`text` without control characters; tabs and (unless kept) line breaks become spaces."""
     text = str(text)
+    if text.isprintable():  # the common case, fast: nothing to remove
+        return text
     for separator in _SEPARATORS:
         text = text.replace(separator, "\n" if keep_newlines else " ")
     text = text.replace("\t", " ")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.errors import StoreError
 from agent.model import Attendee, Changes, Occurrence
+from agent.safe_text import printable
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -420,11 +421,14 @@ def _scrub(occ: Occurrence, forgotten: set[str]) -> Occurrence:
 
 
 def _occurrence_row(source: str, occ: Occurrence) -> tuple:
+    """The row of an occurrence; names and titles from calendar data without control characters
+    (an ESC sequence in a title must not reach a terminal, a line break not a header)."""
     attendees = json.dumps([
-        [a.email, a.name, a.response, a.kind, int(a.optional)] for a in occ.attendees
+        [a.email, printable(a.name), a.response, a.kind, int(a.optional)] for a in occ.attendees
     ])
-    return (source, occ.resource, occ.key, occ.title, iso(occ.start), iso(occ.end),
-            int(occ.all_day), int(occ.cancelled), occ.organizer, occ.organizer_name, attendees,
+    return (source, occ.resource, occ.key, printable(occ.title), iso(occ.start), iso(occ.end),
+            int(occ.all_day), int(occ.cancelled), occ.organizer, printable(occ.organizer_name),
+            attendees,
             occ.series_id, occ.tag, occ.calendar, occ.user_response)
 
 

@@ -14,6 +14,7 @@ from agent.cli.app import App
 from agent.config import parse_config, system_timezone
 from agent.errors import UserError
 from agent.people import colleague_stats, people_rows
+from agent.safe_text import one_line
 from agent.starter import starter_config
 from agent.sync import sync_all
 
@@ -82,7 +83,7 @@ def sync(app: App) -> None:
         what = "unchanged" if result.unchanged else f"{result.occurrences} occurrences read"
         click.echo(f"{result.name}: {what}")
         for line in result.skipped:
-            click.echo(f"  {line}", err=True)
+            click.echo(f"  {one_line(line)}", err=True)
         if result.skipped:
             click.echo(f"  {len(result.skipped)} malformed event(s) skipped", err=True)
     if results and not any(r.ok for r in results):

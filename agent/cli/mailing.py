@@ -9,6 +9,7 @@ from agent.cli.core import STATUS_HOOKS
 from agent.digest.morning import build_digest, send_digest_now
 from agent.errors import UserError
 from agent.mail import DRAFTS_NOTICE, OUTBOX, OUTBOX_NOTICE, pending, queue_problems
+from agent.safe_text import one_line, printable
 
 pass_app = click.make_pass_decorator(App)
 
@@ -31,8 +32,8 @@ def digest(app: App, mode: str, as_html: bool) -> None:
     if as_html:
         click.echo(result.html, nl=False)
         return
-    click.echo(f"Subject: {result.subject}\n")
-    click.echo(result.text, nl=False)
+    click.echo(f"Subject: {one_line(result.subject)}\n")
+    click.echo(printable(result.text, keep_newlines=True), nl=False)
 
 
 def mail_status_lines(app: App) -> None:

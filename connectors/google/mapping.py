@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from agent.addresses import attendee_address
 from agent.model import AGENT_TAG_NAME, Attendee, Occurrence, OwnEvent, SeriesSpec
 
 SKIPPED_TYPES = frozenset({"outOfOffice", "focusTime", "workingLocation", "birthday"})
@@ -59,7 +60,9 @@ def to_occurrence(item: dict, calendar: str, zone: ZoneInfo) -> Occurrence:
     end = parse_moment(end_value, zone)[0] if end_value else start + (
         timedelta(days=1) if all_day else timedelta(0))
     organizer = item.get("organizer") or {}
-    attendees = tuple(_attendee(a) for a in item.get("attendees") or [] if a.get("email"))
+    where = f"event {item.get('summary', '')!r} ({item.get('id', '')})"
+    attendees = tuple(_attendee(a, email) for a in item.get("attendees") or []
+                      if (email := attendee_address(a.get("email"), where)))
     own = [a for a in item.get("attendees") or [] if a.get("self")]
     private = (item.get("extendedProperties") or {}).get("private") or {}
     return Occurrence(
@@ -70,7 +73,7 @@ def to_occurrence(item: dict, calendar: str, zone: ZoneInfo) -> Occurrence:
         end=end,
         all_day=all_day,
         cancelled=item.get("status") == "cancelled",
-        organizer=(organizer.get("email") or "").lower(),
+        organizer=attendee_address(organizer.get("email"), where) or "",
         organizer_name=organizer.get("displayName", ""),
         attendees=attendees,
         series_id=item.get("recurringEventId", ""),
@@ -80,9 +83,9 @@ def to_occurrence(item: dict, calendar: str, zone: ZoneInfo) -> Occurrence:
     )
 
 
-def _attendee(raw: dict) -> Attendee:
+def _attendee(raw: dict, email: str) -> Attendee:
     return Attendee(
-        email=raw["email"].strip().lower(),
+        email=email,
         name=raw.get("displayName", ""),
         response=_RESPONSES.get(raw.get("responseStatus", ""), "needs-action"),
         kind="resource" if raw.get("resource") else "person",

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
+from agent.addresses import attendee_address
 from agent.model import AGENT_TAG_NAME, Attendee, Occurrence
 
 TAG_PROPERTY = "X-" + AGENT_TAG_NAME.upper()
@@ -88,20 +89,22 @@ def attendees_of(event: icalendar.Event) -> Iterable[Attendee]:
     if raw is None:
         return []
     items = raw if isinstance(raw, list) else [raw]
+    where = f"event {str(event.get('SUMMARY', ''))!r} ({event.get('UID', '')})"
     return [
         Attendee(
-            email=address_of(item),
+            email=email,
             name=_param(item, "CN"),
             response=_PARTSTAT.get(_param(item, "PARTSTAT").upper(), "needs-action"),
             kind=_CUTYPE.get(_param(item, "CUTYPE").upper() or "INDIVIDUAL", "person"),
             optional=_param(item, "ROLE").upper() in ("OPT-PARTICIPANT", "NON-PARTICIPANT"),
         )
-        for item in items
+        for item in items if (email := address_of(item, where))
     ]
 
 
-def address_of(value: object) -> str:
-    """The bare lower-cased address of a CAL-ADDRESS value.
+def address_of(value: object, where: str = "") -> str:
+    """The bare lower-cased address of a CAL-ADDRESS value ("" when it is not one address:
+    agent.addresses.parse_calendar_address decides, and names what it drops).
 
     A value that is not a mailto: URI (Apple's servers write urn:uuid: principals) gives way to
     the RFC 7986 EMAIL parameter when there is one.
@@ -109,10 +112,9 @@ def address_of(value: object) -> str:
     if value is None:
         return ""
     text = str(value).strip()
-    if text.lower().startswith("mailto:"):
-        return text[7:].strip().lower()
-    email = _param(value, "EMAIL")
-    return (email or text).strip().lower()
+    if not text.lower().startswith("mailto:"):
+        text = _param(value, "EMAIL") or text
+    return attendee_address(text, where or "calendar") or ""
 
 
 def as_aware(value: date | datetime, zone: ZoneInfo) -> tuple[datetime, bool]:

@@ -8,6 +8,7 @@ from email.utils import getaddresses
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from agent.addresses import attendee_address
 from agent.model import AGENT_TAG_NAME, Attendee, Occurrence, SeriesSpec, WorkingHours
 
 PROPERTY_SET = "{2d10d0b2-e21d-4009-9ee2-d1b4a0b0eb8a}"
@@ -132,7 +133,7 @@ def to_occurrence(event: dict, zone: ZoneInfo, user_emails: list[str], tag: str 
     return Occurrence(
         resource=event["id"], key=event["id"], title=str(event.get("subject") or ""),
         start=start, end=end or start, all_day=all_day, cancelled=bool(event.get("isCancelled")),
-        organizer=str(organizer.get("address") or "").strip().lower(),
+        organizer=attendee_address(organizer.get("address"), _where(event)) or "",
         organizer_name=str(organizer.get("name") or ""),
         attendees=tuple(_attendees(event, user_emails, user_response)),
         series_id=str(event.get("seriesMasterId") or ""),
@@ -140,12 +141,16 @@ def to_occurrence(event: dict, zone: ZoneInfo, user_emails: list[str], tag: str 
     )
 
 
+def _where(event: dict) -> str:
+    return f"event {event.get('subject') or ''!r} ({event.get('id', '')})"
+
+
 def _attendees(event: dict, user_emails: list[str], user_response: str) -> list[Attendee]:
     people = []
     own = {e.lower() for e in user_emails}
     for item in event.get("attendees") or []:
         address = (item.get("emailAddress") or {})
-        email = str(address.get("address") or "").strip().lower()
+        email = attendee_address(address.get("address"), _where(event))
         if not email:
             continue
         kind = str(item.get("type") or "required").lower()
