@@ -424,12 +424,17 @@ def _occurrence_row(source: str, occ: Occurrence) -> tuple:
     """The row of an occurrence; names and titles from calendar data without control characters
     (an ESC sequence in a title must not reach a terminal, a line break not a header)."""
     attendees = json.dumps([
-        [a.email, printable(a.name), a.response, a.kind, int(a.optional)] for a in occ.attendees
+        [a.email, _clean(a.name), a.response, a.kind, int(a.optional)] for a in occ.attendees
     ])
-    return (source, occ.resource, occ.key, printable(occ.title), iso(occ.start), iso(occ.end),
-            int(occ.all_day), int(occ.cancelled), occ.organizer, printable(occ.organizer_name),
+    return (source, occ.resource, occ.key, _clean(occ.title), iso(occ.start), iso(occ.end),
+            int(occ.all_day), int(occ.cancelled), occ.organizer, _clean(occ.organizer_name),
             attendees,
             occ.series_id, occ.tag, occ.calendar, occ.user_response)
+
+
+def _clean(value: object) -> object:
+    """Text without control characters; anything else as it is (SQLite judges it)."""
+    return printable(value) if isinstance(value, str) else value
 
 
 def _row_occurrence(row: Iterable) -> Occurrence:
