@@ -88,6 +88,6 @@ def test_never_signed_in_and_missing_client_id_are_one_clear_line(tmp_path, grap
 def test_a_wrong_client_id_fails_sign_in_with_the_services_reason(tmp_path, graph):  # noqa: F811
     config = outlook_config(tmp_path, graph)
     config.write_text(config.read_text().replace(graph.client_id, "not-registered"))
-    result = run_cli(config, "auth", "outlook", now=NOW)
+    result = run_cli(config, "auth", "outlook", "--device-code", now=NOW)
     assert result.exit_code != 0
     assert "unauthorized_client" in result.output and "Traceback" not in result.output

@@ -19,10 +19,16 @@ pass_app = click.make_pass_decorator(App)
 @click.option("--client-secrets", type=click.Path(dir_okay=False),
               help="google: the OAuth desktop client JSON from Google Cloud.")
 @click.option("--no-browser", is_flag=True, help="google: print the URL, never open a browser.")
+@click.option("--device-code", is_flag=True,
+              help="outlook: sign in with a code on another device (machines without a browser).")
 @pass_app
 def auth(app: App, kind: str, source_name: str | None, client_secrets: str | None,
-         no_browser: bool) -> None:
-    """Sign in to a google or outlook source and save its token (mode 0600)."""
+         no_browser: bool, device_code: bool) -> None:
+    """Sign in to a google or outlook source and save its token (mode 0600).
+
+    Outlook signs in in the browser (authorization code with PKCE); --device-code uses a code
+    entered on another device instead.
+    """
     config = app.config
     candidates = [s for s in config.sources if s.type == kind]
     if source_name:
@@ -31,7 +37,11 @@ def auth(app: App, kind: str, source_name: str | None, client_secrets: str | Non
         raise UserError(f"{config.path}: no {kind} source{f' named {source_name!r}' if source_name else ''} "
                         "in [[sources]]")
     source = candidates[0]
+    if device_code and kind != "outlook":
+        raise UserError("--device-code applies to outlook sources only")
     options = {"no_browser": no_browser, "roles": source_roles(config, source.name)}
+    if kind == "outlook":
+        options["device_code"] = device_code
     if client_secrets:
         options["client_secrets"] = client_secrets
     message = connector_class(kind).authorize(source, make_context(config, app.now()), **options)

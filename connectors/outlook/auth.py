@@ -1,4 +1,10 @@
-"""Sign-in for Outlook / Microsoft 365 sources: msal's device-code flow and a persisted token cache.
+"""Sign-in for Outlook / Microsoft 365 sources and a persisted token cache.
+
+Two interactive flows (docs/connect-outlook.md says when each applies):
+- in the browser (the default): the authorization-code flow with PKCE and a loopback redirect
+  (http://localhost:PORT), msal's acquire_token_interactive. It works where Conditional Access
+  blocks the device-code flow, as Microsoft recommends in many tenants;
+- the device-code flow (`--device-code`), for a machine without a browser.
 
 The cache is encrypted where the platform offers it (DPAPI on Windows, the Keychain on macOS,
 libsecret on Linux, through msal-extensions); otherwise it is a plain JSON file written atomically
@@ -29,6 +35,8 @@ SEND_SCOPE = "Mail.Send"
 SENT_LOOKUP_SCOPE = "Mail.ReadBasic"
 """To find a sent mail by its internetMessageId before sending it again after a crash."""
 
+BROWSER_TIMEOUT = 300
+"""Seconds the browser sign-in waits for the user."""
 _HTTP_CACHE: dict = {}  # msal's discovery answers, shared by the connectors of one process
 _WARNED: set[str] = set()
 
@@ -153,6 +161,39 @@ class OutlookAuth:
         except requests.RequestException as exc:
             raise SourceError(self.source_name, f"cannot reach the sign-in service: "
                                                 f"{_first_line(exc)}") from None
+        if "access_token" not in result:
+            raise AuthError(self.source_name, f"sign-in did not complete ({_reason(result)}).",
+                            fix=self.fix)
+        return result
+
+    def sign_in_browser(self, scopes: list[str], echo: Callable[[str], None],
+                        timeout: int = BROWSER_TIMEOUT) -> dict:
+        """Sign in in the browser (authorization code + PKCE, loopback redirect) and save tokens.
+
+        When no browser can be opened, the address to open on this machine is shown via `echo`.
+        """
+        import msal.oauth2cli.oauth2 as oauth2
+
+        def no_browser(uri: str) -> None:
+            echo("No browser could be opened. Open this address in a browser on this machine to sign in "
+                 f"(or use --device-code):\n{uri}")
+
+        def opening(**_: object) -> None:
+            echo(f"Opening your browser to sign in to Microsoft (waiting up to {timeout // 60} minutes)...")
+
+        try:
+            result = self.app.acquire_token_interactive(
+                scopes, prompt="select_account", timeout=timeout, on_before_launching_ui=opening,
+                auth_uri_callback=no_browser)
+        except requests.RequestException as exc:
+            raise SourceError(self.source_name, f"cannot reach the sign-in service: "
+                                                f"{_first_line(exc)}") from None
+        except oauth2.BrowserInteractionTimeoutError:
+            raise AuthError(self.source_name, f"sign-in was not completed in the browser within "
+                                              f"{timeout // 60} minutes.", fix=self.fix) from None
+        except OSError as exc:  # the loopback port could not be opened
+            raise SourceError(self.source_name, f"cannot listen on localhost for the sign-in answer "
+                                                f"({exc.strerror or exc}); try --device-code") from None
         if "access_token" not in result:
             raise AuthError(self.source_name, f"sign-in did not complete ({_reason(result)}).",
                             fix=self.fix)

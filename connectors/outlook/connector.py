@@ -326,13 +326,17 @@ class OutlookConnector(Connector):
 
     @classmethod
     def authorize(cls, source: Any, context: ConnectorContext, **options: Any) -> str:
-        """Device-code sign-in: print the code and URL, wait, and save the token cache."""
+        """Sign in: in the browser (authorization code + PKCE), or with `device_code=True` the
+        device-code flow (print the code and URL, wait); then save the token cache."""
         import click
 
         echo = options.get("echo") or click.echo
         auth = OutlookAuth(source, context.data_dir, warn=echo)
         scopes = scopes_for(options.get("roles") or ["read", "write", "drafts", "send"])
-        auth.sign_in(scopes, echo)
+        if options.get("device_code"):
+            auth.sign_in(scopes, echo)
+        else:
+            auth.sign_in_browser(scopes, echo)
         where = "encrypted" if auth.encrypted else "plain file, mode 0600"
         who = auth.username() or "your account"
         return (f"Signed in to {source.name!r} as {who} ({', '.join(scopes)}); "

@@ -160,7 +160,9 @@ class GraphFake:
                body: Any, form: dict[str, str]) -> Result:
         """The answer to one request (after faults)."""
         if not path.startswith("/v1.0/"):
-            status, payload = self.identity.handle(method, path, form)
+            status, payload = self.identity.handle(method, path, {**query, **form})
+            if status == 302:  # the authorize endpoint's redirect: a Location, no body
+                return status, None, dict(payload)
             return status, payload, {}
         grant = self.identity.check(headers.get("authorization", ""))
         if grant is None:
@@ -246,12 +248,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, payload, more)
 
     def _reply(self, status: int, payload: Any, headers: dict) -> None:
-        data = b"" if payload is None else json.dumps(payload).encode()
+        page = isinstance(payload, str)  # an HTML page of the sign-in endpoints
+        data = b"" if payload is None else payload.encode() if page else json.dumps(payload).encode()
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
         if payload is not None:
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/html; charset=utf-8" if page else "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -38,7 +38,7 @@ def outlook_config(tmp_path: Path, fake: GraphFake, extra: str = "", ics: list[P
 
 def sign_in(config: Path, source: str = "office") -> str:
     """`touchbase auth outlook --source SOURCE` against the emulator's identity endpoints."""
-    result = run_cli(config, "auth", "outlook", "--source", source, now=NOW)
+    result = run_cli(config, "auth", "outlook", "--source", source, "--device-code", now=NOW)
     assert result.exit_code == 0, result.output
     return result.output
 
