@@ -49,6 +49,7 @@ def test_a_counter_proposal_never_replaces_the_organisers_event(tmp_path):
 def test_a_cancel_at_the_winners_sequence_cancels_and_an_older_one_does_not(tmp_path):
     rows = people(tmp_path, "ics_copies_cancel.ics")
     assert "carl@acme.example" not in rows
+    assert "cara@acme.example" not in rows  # a CANCEL alone, with a DTSTART but no STATUS
     assert met(rows["dora@acme.example"]) == (1, "2026-10-22T14:00:00+02:00")
 
 

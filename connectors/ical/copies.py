@@ -105,8 +105,7 @@ def _winner(events: Sequence[icalendar.Event], problems: Sequence[str],
         return None, ""
     best = max(candidates, key=lambda i: (sequence_of(events[i]), _stamp(events[i]), i))
     winner, level = events[best], sequence_of(events[best])
-    if any(_cancelling(events[i]) and sequence_of(events[i]) >= level for i in organiser
-           if i != best):
+    if any(_cancelling(events[i]) and sequence_of(events[i]) >= level for i in organiser):
         winner["STATUS"] = "CANCELLED"
     replies = sorted((i for i in indexes if method_of(events[i]) == "REPLY"
                       and sequence_of(events[i]) >= level),
@@ -117,6 +116,8 @@ def _winner(events: Sequence[icalendar.Event], problems: Sequence[str],
         return winner, ""
     left = [i for i in indexes if i != best]
     kinds = sorted({method_of(events[i]) or ("unusable" if problems[i] else "older") for i in left})
+    if replies:
+        kinds = [f"{kind} (its PARTSTAT applied)" if kind == "REPLY" else kind for kind in kinds]
     return winner, (f"{len(indexes)} copies: used the one with SEQUENCE {level}; "
                     f"left out: {', '.join(kinds)}")
 

@@ -45,22 +45,22 @@ def _tzdata_has(name: str) -> bool:
     return True
 
 
-def usable_timezones(blocks: list[tuple[str, bytes]], source: str) -> tuple[bytes, list[str]]:
+def usable_timezones(blocks: list[tuple[str, bytes]]) -> tuple[bytes, list[str]]:
     """The VTIMEZONE blocks worth giving the parser, joined, and a note per block left out
-    because it cannot be read (`source` names the file in the notes)."""
+    because it cannot be read."""
     kept: list[bytes] = []
     notes: list[str] = []
     seen: set[str] = set()
     for tzid, block in blocks:
         if not tzid.strip():
-            notes.append(f"{source}: a VTIMEZONE without TZID ignored")
+            notes.append("a VTIMEZONE without TZID ignored")
             continue
         if tzid in seen or known_zone(tzid):
             continue
         seen.add(tzid)
         problem = zone_problem(block)
         if problem:
-            notes.append(f"{source}: time zone {tzid!r} cannot be read ({problem}); "
+            notes.append(f"time zone {tzid!r} cannot be read ({problem}); "
                          "events using it are read in your zone")
             continue
         kept.append(block)

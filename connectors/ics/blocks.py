@@ -4,10 +4,11 @@ This is the cheap pre-scan that lets the connector parse only the events that ch
 fall in the window. It must read the text exactly as the full parser (icalendar) does, so the
 text is first brought to one form that both then read (`normalise`):
 
-- line endings: CRLF, LF and CR alone all become LF;
+- line endings: CRLF and LF are read as they are; CR alone (old Mac files) becomes LF;
 - folding: a line break followed by one space or tab is removed (RFC 5545 3.1), on the bytes,
   so a name folded right after its first letters (`UID` then ` :value`) or a UTF-8 character
-  split by a fold reads whole;
+  split by a fold reads whole (the text is copied only for what it holds: one copy for a usual
+  folded CRLF file);
 - names are matched without regard to case (`begin:vevent`, `Begin:VEvent`).
 
 Each event block is cut at its own END:VEVENT or at the next BEGIN:VEVENT (or VTIMEZONE,
@@ -22,14 +23,18 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 METHOD_PROPERTY = b"X-TOUCHBASE-METHOD"
 WR_TIMEZONE_PROPERTY = b"X-TOUCHBASE-WR-TIMEZONE"
 
 _MARK = re.compile(
-    rb"^(?:(BEGIN|END):(VEVENT|VTIMEZONE|VCALENDAR)[ \t]*$|(METHOD|X-WR-TIMEZONE)([;:][^\n]*))",
+    rb"^(?:(BEGIN|END):(VEVENT|VTIMEZONE|VCALENDAR)[ \t\r]*$|(METHOD|X-WR-TIMEZONE)([;:][^\r\n]*))",
     re.M | re.I)
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_START = re.compile(rb"[ \t\r\n]*BEGIN:VCALENDAR", re.I)
 _NESTING = re.compile(rb"^(?:(BEGIN|END):|([A-Za-z0-9-]+)[;:])", re.M | re.I)
+_NESTED_BEGIN = re.compile(rb"^BEGIN:", re.M | re.I)
 _TEXT_ESCAPES = re.compile(rb"\\([\\;,nN])")
 
 
@@ -43,16 +48,27 @@ class ParsedFile:
 
 
 def normalise(data: bytes) -> bytes:
-    """The text with LF line endings and no folding (see the module docstring)."""
+    """The text with CRLF or LF line endings and no folding (see the module docstring)."""
     data = data.removeprefix(b"\xef\xbb\xbf")
-    if b"\r" in data:
+    if _LONE_CR.search(data):
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return data.replace(b"\n ", b"").replace(b"\n\t", b"")
+    for fold in (b"\r\n ", b"\r\n\t", b"\n ", b"\n\t"):
+        if fold in data:
+            data = data.replace(fold, b"")
+    return data
+
+
+def starts_calendar(data: bytes) -> bool:
+    """True when the (normalised) text starts with BEGIN:VCALENDAR, blank lines aside."""
+    return _START.match(data) is not None
 
 
 def ends_complete(data: bytes) -> bool:
     """True when the (normalised) text ends with END:VCALENDAR, blank lines aside."""
-    return data.rstrip(b" \t\n").rsplit(b"\n", 1)[-1].rstrip().upper() == b"END:VCALENDAR"
+    tail = data[-4096:].rstrip(b" \t\r\n")  # a slice: the text itself is not copied
+    if not tail and len(data) > 4096:
+        tail = data.rstrip(b" \t\r\n")[-4096:]
+    return tail.rsplit(b"\n", 1)[-1].strip().upper() == b"END:VCALENDAR"
 
 
 def split_blocks(name: str, data: bytes) -> ParsedFile:
@@ -93,7 +109,7 @@ def split_blocks(name: str, data: bytes) -> ParsedFile:
 def _close(parsed: ParsedFile, events: list[tuple[bytes, int]], kind: bytes, block: bytes,
            calendar: int, cut: bool = False) -> None:
     if cut:
-        block = block.rstrip(b"\n") + b"\nEND:" + kind + b"\n"
+        block = block.rstrip(b"\r\n") + b"\nEND:" + kind + b"\n"
     if kind == b"VEVENT":
         events.append((block, calendar))
     else:
@@ -120,16 +136,29 @@ def _add_event(parsed: ParsedFile, name: str, block: bytes, calendar: dict[bytes
 def top_level_value(block: bytes, wanted: bytes) -> str | None:
     """The value of the first `wanted` property of the block's own component (not of a nested
     one such as a VALARM), TEXT escapes undone as icalendar does; None when there is none."""
+    first = _property_pattern(wanted).search(block)
+    if first is not None and not _NESTED_BEGIN.search(block, block.find(b"\n") + 1, first.start()):
+        return _line_value(block, first.end())  # the usual case: before any nested component
     depth = 0
     for match in _NESTING.finditer(block):
         if match.group(1) is not None:
             depth += 1 if match.group(1).upper() == b"BEGIN" else -1
         elif depth == 1 and match.group(2).upper() == wanted:
-            line_end = block.find(b"\n", match.end())
-            rest = block[match.end() - 1:line_end if line_end >= 0 else len(block)]
-            value = _value(rest)
-            return _TEXT_ESCAPES.sub(_unescape, value).decode("utf-8", "replace")
+            return _line_value(block, match.end())
     return None
+
+
+def _line_value(block: bytes, after_separator: int) -> str:
+    """The unescaped value of the content line whose name ends just before `after_separator`."""
+    line_end = block.find(b"\n", after_separator)
+    rest = block[after_separator - 1:line_end if line_end >= 0 else len(block)]
+    value = _value(rest.rstrip(b"\r"))
+    return _TEXT_ESCAPES.sub(_unescape, value).decode("utf-8", "replace")
+
+
+@lru_cache(maxsize=8)
+def _property_pattern(name: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"^" + re.escape(name) + rb"[;:]", re.M | re.I)
 
 
 def _value(rest: bytes) -> bytes:

@@ -29,7 +29,7 @@ from agent.errors import SourceError
 from agent.model import Changes, Occurrence
 from connectors.base import Connector, ConnectorContext
 from connectors.ical.zones import usable_timezones
-from connectors.ics.blocks import ParsedFile, ends_complete, normalise, split_blocks
+from connectors.ics.blocks import ParsedFile, ends_complete, normalise, split_blocks, starts_calendar
 from connectors.ics.files import DEFAULT_MAX_BYTES, read_calendar_file
 from connectors.ics.inputs import InputReader, source_inputs
 from connectors.ics.window import may_overlap
@@ -98,10 +98,12 @@ class IcsConnector(Connector):
             (self.context.window_end + WINDOW_SLACK).isoformat(),
         ]
         parsed = []
-        while raw:  # each text is dropped once split (the blocks are copies): less memory at once
+        while raw:  # each text is dropped once normalised, and that once split: less memory at once
             where, data = raw.pop(0)
-            parsed.append(split_calendar(where, data))
+            text = normalise(data)
             del data
+            parsed.append(split_normalised(where, text))
+            del text
         groups = merge_groups(parsed)
         hashes = {uid: _group_hash(blocks) for uid, blocks in groups.items()}
         old = state.get("uids", {}) if known else {}
@@ -109,7 +111,7 @@ class IcsConnector(Connector):
         start, end = (datetime.fromisoformat(w) for w in window)
         wanted = {uid: groups[uid] for uid in changed if may_overlap(groups[uid], start, end)}
         notes = [note for p in parsed for note in p.notes]
-        timezones, zone_notes = usable_timezones([tz for p in parsed for tz in p.timezones], self.name)
+        timezones, zone_notes = usable_timezones([tz for p in parsed for tz in p.timezones])
         del parsed
         changes, bad = self._parse_groups(timezones, wanted, start, end)
         for note in notes + zone_notes:
@@ -233,9 +235,12 @@ def split_calendar(where: str | Path, data: bytes) -> ParsedFile:
     Raises SourceError when the text is not iCalendar, or does not end with END:VCALENDAR (cut
     short, or still being written).
     """
-    text = normalise(data)
-    head = text.lstrip(b" \t\n")[:15].upper()
-    if not head.startswith(b"BEGIN:VCALENDAR"):
+    return split_normalised(where, normalise(data))
+
+
+def split_normalised(where: str | Path, text: bytes) -> ParsedFile:
+    """`split_calendar` of a text `normalise` made."""
+    if not starts_calendar(text):
         raise SourceError(str(where), "not an iCalendar file (it does not start with BEGIN:VCALENDAR)")
     if not ends_complete(text):
         raise SourceError(str(where), "the calendar is incomplete (it does not end with "

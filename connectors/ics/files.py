@@ -62,7 +62,7 @@ def _read_all(source: str, path: Path, fd: int, limit: int) -> bytes:
     size = 0
     try:
         while size < limit:
-            part = os.read(fd, min(_BLOCK, limit - size))
+            part = os.read(fd, limit - size)  # a regular file: usually all of it at once
             if not part:
                 break
             parts.append(part)
