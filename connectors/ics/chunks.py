@@ -1,9 +1,13 @@
 """Parsing many UID groups of an .ics file at once, in this process or in worker processes.
 
 The groups of a chunk are parsed as one calendar text (the VTIMEZONEs once per chunk, not once
-per event), then each group is checked and expanded on its own, so a malformed event is named and
-skipped exactly as when it is parsed alone. Should the chunk as a whole fail to parse, or parse
-into something other than one VEVENT per block, its groups are parsed one by one (`parse_group`).
+per event), then each group is read on its own (`read_events`): its copies read leniently and
+merged (`connectors.ical.copies`), its series checked for runaway work (`connectors.ical.bounds`),
+then expanded; so a malformed event is named and skipped exactly as when it is parsed alone, and
+what was left out or repaired comes back as notes (`sync --verbose`). Should the chunk as a whole
+fail to parse, or parse into something other than one VEVENT per block, its groups are parsed
+one by one, and a group that does not parse, block by block (a copy that does not parse is left
+out, not the event).
 
 Results are plain tuples (cheap to send from a worker process) that `occurrence_from_row` turns
 back into Occurrences. Start and end keep a ZoneInfo or UTC zone; any other zone (one built from

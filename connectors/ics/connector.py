@@ -12,6 +12,12 @@ cover means a full re-read). Many groups are
 parsed in chunks by worker processes (`connectors.ics.chunks`). A malformed event is skipped,
 counted and named, and the rest of the file still syncs; an event that cannot fall in the window
 is not checked.
+
+The rules of reading (docs/rules.md): files are read whole, regular files only, up to
+`max_bytes` (`connectors.ics.files`); an input that is not one complete calendar fails the
+source and nothing of it is taken (`split_calendar`); the raw text is cut into events the way
+the parser reads it (`connectors.ics.blocks`); VTIMEZONEs of zones tzdata knows are not parsed
+at all, and one that cannot be read only affects its own events (`connectors.ical.zones`).
 """
 from __future__ import annotations
 
