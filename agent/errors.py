@@ -37,7 +37,9 @@ class NotFound(TouchbaseError):
 
 
 class AlreadyExists(TouchbaseError):
-    """Something that should be created once already exists."""
+    """Something that should be created once already exists: a refusal, like a usage error."""
+
+    exit_code = 2
 
 
 class SourceError(TouchbaseError):

@@ -29,6 +29,7 @@ def make_context(config: Config, now: datetime,
         data_dir=config.data_dir,
         progress=progress,
         warn=log.warning,
+        now=now,
     )
 
 

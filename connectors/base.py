@@ -25,6 +25,7 @@ class ConnectorContext:
     window_end: datetime
     data_dir: Path
     progress: Callable[[int, int], None] | None = None  # (done, total) on long reads
+    now: datetime | None = None  # the instant the agent acts at (DTSTAMP of what it writes)
     warn: Callable[[str], None] = field(default=lambda message: None)
 
 

@@ -20,7 +20,7 @@ from agent.errors import AuthError, SourceError
 from agent.model import Changes, OwnEvent, SeriesSpec
 from connectors.base import Connector
 from connectors.ical import read as ical
-from connectors.ical.write import end_rrule, put_override, series_calendar, series_uid
+from connectors.ical.write import end_rrule, put_override, restamp, series_calendar, series_uid
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -179,7 +179,8 @@ class CalDavConnector(Connector):
         if existing is not None:
             return str(existing.url)
         try:
-            saved = calendar.save_event(series_calendar(spec).decode("utf-8"), no_overwrite=True)
+            saved = calendar.save_event(series_calendar(spec, self.context.now).decode("utf-8"),
+                                        no_overwrite=True)
         except error.ConsistencyError:
             existing = self._object_by_uid(calendar, uid)
             if existing is None:
@@ -200,6 +201,7 @@ class CalDavConnector(Connector):
             raise SourceError(self.name, f"{event_id} was not created by touchbase; left untouched")
         for event in events:
             end_rrule(event, until)
+            restamp(event, self.context.now)
         obj.data = parsed.to_ical().decode("utf-8")
         obj.save()
 
@@ -223,7 +225,7 @@ class CalDavConnector(Connector):
                        and e.get(ical.TAG_PROPERTY) and e.get("RECURRENCE-ID") is None]
             if not masters:
                 raise SourceError(self.name, f"{href} was not created by touchbase; left untouched")
-            if put_override(parsed.subcomponents, masters[0], original_start, new_start):
+            if put_override(parsed.subcomponents, masters[0], original_start, new_start, self.context.now):
                 obj.data = parsed.to_ical().decode("utf-8")
                 obj.save()
         except error.DAVError as exc:

@@ -23,7 +23,7 @@ from agent.errors import SourceError
 from agent.model import OwnEvent, SeriesSpec
 from connectors.base import Interval
 from connectors.ical import read as ical
-from connectors.ical.write import end_rrule, put_override, series_event, series_uid
+from connectors.ical.write import end_rrule, put_override, restamp, series_event, series_uid
 from connectors.ics.connector import IcsConnector
 
 try:  # POSIX: serialise writers (the daemon and an `approve` at the same time)
@@ -90,11 +90,11 @@ class LocalCalendar(IcsConnector):
             if old is not None and not old.get(ical.TAG_PROPERTY):
                 raise SourceError(self.name, f"{self.path}: event {uid} was not written by touchbase")
             sequence = int(old.get("SEQUENCE", 0)) if old is not None else 0
-            event = build_event(spec, sequence)
-            if old is not None and old.to_ical() == event.to_ical():
+            if old is not None and old.to_ical() == build_event(spec, sequence, _stamp_of(old)).to_ical():
                 return uid
+            event = build_event(spec, sequence, self.context.now)
             if old is not None:
-                event = build_event(spec, sequence + 1)
+                event = build_event(spec, sequence + 1, self.context.now)
                 calendar.subcomponents.remove(old)
             calendar.add_component(event)
             self._save(calendar)
@@ -115,6 +115,7 @@ class LocalCalendar(IcsConnector):
                 end_rrule(event, until.replace(microsecond=0))
             sequence = int(event.pop("SEQUENCE", 0)) + 1
             event.add("SEQUENCE", sequence)
+            restamp(event, self.context.now)
             self._save(calendar)
 
     def move_instance(self, series_id: str, original_start: datetime, new_start: datetime) -> None:
@@ -133,7 +134,7 @@ class LocalCalendar(IcsConnector):
                 raise SourceError(self.name, f"{self.path}: no series {series_id}")
             if not master.get(ical.TAG_PROPERTY):
                 raise SourceError(self.name, f"{self.path}: event {series_id} was not written by touchbase")
-            if put_override(calendar.subcomponents, master, original_start, new_start):
+            if put_override(calendar.subcomponents, master, original_start, new_start, self.context.now):
                 self._save(calendar)
 
     # --- the file ------------------------------------------------------------------------------
@@ -193,12 +194,17 @@ class LocalCalendar(IcsConnector):
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def build_event(spec: SeriesSpec, sequence: int) -> icalendar.Event:
-    """The VEVENT of a touchbase series, with its revision number and a category."""
-    event = series_event(spec)
+def build_event(spec: SeriesSpec, sequence: int, now: datetime | None = None) -> icalendar.Event:
+    """The VEVENT of a touchbase series, with its revision number and a category, stamped `now`."""
+    event = series_event(spec, now)
     event.add("SEQUENCE", sequence)
     event.add("CATEGORIES", ["Touchbase"])
     return event
+
+
+def _stamp_of(event: icalendar.Component) -> datetime | None:
+    """The DTSTAMP an event carries (to compare a rewrite without it)."""
+    return event.decoded("DTSTAMP") if event.get("DTSTAMP") is not None else None
 
 
 def _masters(calendar: icalendar.Calendar) -> Iterator[icalendar.Component]:

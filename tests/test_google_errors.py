@@ -97,7 +97,7 @@ def test_a_network_failure_ends_the_cycle_and_other_sources_still_sync(tmp_path,
     config = google_config(tmp_path, google, ics_paths=[ics])
     google.stop()
     result = sync(config)
-    assert result.exit_code == 0  # one source worked
+    assert result.exit_code == 1  # one source worked, one failed: a partial sync is a failure
     lines = [line for line in result.output.splitlines() if "gwork" in line]
     assert len(lines) == 1 and "network failure" in lines[0]
     assert "work: 1 occurrences read" in result.output
@@ -112,7 +112,7 @@ def test_a_revoked_sign_in_is_one_clear_message_with_the_fix(tmp_path, google, f
     google.revoke_all()
     with caplog.at_level(logging.ERROR):
         result = sync(config)
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # a partial sync is a failure
     assert "work: 1 occurrences read" in result.output
     failed = [line for line in result.output.splitlines() if line.startswith("gwork")]
     assert len(failed) == 1 and FIX in failed[0] and "expired or was revoked" in failed[0]

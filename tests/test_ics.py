@@ -103,7 +103,7 @@ def test_not_icalendar_does_not_stop_the_other_sources(tmp_path):
     config = write_config(tmp_path, [FIXTURES / "ics_not_icalendar.ics",
                                      FIXTURES / "rule_weekly_series_exdate.ics"])
     result = run_cli(config, "sync", now=NOW)
-    assert result.exit_code == 0  # the project's contract: non-zero only when no source worked
+    assert result.exit_code == 1  # the contract (README): 1 when any part failed, a partial sync included
     errors = [line for line in result.output.splitlines() if "FAILED" in line]
     assert len(errors) == 1
     assert errors[0].startswith("work: FAILED: ")

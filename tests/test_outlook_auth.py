@@ -57,7 +57,7 @@ def test_a_revoked_sign_in_names_the_fix_and_other_sources_keep_syncing(tmp_path
     sign_in(config)
     graph.identity.revoke_refresh_tokens()
     result = run_cli(config, "sync", now=NOW)
-    assert result.exit_code == 0  # the ics source synced
+    assert result.exit_code == 1  # the ics source synced, the other did not: a partial sync
     assert "office: FAILED" in result.output and "touchbase auth outlook --source office" in result.output
     assert "work: 1 occurrences read" in result.output
     assert "Traceback" not in result.output

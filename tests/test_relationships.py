@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from agent.ratings import rate
 from agent.relationships import BOOKED, DUE, ON_TRACK, OVERDUE, relationship_of, relationships, status_of
 from tests.helpers import USER, Ev, run_cli
 from tests.planning_helpers import NOW, NOW_DT, one_on_one, open_all, past_meetings, setup
@@ -27,7 +28,8 @@ def test_tracked_are_the_rated_and_those_with_several_small_meetings_in_the_past
     config_path = setup(tmp_path, events)
     text = config_path.read_text()
     config_path.write_text(text.replace("[colleagues]\n", '[colleagues]\nexclude = ["excluded@acme.example"]\n'))
-    assert run_cli(config_path, "rate", "rated@acme.example", "--vital", "4", now=NOW).exit_code == 0
+    assert run_cli(config_path, "rate", "rated@acme.example", "--vital", "4", "--force",
+                   now=NOW).exit_code == 0  # in no synced event: --force
     _, _, rels, by_email = _by_email(config_path)
     assert set(by_email) == {"three@acme.example", "rated@acme.example"}
     assert by_email["rated@acme.example"].rated and by_email["rated@acme.example"].days_since is None
@@ -88,8 +90,9 @@ def test_paused_and_let_go_are_flagged_and_the_user_is_never_tracked(tmp_path):
               *past_meetings("bob@acme.example", [100, 130, 160])]
     config_path = setup(tmp_path, events)
     assert run_cli(config_path, "let-go", "bob@acme.example", now=NOW).exit_code == 0
-    assert run_cli(config_path, "rate", USER, "--vital", "5", now=NOW).exit_code == 0
+    assert run_cli(config_path, "rate", USER, "--vital", "5", now=NOW).exit_code == 2  # refused
     config, store, _, by_email = _by_email(config_path)
+    rate(store, USER, NOW_DT, vital=5)  # a rating stored before the CLI refused it
     store.db["people"].upsert({"email": "alice@acme.example",
                                "paused_until": (NOW_DT + timedelta(days=3)).isoformat()}, pk="email")
     by_email = {r.email: r for r in relationships(config, store, NOW_DT)}

@@ -1,6 +1,9 @@
 """The state every command shares: config path, the instant to evaluate at, the open store."""
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,3 +73,30 @@ class App:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+class _DropFrom(logging.Filter):
+    """Drops records of the named loggers (and their children)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        super().__init__()
+        self.names = names
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(record.name == n or record.name.startswith(n + ".") for n in self.names)
+
+
+@contextmanager
+def reported_by_command(verbose: bool, *loggers: str) -> Iterator[None]:
+    """While a command prints the failures of `loggers` itself, the terminal log handler does
+    not print them too: each error reaches the user once. Other handlers (a journal, a test's
+    log capture) still get every record; --verbose shows everything."""
+    handlers = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler]
+    drop = _DropFrom(loggers)
+    for handler in handlers if not verbose else []:
+        handler.addFilter(drop)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(drop)

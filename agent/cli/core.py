@@ -5,17 +5,19 @@ import json
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import click
 
 from agent.cli import main
-from agent.cli.app import App
+from agent.cli.app import App, reported_by_command
 from agent.config import parse_config, system_timezone
 from agent.errors import UserError
 from agent.people import colleague_stats, people_rows
 from agent.safe_text import one_line
 from agent.starter import starter_config
+from agent.store import parse_iso
 from agent.sync import sync_all
 
 if TYPE_CHECKING:
@@ -72,7 +74,8 @@ def progress_printer() -> Callable[[int, int], None]:
 @pass_app
 def sync(app: App) -> None:
     """Read every calendar source into the local store."""
-    results = sync_all(app.config, app.store, app.now(), progress_printer())
+    with reported_by_command(app.verbose, "agent.sync"):
+        results = sync_all(app.config, app.store, app.now(), progress_printer())
     if not results:
         raise UserError(f"{app.path}: no [[sources]] to sync; add one "
                         "(`touchbase init` writes an example)")
@@ -86,8 +89,8 @@ def sync(app: App) -> None:
             click.echo(f"  {one_line(line)}", err=True)
         if result.skipped:
             click.echo(f"  {len(result.skipped)} malformed event(s) skipped", err=True)
-    if results and not any(r.ok for r in results):
-        raise SystemExit(1)
+    if not all(r.ok for r in results):
+        raise SystemExit(1)  # any part of the work failed (a partial sync included)
 
 
 @main.command()
@@ -181,34 +184,73 @@ def _cell(text: str, width: int, align: str) -> str:
     return f"{text:{align}{width}}"
 
 
+class StatusReport:
+    """What `status` shows: lines of text, and the same facts as one JSON object (`--json`).
+
+    Times are shown in the user's zone; in JSON as ISO 8601 with the offset.
+    """
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.lines: list[str] = []
+        self.data: dict[str, Any] = {}
+
+    def add(self, key: str, value: Any, *lines: str) -> None:
+        """Record `value` under `key` in the JSON, and `lines` in the text."""
+        self.data[key] = value
+        self.lines.extend(lines)
+
+    def when(self, text: str | None) -> str:
+        """A stored UTC time as local "2026-03-10 09:00", or "never"."""
+        return f"{parse_iso(text).astimezone(self.zone):%Y-%m-%d %H:%M}" if text else "never"
+
+    def iso(self, text: str | None) -> str | None:
+        """A stored UTC time as local ISO 8601 with offset, or None."""
+        return parse_iso(text).astimezone(self.zone).isoformat() if text else None
+
+
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_app
-def status(app: App) -> None:
-    """Sources, last successful sync, errors and counts."""
+def status(app: App, as_json: bool) -> None:
+    """Sources, last successful sync, errors and counts (times in your zone)."""
     config, store = app.config, app.store
-    click.echo(f"config: {config.path}")
-    click.echo(f"store:  {config.store_path} ({store.occurrence_count()} occurrences)")
+    report = StatusReport(config.zone)
+    count = store.occurrence_count()
+    report.add("config", str(config.path), f"config: {config.path}")
+    report.add("store", {"path": str(config.store_path), "occurrences": count},
+               f"store:  {config.store_path} ({count} occurrences)")
     rows = {row["name"]: row for row in store.sources()}
     names = [s.name for s in config.sources] + [n for n in rows if n not in {s.name for s in config.sources}]
-    for name in names:
-        row = rows.get(name, {})
-        line = f"source {name}: last sync {row.get('last_success') or 'never'}"
-        if row.get("occurrences") is not None:
-            line += f", {row.get('occurrences', 0)} occurrences"
-        if row.get("skipped"):
-            line += f", {row['skipped']} skipped"
-        failing = row.get("last_error") and (row.get("last_error_at") or "") >= (row.get("last_success") or "")
-        click.echo(line + (", FAILED" if failing else ""))
-        if failing:
-            click.echo(f"  last error {row['last_error_at']}: {row['last_error']}")
-        if row.get("needs_reauth"):
-            click.echo(f"  needs re-authorising: {row['needs_reauth']}")
+    report.add("sources", [_source_status(report, name, rows.get(name, {})) for name in names])
     for hook in STATUS_HOOKS:
-        hook(app)
+        hook(app, report)
+    click.echo(json.dumps(report.data, indent=2) if as_json else "\n".join(report.lines))
 
 
-STATUS_HOOKS: list[Callable[[App], None]] = []
-"""Other command modules add lines to `status` (jobs, touchbases) by appending here."""
+def _source_status(report: StatusReport, name: str, row: dict) -> dict:
+    """One source's lines (added to `report`) and its JSON object."""
+    failing = bool(row.get("last_error")) and (row.get("last_error_at") or "") >= (row.get("last_success") or "")
+    line = f"source {name}: last sync {report.when(row.get('last_success'))}"
+    if row.get("occurrences") is not None:
+        line += f", {row.get('occurrences', 0)} occurrences"
+    if row.get("skipped"):
+        line += f", {row['skipped']} skipped"
+    report.lines.append(line + (", FAILED" if failing else ""))
+    if failing:
+        report.lines.append(f"  last error {report.when(row['last_error_at'])}: {row['last_error']}")
+    if row.get("needs_reauth"):
+        report.lines.append(f"  needs re-authorising: {row['needs_reauth']}")
+    return {"name": name, "last_success": report.iso(row.get("last_success")),
+            "occurrences": row.get("occurrences"), "skipped": row.get("skipped") or 0,
+            "failed": failing, "last_error": row.get("last_error") if failing else None,
+            "last_error_at": report.iso(row.get("last_error_at")) if failing else None,
+            "needs_reauth": row.get("needs_reauth") or None}
+
+
+STATUS_HOOKS: list[Callable[[App, StatusReport], None]] = []
+"""Other command modules add to `status` (jobs, touchbases, mail) by appending here: each hook
+calls `report.add(key, json_value, *text_lines)`."""
 
 
 def resolve_path(text: str) -> Path:

@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from agent.cli import main
-from agent.cli.app import App
-from agent.cli.core import STATUS_HOOKS
+from agent.cli.app import App, reported_by_command
+from agent.cli.core import STATUS_HOOKS, StatusReport
 from agent.daemon import stopping
 from agent.daemon.jobs import JOBS, job_health, run_once
 from agent.daemon.lock import StoreLock, holder_pid
@@ -40,7 +40,8 @@ def run(app: App, once: bool) -> None:
 def _run(app: App, once: bool) -> None:
     config = app.config
     if once:
-        with StoreLock(config.store_path), _quiet_job_log(app.verbose):
+        with StoreLock(config.store_path), _quiet_job_log(app.verbose), \
+                reported_by_command(app.verbose, "agent.sync"):
             results = run_once(config, app.store, app.now(), should_stop=stopping.requested)
         for result in results:
             click.echo(result.line(), err=not result.ok)
@@ -142,22 +143,27 @@ class JournalFormatter(logging.Formatter):
         return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
 
 
-def status_jobs(app: App) -> None:
-    """`status` lines: whether the daemon runs, and each job's last success and error."""
+def status_jobs(app: App, report: StatusReport) -> None:
+    """`status`: whether the daemon runs, and each job's last success and error."""
     pid = holder_pid(app.config.store_path)
-    if pid is None:
-        click.echo("daemon: not running")
-    else:
-        click.echo(f"daemon: running{f' (pid {pid})' if pid > 0 else ''}")
-    if unit_path().exists():
-        click.echo(f"service: installed at {unit_path()}")
+    running = "not running" if pid is None else f"running{f' (pid {pid})' if pid > 0 else ''}"
+    report.add("daemon", {"running": pid is not None, "pid": pid if pid and pid > 0 else None,
+                          "service": str(unit_path()) if unit_path().exists() else None},
+               f"daemon: {running}",
+               *([f"service: installed at {unit_path()}"] if unit_path().exists() else []))
+    jobs = []
     for row in job_health(app.store):
-        line = f"job {row['name']}: last success {row['last_success'] or 'never'}"
+        line = f"job {row['name']}: last success {report.when(row['last_success'])}"
+        lines = [line]
         if row["failing"]:
-            line += f", FAILING ({row['failures']} time{'s' if row['failures'] != 1 else ''} in a row)"
-        click.echo(line)
-        if row["failing"]:
-            click.echo(f"  last error {row['last_error_at']}: {row['last_error']}")
+            lines[0] += f", FAILING ({row['failures']} time{'s' if row['failures'] != 1 else ''} in a row)"
+            lines.append(f"  last error {report.when(row['last_error_at'])}: {row['last_error']}")
+        report.lines.extend(lines)
+        jobs.append({"name": row["name"], "last_success": report.iso(row["last_success"]),
+                     "failing": bool(row["failing"]), "failures": row["failures"],
+                     "last_error": row["last_error"] if row["failing"] else None,
+                     "last_error_at": report.iso(row["last_error_at"]) if row["failing"] else None})
+    report.add("jobs", jobs)
 
 
 def unit_path() -> Path:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from agent.addresses import normalise_email
+from agent.booking_checks import check_booking_target
 from agent.cli import main
 from agent.cli.app import App
 from agent.errors import UserError
@@ -32,12 +33,18 @@ _SCORE = click.IntRange(1, 5)
 @click.option("--motivators", help="What motivates them.")
 @click.option("--demotivators", help="What demotivates them.")
 @click.option("--name", help="Their name, when the calendar does not say it.")
+@click.option("--force", is_flag=True, help="Rate an address that appears in no synced event.")
 @pass_app
 def rate_command(app: App, email: str, vital: int | None, quality: int | None, trust: int | None,
                  role: str | None, cadence: str | None, motivators: str | None,
-                 demotivators: str | None, name: str | None) -> None:
-    """Rate a colleague (frequency is never rated: it is inferred from the calendar)."""
-    row = rate(app.store, email, app.now(), vital=vital, quality=quality, trust=trust, role=role,
+                 demotivators: str | None, name: str | None, force: bool) -> None:
+    """Rate a colleague (frequency is never rated: it is inferred from the calendar).
+
+    Refused: your own addresses, rooms and resources, addresses outside internal_domains, and
+    addresses in no synced event (unless --force)."""
+    address = normalise_email(email)
+    check_booking_target(app.config, app.store, address, force)
+    row = rate(app.store, address, app.now(), vital=vital, quality=quality, trust=trust, role=role,
                cadence_days=parse_cadence(cadence) if cadence else None,
                motivators=motivators, demotivators=demotivators, name=name)
     shown = ", ".join(f"{k}={row[k]}" for k in ("vital", "quality", "trust", "role", "cadence_days")

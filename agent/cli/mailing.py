@@ -5,7 +5,7 @@ import click
 
 from agent.cli import main
 from agent.cli.app import App
-from agent.cli.core import STATUS_HOOKS
+from agent.cli.core import STATUS_HOOKS, StatusReport
 from agent.digest.morning import build_digest, send_digest_now
 from agent.errors import UserError
 from agent.mail import DRAFTS_NOTICE, OUTBOX, OUTBOX_NOTICE, pending, queue_problems
@@ -36,26 +36,31 @@ def digest(app: App, mode: str, as_html: bool) -> None:
     click.echo(printable(result.text, keep_newlines=True), nl=False)
 
 
-def mail_status_lines(app: App) -> None:
-    """`status` lines: the last morning email and mail still waiting to go out."""
+def mail_status_lines(app: App, report: StatusReport) -> None:
+    """`status`: the last morning email and mail still waiting to go out."""
     store = app.store
     row = store.db.conn.execute(
         "SELECT day, status, sent_at, transport FROM digests ORDER BY day DESC LIMIT 1").fetchone()
-    if row and row[1] == "sent" and row[3] == OUTBOX:
-        click.echo(f"morning email: last for {row[0]} (at {row[2]}) {OUTBOX_NOTICE} ({app.config.outbox_path})")
+    local_only = bool(row) and row[1] == "sent" and row[3] == OUTBOX
+    last = ({"day": row[0], "status": row[1], "at": report.iso(row[2]), "transport": row[3],
+             "local_outbox_only": local_only} if row else None)
+    if local_only:
+        line = f"morning email: last for {row[0]} (at {report.when(row[2])}) {OUTBOX_NOTICE} ({app.config.outbox_path})"
     elif row:
-        click.echo(f"morning email: last {row[1]} for {row[0]} (at {row[2]})")
+        line = f"morning email: last {row[1]} for {row[0]} (at {report.when(row[2])})"
     else:
-        click.echo("morning email: none yet")
-    if app.config.digest.transport == OUTBOX:
-        click.echo(f"mail: the morning email is {OUTBOX_NOTICE}")
-    if app.config.followups.enabled and app.config.followups.transport == OUTBOX:
-        click.echo(f"drafts: follow-up drafts are {DRAFTS_NOTICE}")
+        line = "morning email: none yet"
+    report.add("morning_email", last, line)
+    digest_local = app.config.digest.transport == OUTBOX
+    drafts_local = app.config.followups.enabled and app.config.followups.transport == OUTBOX
+    report.add("local_outbox", {"morning_email": digest_local, "drafts": drafts_local},
+               *([f"mail: the morning email is {OUTBOX_NOTICE}"] if digest_local else []),
+               *([f"drafts: follow-up drafts are {DRAFTS_NOTICE}"] if drafts_local else []))
     waiting = pending(store)
-    if waiting:
-        click.echo(f"outgoing mail: {len(waiting)} waiting")
-        for line in queue_problems(store):
-            click.echo(f"  {line}")
+    problems = queue_problems(store) if waiting else []
+    report.add("outgoing_mail", {"waiting": len(waiting), "problems": problems},
+               *([f"outgoing mail: {len(waiting)} waiting"] if waiting else []),
+               *(f"  {line}" for line in problems))
 
 
 STATUS_HOOKS.append(mail_status_lines)

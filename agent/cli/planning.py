@@ -1,47 +1,75 @@
 """Touchbase commands: plan, approve, note, person."""
 from __future__ import annotations
 
+import json
+
 import click
 
+from agent.addresses import normalise_email
+from agent.booking_checks import check_booking_target
 from agent.cli import main
 from agent.cli.app import App
-from agent.cli.core import STATUS_HOOKS
+from agent.cli.core import STATUS_HOOKS, StatusReport
 from agent.planning import touchbases as tb
 from agent.planning.planner import Planner, approve, describe_touchbase
+from agent.planning.report import PlannerReport
 
 pass_app = click.make_pass_decorator(App)
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_app
-def plan(app: App) -> None:
+def plan(app: App, as_json: bool) -> None:
     """Show what the touchbase planner would do now; changes nothing."""
     app.require_user()
     report = Planner(app.config, app.store, app.now(), apply=False).run()
     limits = app.config.touchbase
     rows = tb.load(app.store)
     active = sum(1 for r in rows if r.state in tb.BOOKED)
-    click.echo(f"mode: {limits.mode}; {active} touchbase(s) active of max_active {limits.max_active}, "
-               f"at most {limits.max_new_per_day} new a day (`touchbase plan` changes nothing)")
     waiting = [r for r in rows if r.state == tb.PROPOSED and r.email not in
                {a.email for a in report.actions}]
-    if report.actions or report.notes or report.errors or not waiting:
-        for line in report.lines():
-            click.echo(line)
-    for row in waiting:
-        click.echo(f"Proposed earlier: {row.email}: {describe_touchbase(app.config, row)} "
-                   f"(book it with: touchbase approve {row.email})")
+    if as_json:
+        click.echo(json.dumps(_plan_json(app, report, active, waiting), indent=2))
+    else:
+        click.echo(f"mode: {limits.mode}; {active} touchbase(s) active of max_active {limits.max_active}, "
+                   f"at most {limits.max_new_per_day} new a day (`touchbase plan` changes nothing)")
+        if report.actions or report.notes or report.errors or not waiting:
+            for line in report.lines():
+                click.echo(line)
+        for row in waiting:
+            click.echo(f"Proposed earlier: {row.email}: {describe_touchbase(app.config, row)} "
+                       f"(book it with: touchbase approve {row.email})")
     if report.errors:
         raise SystemExit(1)
 
 
+def _plan_json(app: App, report: PlannerReport, active: int, waiting: list[tb.Touchbase]) -> dict:
+    """The `plan --json` object: what the planner would do, and the proposals still waiting."""
+    limits = app.config.touchbase
+    return {
+        "mode": limits.mode, "changes_nothing": True, "active": active,
+        "max_active": limits.max_active, "max_new_per_day": limits.max_new_per_day,
+        "actions": [{"kind": a.kind, "email": a.email, "name": a.name, "detail": a.detail,
+                     "text": a.line(applied=False)} for a in report.actions],
+        "proposed_earlier": [{"email": r.email, "when": describe_touchbase(app.config, r)} for r in waiting],
+        "notes": report.notes, "errors": report.errors,
+    }
+
+
 @main.command("approve")
 @click.argument("email")
+@click.option("--force", is_flag=True, help="Book an address that appears in no synced event.")
 @pass_app
-def approve_command(app: App, email: str) -> None:
-    """Book the touchbase proposed for EMAIL (or a new one for a colleague you name)."""
+def approve_command(app: App, email: str, force: bool) -> None:
+    """Book the touchbase proposed for EMAIL (or a new one for a colleague you name).
+
+    Refused: your own addresses, rooms and resources, addresses outside internal_domains, and
+    addresses in no synced event (unless --force)."""
     app.require_user()
-    click.echo(approve(app.config, app.store, email, app.now()))
+    address = normalise_email(email)
+    check_booking_target(app.config, app.store, address, force)
+    click.echo(approve(app.config, app.store, address, app.now()))
 
 
 def _touchbase_line(app: App, row: tb.Touchbase, when) -> str:  # noqa: ANN001
@@ -55,12 +83,13 @@ def _touchbase_line(app: App, row: tb.Touchbase, when) -> str:  # noqa: ANN001
     return text
 
 
-def status_touchbases(app: App) -> None:
+def status_touchbases(app: App, report: StatusReport) -> None:
     """`touchbase status`: how many touchbases are live against the capacity."""
     rows = tb.load(app.store)
     counts = {state: sum(1 for r in rows if r.state == state) for state in tb.LIVE}
     limits = app.config.touchbase
-    click.echo(f"touchbases: {counts[tb.ACTIVE]} active, {counts[tb.PROPOSED]} proposed"
+    report.add("touchbases", {**counts, "max_active": limits.max_active, "mode": limits.mode},
+               f"touchbases: {counts[tb.ACTIVE]} active, {counts[tb.PROPOSED]} proposed"
                + (f", {counts[tb.PENDING]} being written" if counts[tb.PENDING] else "")
                + f" (max_active {limits.max_active}, mode {limits.mode})")
 

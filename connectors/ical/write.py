@@ -17,13 +17,24 @@ def series_uid(spec: SeriesSpec) -> str:
     return f"{spec.series_id}@touchbase.local"
 
 
-def series_event(spec: SeriesSpec) -> icalendar.Event:
-    """The VEVENT of a relative-monthly touchbase series, tagged as the agent's."""
+def written_at(now: datetime | None) -> datetime:
+    """The DTSTAMP of an event the agent writes or changes: when it did (whole seconds, UTC)."""
+    return (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+
+
+def restamp(event: icalendar.Component, now: datetime | None) -> None:
+    """Set DTSTAMP to the time of this change (clients order updates by it)."""
+    event.pop("DTSTAMP", None)
+    event.add("DTSTAMP", written_at(now))
+
+
+def series_event(spec: SeriesSpec, now: datetime | None = None) -> icalendar.Event:
+    """The VEVENT of a relative-monthly touchbase series, tagged as the agent's, stamped `now`."""
     zone = ZoneInfo(spec.timezone)
     start = spec.start.astimezone(zone)
     event = icalendar.Event()
     event.add("UID", series_uid(spec))
-    event.add("DTSTAMP", datetime(2000, 1, 1, tzinfo=UTC))
+    event.add("DTSTAMP", written_at(now))
     event.add("DTSTART", start)
     event.add("DTEND", start + timedelta(minutes=spec.duration_minutes))
     event.add("SUMMARY", spec.title)
@@ -58,9 +69,9 @@ def calendar_with(events: list[icalendar.Event], zones: set[str]) -> icalendar.C
     return cal
 
 
-def series_calendar(spec: SeriesSpec) -> bytes:
-    """One series as a complete iCalendar object (with its VTIMEZONE)."""
-    return calendar_with([series_event(spec)], {spec.timezone}).to_ical()
+def series_calendar(spec: SeriesSpec, now: datetime | None = None) -> bytes:
+    """One series as a complete iCalendar object (with its VTIMEZONE), stamped `now`."""
+    return calendar_with([series_event(spec, now)], {spec.timezone}).to_ical()
 
 
 def end_rrule(event: icalendar.Component, until: datetime) -> None:
@@ -75,7 +86,7 @@ def end_rrule(event: icalendar.Component, until: datetime) -> None:
 
 
 def instance_override(master: icalendar.Component, original_start: datetime,
-                      new_start: datetime | None) -> icalendar.Event:
+                      new_start: datetime | None, now: datetime | None = None) -> icalendar.Event:
     """A RECURRENCE-ID override of the instance of `master` starting at `original_start`:
     moved to `new_start` (same length; invitees asked to answer again), or cancelled (None)."""
     start = master.decoded("DTSTART")
@@ -85,7 +96,7 @@ def instance_override(master: icalendar.Component, original_start: datetime,
     moved = (new_start or original_start).astimezone(zone)
     event = icalendar.Event()
     event.add("UID", master["UID"])
-    event.add("DTSTAMP", datetime(2000, 1, 1, tzinfo=UTC))
+    event.add("DTSTAMP", written_at(now))
     event.add("RECURRENCE-ID", original)
     event.add("DTSTART", moved)
     event.add("DTEND", moved + length)
@@ -104,10 +115,10 @@ def instance_override(master: icalendar.Component, original_start: datetime,
 
 
 def put_override(components: list, master: icalendar.Component, original_start: datetime,
-                 new_start: datetime | None) -> bool:
+                 new_start: datetime | None, now: datetime | None = None) -> bool:
     """Add or replace the override of one instance in `components` (a calendar's
     subcomponents); False when the same override is there already (a retry)."""
-    wanted = instance_override(master, original_start, new_start)
+    wanted = instance_override(master, original_start, new_start, now)
     uid, key = str(master["UID"]), original_start.astimezone(UTC)
     for index, item in enumerate(components):
         if (getattr(item, "name", "") == "VEVENT" and str(item.get("UID", "")) == uid

@@ -1,0 +1,124 @@
+"""CLI conventions (issue 14) and booking-target checks (issue 12): errors once, exit status
+0 / 1 / 2 as documented, --json, times in the user's zone, --version, DTSTAMP."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import Ev, calendar, run_cli, write_config
+from tests.planning_helpers import NOW, past_meetings, setup
+
+ALICE = "alice@acme.example"
+
+
+def _touchbase(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "agent", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_a_partial_sync_prints_each_error_once_and_exits_1(tmp_path):
+    good = tmp_path / "good.ics"
+    good.write_text(calendar(*past_meetings(ALICE, [10])))
+    config = write_config(tmp_path, [good, tmp_path / "missing-1.ics", tmp_path / "missing-2.ics"])
+    done = _touchbase("--config", str(config), "--now", NOW, "sync")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines() == ["work: 1 occurrences read"]
+    errors = done.stderr.splitlines()
+    assert len(errors) == 2 and all("FAILED" in line and "file not found" in line for line in errors)
+    all_ok = write_config(tmp_path, [good])
+    assert _touchbase("--config", str(all_ok), "--now", NOW, "sync").returncode == 0
+
+
+def test_usage_and_config_errors_exit_2_with_one_line(tmp_path):
+    missing = _touchbase("--config", str(tmp_path / "none.toml"), "people")
+    assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1
+    bad_option = _touchbase("people", "--no-such-option")
+    assert bad_option.returncode == 2
+    config_path = setup(tmp_path, past_meetings(ALICE, [10, 20, 30]))
+    bad_address = run_cli(config_path, "person", "not-an-address", now=NOW)
+    assert bad_address.exit_code == 2 and bad_address.output.count("\n") == 1
+
+
+def test_version_and_shell_completion_are_documented():
+    done = _touchbase("--version")
+    assert done.returncode == 0 and done.stdout.startswith("touchbase")
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "_TOUCHBASE_COMPLETE=bash_source touchbase" in readme
+    assert "| exit status |" in readme
+
+
+def test_status_and_plan_as_json_with_local_times(tmp_path):
+    config_path = setup(tmp_path, past_meetings(ALICE, [100, 130, 160]))
+    status = json.loads(run_cli(config_path, "status", "--json", now=NOW).output)
+    (source,) = status["sources"]
+    assert source["name"] == "work" and source["failed"] is False
+    assert source["last_success"].endswith("+01:00")  # Europe/Berlin in November
+    assert status["touchbases"]["max_active"] == 5 and "daemon" in status
+    text = run_cli(config_path, "status", now=NOW).output
+    assert "source work: last sync 2026-11-30 08:00" in text
+    plan = json.loads(run_cli(config_path, "plan", "--json", now=NOW).output)
+    assert plan["mode"] == "auto" and plan["changes_nothing"] is True
+    (action,) = plan["actions"]
+    assert action["email"] == ALICE and action["kind"] in ("would create", "created", "create")
+    assert plan["errors"] == []
+
+
+# --- booking targets (issue 12) -------------------------------------------------------------
+
+def _targets_setup(tmp_path: Path) -> Path:
+    room = Ev(uid="room-mtg", start="20261120T100000", end="20261120T103000",
+              attendees=(f";PARTSTAT=ACCEPTED:mailto:{ALICE}",
+                         ";CUTYPE=ROOM;PARTSTAT=ACCEPTED:mailto:room-4b@acme.example"))
+    return setup(tmp_path, [*past_meetings(ALICE, [100, 130, 160]), room])
+
+
+def _refused(config_path: Path, *args: str) -> str:
+    result = run_cli(config_path, *args, now=NOW)
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1, result.output
+    return result.output
+
+
+def _nothing_written(config_path: Path) -> None:
+    status = json.loads(run_cli(config_path, "status", "--json", now=NOW).output)
+    assert status["touchbases"]["active"] == 0
+    exported = json.loads(run_cli(config_path, "export", now=NOW).output)
+    assert exported["people"] == [] and exported["touchbases"] == []
+
+
+def test_approve_and_rate_refuse_bad_targets_with_exit_2_and_write_nothing(tmp_path):
+    config_path = _targets_setup(tmp_path)
+    for command in (("approve",), ("rate", "--vital", "5")):
+        own = _refused(config_path, *command, "me@acme.example")
+        assert "your own address" in own
+        room = _refused(config_path, *command, "room-4b@acme.example")
+        assert "room or resource" in room
+        outside = _refused(config_path, *command, "bob@partner.example")
+        assert "outside [colleagues] internal_domains (acme.example)" in outside
+        typo = _refused(config_path, *command, "alcie@acme.example")
+        assert "appears in no synced event: did you mean alice@acme.example?" in typo
+        unknown = _refused(config_path, *command, "zed@acme.example")
+        assert "did you mean" not in unknown and "--force" in unknown
+    _nothing_written(config_path)
+
+
+def test_force_books_and_rates_an_address_seen_in_no_event(tmp_path):
+    config_path = _targets_setup(tmp_path)
+    rated = run_cli(config_path, "rate", "new@acme.example", "--vital", "4", "--force", now=NOW)
+    assert rated.exit_code == 0, rated.output
+    again = run_cli(config_path, "rate", "new@acme.example", "--trust", "3", now=NOW)
+    assert again.exit_code == 0, again.output  # known now: rated before
+    assert run_cli(config_path, "approve", "alice@acme.example", now=NOW).exit_code == 0
+    still_own = run_cli(config_path, "approve", "me@acme.example", "--force", now=NOW)
+    assert still_own.exit_code == 2
+
+
+def test_written_events_carry_the_time_they_were_written_as_dtstamp(tmp_path):
+    config_path = setup(tmp_path, past_meetings(ALICE, [100, 130, 160]))
+    assert run_cli(config_path, "approve", ALICE, now=NOW).exit_code == 0
+    local = (tmp_path / "data" / "touchbase.ics")
+    text = next(p for p in [local, *tmp_path.rglob("touchbase.ics")] if p.exists()).read_text()
+    stamps = [line for line in text.splitlines() if line.startswith("DTSTAMP")]
+    assert stamps and all(line == "DTSTAMP:20261130T070000Z" for line in stamps), stamps
