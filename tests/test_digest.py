@@ -244,5 +244,5 @@ def test_cli_preview_and_send(tmp_path):
         assert send_digest_if_due(config, store, at(MONDAY)) is None
     assert len(outbox_mail(config)) == 1
     status = run_cli(cfg, "status", now=MONDAY)
-    assert ("morning email: last for 2026-10-05 (at 2026-10-05T05:00:00+00:00) saved to the local outbox, "
+    assert ("morning email: last for 2026-10-05 (at 2026-10-05 07:00) saved to the local outbox, "
             "not sent: set [digest] transport to send it") in status.output
