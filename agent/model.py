@@ -46,6 +46,8 @@ class Occurrence:
     calendar: str = ""
     user_response: str = ""  # the user's own response where the backend reports it apart
     source: str = ""  # filled in by the store
+    transparent: bool = False  # shows as free (TRANSP:TRANSPARENT, Google transparent, Graph free)
+    zone: str = ""  # the IANA zone its start was written in, where the backend tells
 
 
 LOCAL_SOURCE = "touchbase-local"

@@ -178,6 +178,13 @@ def m006_instance_moves(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE busy_checks (series_id TEXT PRIMARY KEY, day TEXT NOT NULL)")
 
 
+@migrations()
+def m007_occurrence_show_as(db: sqlite_utils.Database) -> None:
+    """Whether an occurrence shows as free (transparent), and the zone its start was written in."""
+    db.execute("ALTER TABLE occurrences ADD COLUMN transparent INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE occurrences ADD COLUMN zone TEXT NOT NULL DEFAULT ''")
+
+
 def address_digest(address: str) -> str:
     """The SHA-256 of a lower-cased address: what the store keeps of a forgotten person."""
     return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
@@ -259,7 +266,7 @@ class Store:
             conn.executemany(
                 "INSERT OR REPLACE INTO occurrences (source, resource, key, title, start, \"end\", "
                 "all_day, cancelled, organizer, organizer_name, attendees, series_id, tag, "
-                "calendar, user_response) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "calendar, user_response, transparent, zone) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
 
@@ -279,7 +286,8 @@ class Store:
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         cursor = self.db.conn.execute(
             f"SELECT resource, key, title, start, \"end\", all_day, cancelled, organizer, "
-            f"organizer_name, attendees, series_id, tag, calendar, user_response, source "
+            f"organizer_name, attendees, series_id, tag, calendar, user_response, source, "
+            f"transparent, zone "
             f"FROM occurrences {where} ORDER BY start", params)
         for row in cursor:
             yield _row_occurrence(row)
@@ -299,10 +307,18 @@ class Store:
             span, bounds = " AND start >= ? AND start < ?", [iso(start), iso(end)]
         cursor = self.db.conn.execute(
             f"SELECT resource, key, title, start, \"end\", all_day, cancelled, organizer, "
-            f"organizer_name, attendees, series_id, tag, calendar, user_response, source "
+            f"organizer_name, attendees, series_id, tag, calendar, user_response, source, "
+            f"transparent, zone "
             f"FROM occurrences WHERE (tag != ''{extra}){span} ORDER BY start", uids + uids + bounds)
         for row in cursor:
             yield _row_occurrence(row)
+
+    def organiser_zone(self, email: str) -> str:
+        """The zone most of the timed events `email` organised were written in ("" if unknown)."""
+        row = self.db.conn.execute(
+            "SELECT zone FROM occurrences WHERE organizer = ? AND zone != '' AND all_day = 0 "
+            "GROUP BY zone ORDER BY count(*) DESC, max(start) DESC LIMIT 1", (email,)).fetchone()
+        return str(row[0]) if row else ""
 
     def occurrence_count(self, source: str | None = None) -> int:
         """How many occurrences are stored (for one source or all)."""
@@ -429,7 +445,7 @@ def _occurrence_row(source: str, occ: Occurrence) -> tuple:
     return (source, occ.resource, occ.key, _clean(occ.title), iso(occ.start), iso(occ.end),
             int(occ.all_day), int(occ.cancelled), occ.organizer, _clean(occ.organizer_name),
             attendees,
-            occ.series_id, occ.tag, occ.calendar, occ.user_response)
+            occ.series_id, occ.tag, occ.calendar, occ.user_response, int(occ.transparent), occ.zone)
 
 
 def _clean(value: object) -> object:
@@ -439,7 +455,7 @@ def _clean(value: object) -> object:
 
 def _row_occurrence(row: Iterable) -> Occurrence:
     (resource, key, title, start, end, all_day, cancelled, organizer, organizer_name,
-     attendees, series_id, tag, calendar, user_response, source) = row
+     attendees, series_id, tag, calendar, user_response, source, transparent, zone) = row
     people = tuple(
         Attendee(email=a[0], name=a[1], response=a[2], kind=a[3], optional=bool(a[4]))
         for a in json.loads(attendees)
@@ -449,4 +465,5 @@ def _row_occurrence(row: Iterable) -> Occurrence:
         all_day=bool(all_day), cancelled=bool(cancelled), organizer=organizer,
         organizer_name=organizer_name, attendees=people, series_id=series_id, tag=tag,
         calendar=calendar, user_response=user_response, source=source,
+        transparent=bool(transparent), zone=zone,
     )

@@ -26,6 +26,7 @@ from agent.errors import SourceError
 from agent.model import Occurrence, WorkingHours
 from agent.planning import moves, slots
 from agent.planning import touchbases as tb
+from agent.planning.hours import colleague_hours
 from agent.planning.readback import counts_as_series, declined_starts, occurrences_by_series
 from agent.planning.series_run import SeriesRun
 from connectors.base import Connector
@@ -290,7 +291,7 @@ class Healer(SeriesRun):
 
     def _colleague_hours(self, connector: Connector, email: str) -> WorkingHours | None:
         try:
-            return connector.working_hours(email)
+            return colleague_hours(self.config, self.store, connector, email)
         except SourceError:
             return None
 

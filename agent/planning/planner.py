@@ -23,6 +23,7 @@ from agent.model import SeriesSpec
 from agent.planning import moves, slots
 from agent.planning import touchbases as tb
 from agent.planning.healing import Healer
+from agent.planning.hours import colleague_hours
 from agent.planning.prompts import description_for, title_for
 from agent.planning.readback import count_declines, occurrences_by_series
 from agent.planning.recurrence import cadence_for, cadence_of
@@ -325,7 +326,8 @@ class Planner(Healer):
             self._user_busy_end = end
         theirs = connector.busy(start, end, [email])
         busy = slots.BusyIndex([*self._user_busy, *self._taken, *theirs, *self._proposed_busy(email)])
-        zone, load, hours = self.config.zone, self._day_load(), connector.working_hours(email)
+        zone, load = self.config.zone, self._day_load()
+        hours = colleague_hours(self.config, self.store, connector, email)
         slot = (slots.slot_at(proposed, self.config.touchbase.duration_minutes, zone, cadence)
                 if proposed else None)
         if slot is None or slot.start < start or not slots.is_free(slot, zone, busy, load):

@@ -132,8 +132,10 @@ def user_busy(config: Config, store: Store, start: datetime, end: datetime) -> l
 
 
 def blocks_user(occ: Occurrence, rules: MeetingRules) -> bool:
-    """True when `occ` makes the user busy: timed, not cancelled, not declined by the user."""
-    return not occ.all_day and not occ.cancelled and not _user_declined(occ, rules)
+    """True when `occ` makes the user busy: timed, not cancelled, not free (transparent), not
+    declined by the user."""
+    return (not occ.all_day and not occ.cancelled and not occ.transparent
+            and not _user_declined(occ, rules))
 
 
 def _user_declined(occ: Occurrence, rules: MeetingRules) -> bool:

@@ -80,6 +80,8 @@ def to_occurrence(item: dict, calendar: str, zone: ZoneInfo) -> Occurrence:
         tag=private.get(AGENT_TAG_NAME, ""),
         calendar=calendar,
         user_response=_RESPONSES.get(own[0].get("responseStatus", ""), "") if own else "",
+        transparent=item.get("transparency") == "transparent",
+        zone="" if all_day else str((item.get("start") or {}).get("timeZone") or ""),
     )
 
 

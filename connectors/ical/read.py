@@ -80,6 +80,8 @@ def to_occurrence(event: icalendar.Event, zone: ZoneInfo, resource: str = "",
         attendees=tuple(attendees_of(event)),
         series_id=uid if recurring else "",
         tag=str(event.get(TAG_PROPERTY, "")),
+        transparent=str(event.get("TRANSP", "")).upper() == "TRANSPARENT",
+        zone="" if all_day else str(getattr(dtstart.dt.tzinfo, "key", "") or ""),
     )
 
 

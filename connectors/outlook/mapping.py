@@ -71,6 +71,16 @@ WINDOWS_ZONES = {
 """The Windows zone names Graph uses for the most common IANA zones (an IANA name passes as is)."""
 
 
+def iana_zone(name: str) -> str:
+    """The IANA name of a Graph zone name (Windows or IANA); "" when unknown."""
+    zone = WINDOWS_ZONES.get(name, name)
+    try:
+        ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        return ""
+    return zone
+
+
 def working_hours_of(value: dict | None) -> WorkingHours | None:
     """getSchedule's workingHours as WorkingHours (None when absent or in an unknown zone)."""
     if not value or not value.get("daysOfWeek"):
@@ -138,6 +148,8 @@ def to_occurrence(event: dict, zone: ZoneInfo, user_emails: list[str], tag: str 
         attendees=tuple(_attendees(event, user_emails, user_response)),
         series_id=str(event.get("seriesMasterId") or ""),
         tag=tag or event_tag(event), user_response=user_response,
+        transparent=str(event.get("showAs") or "").lower() == "free",
+        zone="" if all_day else iana_zone(str(event.get("originalStartTimeZone") or "")),
     )
 
 
