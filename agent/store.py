@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -12,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from agent.errors import StoreError
 from agent.model import Attendee, Changes, Occurrence
+from agent.private_files import private_folder, tighten
 from agent.safe_text import printable
+from agent.store_failures import store_error
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -203,9 +206,9 @@ def parse_iso(text: str) -> datetime:
 class Store:
     """The SQLite file holding everything the agent knows."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, timeout: float = 30.0) -> None:
         self.path = path
-        self.conn = self._open(path)
+        self.conn = self._open(path, timeout)
         self._db: sqlite_utils.Database | None = None
         self.forgotten = {row[0] for row in self.conn.execute("SELECT digest FROM forgotten")}
 
@@ -222,10 +225,11 @@ class Store:
         return self.db.table(name)
 
     @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
+    def _open(path: Path, timeout: float) -> sqlite3.Connection:
+        """Open (creating and migrating) the store; `timeout`: how long to wait for a lock."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            _prepare_private(path)
+            conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA recursive_triggers=on")  # as sqlite_utils.Database sets it
@@ -234,10 +238,8 @@ class Store:
                 _check_known_schema(db, path)
                 migrations.apply(db)
             return conn
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: not a touchbase store or the file is damaged ({exc})") from None
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot open the store: {exc.strerror}") from None
+        except (sqlite3.Error, OSError) as exc:
+            raise store_error(path, exc) from None
 
     def close(self) -> None:
         """Close the connection."""
@@ -373,6 +375,17 @@ class Store:
     def actions_since(self, since: datetime) -> list[dict]:
         """What the agent did since `since`, oldest first."""
         return list(self.table("actions").rows_where("at >= ?", [iso(since)], order_by="at, id"))
+
+
+def _prepare_private(path: Path) -> None:
+    """The store's folder (0700 when created) and file (0600, created empty when missing, so
+    that SQLite's -wal and -shm files, which copy its mode, are private too); a store file found
+    readable by others is tightened with a warning."""
+    private_folder(path.parent)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    for suffix in ("", "-wal", "-shm"):
+        tighten(path.with_name(path.name + suffix), "the store")
 
 
 def _upsert_source(conn: sqlite3.Connection, row: dict) -> None:

@@ -21,11 +21,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from agent.config import load_config
+from agent.planning import moves
 from agent.planning import touchbases as tb
 from agent.planning.planner import Planner, run_planner
 from agent.store import Store, parse_iso
 from agent.sync import sync_all
 from connectors.ical.read import TAG_PROPERTY
+from connectors.localcal import LocalCalendar
 from tests.helpers import calendar, write_config
 from tests.planning_helpers import (
     NOW_DT,
@@ -36,8 +38,6 @@ from tests.planning_helpers import (
     series_in_file,
     write_calendar,
 )
-from agent.planning import moves
-from connectors.localcal import LocalCalendar
 from tests.test_planner_readback import Crash, CrashAfterEnd, CrashAfterWrite, CrashBeforeWrite, opener
 
 PEOPLE = [f"c{i}@acme.example" for i in range(4)]

@@ -21,6 +21,7 @@ import click
 
 from agent.cli.app import App, parse_now
 from agent.errors import StoreError, TouchbaseError
+from agent.private_files import describe_os_error, private_umask
 
 
 class Main(click.Group):
@@ -29,9 +30,12 @@ class Main(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             try:
-                return super().invoke(ctx)
+                with private_umask():  # what the agent creates is 0600 / 0700
+                    return super().invoke(ctx)
             except sqlite3.DatabaseError as exc:  # met after the store opened: damaged, locked
                 raise _store_failure(ctx.obj, exc) from exc
+            except OSError as exc:  # a full disk, a read-only folder met outside the store
+                raise TouchbaseError(_os_failure(exc)) from exc
         except TouchbaseError as exc:
             app = ctx.obj
             if app is not None and app.verbose:
@@ -56,12 +60,22 @@ class Main(click.Group):
         return super().list_commands(ctx)
 
 
+def _os_failure(exc: OSError) -> str:
+    """An OSError that reached the command line, as one line naming the file."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{describe_os_error(exc)}"
+
+
 def _store_failure(app: App | None, exc: sqlite3.DatabaseError) -> StoreError:
-    """A database error as one line naming the store file."""
-    where = "store"
+    """A database error as one line naming the store file and what is wrong with it."""
+    from pathlib import Path
+
+    from agent.store_failures import store_error
+
+    where = Path("store")
     if app is not None and app._config is not None:
-        where = str(app._config.store_path)
-    return StoreError(f"{where}: the store is damaged or locked ({exc})")
+        where = app._config.store_path
+    return store_error(where, exc)
 
 
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})

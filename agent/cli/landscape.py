@@ -15,6 +15,7 @@ from agent.landscape.map import render_map
 from agent.landscape.matrix import matrix, reciprocity_flags
 from agent.letting_go import let_go_now, resume_now
 from agent.privacy import end_live_series, export, forget
+from agent.private_files import private_folder, write_private
 from agent.ratings import ROLES, parse_cadence, rate
 from agent.relationships import relationships
 
@@ -62,8 +63,8 @@ def map_command(app: App, html_path: str) -> None:
     rels = relationships(app.config, app.store, now)
     page = render_map(app.config, matrix(app.config, rels), reciprocity_flags(rels), now)
     target = Path(html_path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page, encoding="utf-8")
+    private_folder(target.parent)
+    write_private(target, page, "map")
     click.echo(f"Wrote the map of {len([r for r in rels if not r.let_go])} colleagues to {target}")
 
 
@@ -111,7 +112,7 @@ def export_command(app: App, output: str | None) -> None:
     """Write your own data (ratings, notes, touchbases, figures) as JSON."""
     text = json.dumps(export(app.config, app.store, app.now()), indent=2, default=str)
     if output:
-        Path(output).expanduser().write_text(text + "\n", encoding="utf-8")
+        write_private(Path(output).expanduser(), text + "\n", "export")
         click.echo(f"Wrote {output}")
     else:
         click.echo(text)

@@ -172,6 +172,7 @@ def run_job(config: Config, store: Store, name: str, now: datetime,
     try:
         detail = func(config, store, now, heartbeat or _nothing) or ""
     except Exception as exc:  # noqa: BLE001 - a failing job must not stop the others
+        exc = _as_fact(store, exc)
         message = _message(exc)
         log.error("job %s failed: %s", name, message, exc_info=_traceback_wanted(exc))
         _record_quietly(store, name, False, message, now)
@@ -244,6 +245,23 @@ def describe(value: Any, noun: str) -> str:
     if isinstance(value, (list, tuple, set, dict)):
         return describe(len(value), noun)
     return ""
+
+
+def _as_fact(store: Store, exc: Exception) -> Exception:
+    """A full disk, a read-only folder or a locked store as the StoreError that says so."""
+    import sqlite3
+
+    from agent.store_failures import store_error
+
+    if isinstance(exc, sqlite3.Error):
+        return store_error(store.path, exc)
+    if isinstance(exc, OSError) and exc.errno is not None:
+        from agent.errors import TouchbaseError
+        from agent.private_files import describe_os_error
+
+        where = f"{exc.filename}: " if exc.filename else ""
+        return TouchbaseError(f"{where}{describe_os_error(exc)}")
+    return exc
 
 
 def _message(exc: Exception) -> str:

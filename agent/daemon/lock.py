@@ -10,7 +10,7 @@ import os
 import time
 from pathlib import Path
 
-from agent.errors import LockHeld, StoreError
+from agent.errors import LockHeld
 
 _RETRY_SECONDS = 0.5
 
@@ -34,14 +34,19 @@ class StoreLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise StoreError(f"{self.path}: cannot open the lock file: {exc.strerror}") from None
+            from agent.store_failures import store_error
+
+            raise store_error(self.path, exc) from None
         if not _lock_with_retry(fd):
             pid = _read_pid(fd)
             os.close(fd)
             holder = f" (pid {pid})" if pid else ""
             raise LockHeld(f"another touchbase daemon is already running on {self.store_path}{holder}")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:  # the pid is only for the message a second daemon prints: a full disk is no reason to stop
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass
         self._fd = fd
 
     def release(self) -> None:

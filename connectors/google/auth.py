@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import AuthError, UserError
+from agent.private_files import tighten
 
 SCOPE_EVENTS_READ = "https://www.googleapis.com/auth/calendar.events.readonly"
 SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events"
@@ -80,6 +81,7 @@ def load_credentials(source_name: str, path: Path) -> Any:
     from google.oauth2.credentials import Credentials
 
     fix = reauth_command(source_name)
+    tighten(path, "the token file")  # a token left 0644 by hand or by an old version
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

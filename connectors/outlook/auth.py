@@ -25,6 +25,7 @@ import requests
 from msal_extensions import FilePersistence, PersistedTokenCache, build_encrypted_persistence
 
 from agent.errors import AuthError, SourceError
+from agent.private_files import tighten
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def cache_path(source: Any, data_dir: Path) -> Path:
 def open_token_cache(path: Path, warn: Callable[[str], None]) -> tuple[PersistedTokenCache, bool]:
     """The persisted cache at `path` and whether it is encrypted (falls back to a 0600 file)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tighten(path, "the token cache")  # a cache left 0644 by hand or by an old version
     try:
         persistence = build_encrypted_persistence(str(path))
         encrypted = True
