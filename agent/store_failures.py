@@ -54,8 +54,9 @@ def store_error(path: Path, exc: BaseException) -> StoreError:
     if "unable to open" in text:
         return StoreError(f"{path}: cannot open the store ({exc})")
     if isinstance(exc, sqlite3.DatabaseError) and _damaged(path):
-        return StoreDamaged(f"{path}: the store is damaged (SQLite's integrity check fails); "
-                            "restore it from a backup, or move it away to start afresh")
+        return StoreDamaged(f"{path}: not a touchbase store or the file is damaged (SQLite's "
+                            "integrity check fails); restore it from a backup, or move it away "
+                            "to start afresh")
     return StoreError(f"{path}: the store could not be used ({exc})")
 
 

@@ -56,7 +56,7 @@ def test_a_full_disk_is_one_line_and_the_store_stays_intact(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert "Traceback" not in result.stderr
     assert any("no space left on the disk for the store" in line for line in lines), lines
-    assert "damaged" not in result.stderr
+    assert "damaged" not in result.stderr  # an intact store is never called damaged
     assert quick_check(store_path) == "ok"
     assert cli(config, "people").returncode == 0  # intact: every command still works
 
@@ -135,7 +135,7 @@ def test_a_damaged_store_is_called_damaged_only_when_sqlite_says_so(tmp_path):
         path.with_name(path.name + name).unlink(missing_ok=True)
     result = run_cli(config, "people", now=MONDAY)
     assert result.exit_code == 1
-    assert "the store is damaged (SQLite's integrity check fails)" in result.output
+    assert "not a touchbase store or the file is damaged (SQLite's integrity check fails)" in result.output
     assert result.output.count("\n") == 1
 
     garbage = tmp_path / "garbage.db"
