@@ -251,3 +251,39 @@ def test_caldav_a_foreign_meeting_over_the_next_instance_moves_that_instance(tmp
     _run(config_path, "2026-11-30T09:30:00+01:00")
     _, again = _dav_series(work)
     assert len([e for e in again.walk("VEVENT") if e.get("RECURRENCE-ID") is not None]) == 1
+
+
+def test_google_no_slot_for_both_cancels_that_instance(tmp_path, google, fast_retries):
+    config_path, master = _google_alice(tmp_path, google)
+    google.visible_busy[ALICE] = [(_at("2026-11-30T00:00:00+01:00"), _at("2026-12-14T00:00:00+01:00"))]
+    google.modified.clear()
+    _run(config_path, LATER)
+    instance_id = _google_instance_id(master, "2026-12-01T09:00:00+01:00")
+    assert google.modified == [("events.patch", instance_id)]
+    assert google.calendar("primary").events[instance_id]["status"] == "cancelled"
+    assert google.calendar("primary").events[master["id"]]["recurrence"] == master["recurrence"]
+
+
+def test_google_a_lost_answer_to_the_move_never_moves_twice(tmp_path, google, fast_retries):
+    from agent.planning import moves
+    from tests.planning_helpers import actions
+
+    config_path, master = _google_alice(tmp_path, google)
+    google.put_event(gev("clash0001", "2026-12-01T09:00", minutes=60, organizer="zed@acme.example",
+                         attendees=((USER, "accepted"), ("zed@acme.example", "accepted"))))
+    google.inject(500, "backendError", method="events.patch", times=50, after=True)  # written, answer lost
+    failed = run_cli(config_path, "run", "--once", now=LATER)
+    assert failed.exit_code == 1  # the sync job's healing failed...
+    google.faults.clear()
+    instance_id = _google_instance_id(master, "2026-12-01T09:00:00+01:00")
+    events = google.calendar("primary").events
+    assert events[instance_id]["start"]["dateTime"] == "2026-12-01T10:00:00+01:00"
+    assert [e for e in events if e.startswith(master["id"] + "_")] == [instance_id]
+    store = Store(load_config(config_path).store_path)
+    # ...and the planner job of the same run found the instance already moved: recorded, once.
+    assert [m.state for m in moves.load(store).values()] == [moves.DONE]
+    assert len(actions(store, "touchbase-moved")) == 1
+    google.modified.clear()
+    _run(config_path, "2026-11-30T09:10:00+01:00")
+    assert google.modified == []
+    store.close()
