@@ -50,6 +50,10 @@ class SourceError(TouchbaseError):
         super().__init__(f"{source}: {message}")
 
 
+class Unreachable(SourceError):
+    """A backend could not be reached at all (no network, no answer): nothing says it is wrong."""
+
+
 class AuthError(SourceError):
     """A backend needs the user to authorise again (expired or revoked token)."""
 

@@ -275,7 +275,25 @@ def test_no_config_anywhere_is_one_clear_error(tmp_path, monkeypatch):
 # --- touchbase init -----------------------------------------------------------------------
 
 
-def test_init_with_options_writes_a_valid_commented_config(tmp_path):
+def a_calendar_file(path: Path) -> Path:
+    """An (empty) calendar file at `path`: init checks that the file it is given exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A home folder (for ~) and working folder with the calendar files the init tests name."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    a_calendar_file(tmp_path / "home" / "exports" / "work.ics")
+    a_calendar_file(tmp_path / "home" / "calendar.ics")
+    a_calendar_file(tmp_path / "c.ics")
+    return tmp_path / "home"
+
+
+def test_init_with_options_writes_a_valid_commented_config(tmp_path, home):
     target = tmp_path / "conf" / "config.toml"
     result = run_cli(target, "init", "--email", "Ana@Example.org", "--calendar",
                      "~/exports/work.ics", "--timezone", "America/Chicago")
@@ -292,26 +310,27 @@ def test_init_with_options_writes_a_valid_commented_config(tmp_path):
         ("work", "ics", "~/exports/work.ics")]
 
 
-def test_init_asks_for_what_is_not_given(tmp_path):
+def test_init_asks_for_what_is_not_given(tmp_path, home):
     target = tmp_path / "config.toml"
+    odd = a_calendar_file(tmp_path / "data" / 'cal "main".ics')
     result = run_cli(target, "init", "--timezone", "Europe/Paris",
-                     input="zoe@acme.example\n/data/cal \"main\".ics\n")
+                     input=f"zoe@acme.example\n1\n{odd}\n")
     assert result.exit_code == 0, result.output
     assert "Your work email address" in result.output
-    assert "Path to an .ics export of your calendar" in result.output
+    assert "The calendar's address or .ics file" in result.output
     config = load_config(target)
     assert config.user.email == "zoe@acme.example"
-    assert config.sources[0].path == '/data/cal "main".ics'
+    assert config.sources[0].path == str(odd)
 
 
-def test_init_prompt_offers_a_default_calendar_path(tmp_path):
+def test_init_prompt_offers_a_default_calendar_path(tmp_path, home):
     target = tmp_path / "config.toml"
-    result = run_cli(target, "init", "--email", "zoe@acme.example", "--timezone", "UTC", input="\n")
+    result = run_cli(target, "init", "--email", "zoe@acme.example", "--timezone", "UTC", input="\n\n")
     assert result.exit_code == 0, result.output
     assert load_config(target).sources[0].path == "~/calendar.ics"
 
 
-def test_init_defaults_to_the_system_zone(tmp_path, monkeypatch):
+def test_init_defaults_to_the_system_zone(tmp_path, monkeypatch, home):
     monkeypatch.setenv("TZ", "Asia/Tokyo")
     target = tmp_path / "config.toml"
     result = run_cli(target, "init", "--email", "zoe@acme.example", "--calendar", "c.ics")
@@ -319,7 +338,7 @@ def test_init_defaults_to_the_system_zone(tmp_path, monkeypatch):
     assert load_config(target).user.timezone == "Asia/Tokyo"
 
 
-def test_init_does_not_overwrite_without_force(tmp_path):
+def test_init_does_not_overwrite_without_force(tmp_path, home):
     target = tmp_path / "config.toml"
     target.write_text("# mine\n", encoding="utf-8")
     result = run_cli(target, "init", "--email", "a@b.example", "--calendar", "c.ics")
@@ -332,7 +351,7 @@ def test_init_does_not_overwrite_without_force(tmp_path):
     assert load_config(target).user.email == "a@b.example"
 
 
-def test_init_refuses_a_bad_time_zone_and_writes_nothing(tmp_path):
+def test_init_refuses_a_bad_time_zone_and_writes_nothing(tmp_path, home):
     target = tmp_path / "config.toml"
     result = run_cli(target, "init", "--email", "a@b.example", "--calendar", "c.ics",
                      "--timezone", "Europe/Berlni")
@@ -342,7 +361,7 @@ def test_init_refuses_a_bad_time_zone_and_writes_nothing(tmp_path):
     assert not target.exists()
 
 
-def test_init_uses_touchbase_config_from_the_environment(tmp_path, monkeypatch):
+def test_init_uses_touchbase_config_from_the_environment(tmp_path, monkeypatch, home):
     target = tmp_path / "env" / "config.toml"
     monkeypatch.setenv("TOUCHBASE_CONFIG", str(target))
     result = run_cli(None, "init", "--email", "a@b.example", "--calendar", "c.ics",

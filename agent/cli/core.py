@@ -1,8 +1,7 @@
-"""Foundation commands: init, sync, people, status."""
+"""Foundation commands: sync, people, status (init is in agent/cli/setup.py)."""
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,11 +11,9 @@ import click
 
 from agent.cli import main
 from agent.cli.app import App, reported_by_command
-from agent.config import parse_config, system_timezone
 from agent.errors import UserError
 from agent.people import colleague_stats, people_rows
 from agent.safe_text import one_line
-from agent.starter import starter_config
 from agent.store import parse_iso
 from agent.sync import sync_all
 
@@ -24,29 +21,6 @@ if TYPE_CHECKING:
     from agent.relationships import Relationship
 
 pass_app = click.make_pass_decorator(App)
-
-
-@main.command()
-@click.option("--email", help="Your work address.")
-@click.option("--calendar", "calendar_path", help="An .ics file of your calendar.")
-@click.option("--timezone", "zone", help="Your IANA time zone (default: the system's).")
-@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
-@pass_app
-def init(app: App, email: str | None, calendar_path: str | None, zone: str | None,
-         force: bool) -> None:
-    """Write a commented starter config (asks for what is not given)."""
-    target = app.path
-    if target.exists() and not force:
-        raise UserError(f"{target}: a config already exists (use --force to overwrite)")
-    email = email or click.prompt("Your work email address")
-    calendar_path = calendar_path or click.prompt("Path to an .ics export of your calendar",
-                                                  default="~/calendar.ics")
-    text = starter_config(email=email, calendar_path=calendar_path,
-                          timezone=zone or system_timezone())
-    parse_config(tomllib.loads(text), target)  # a bad --timezone fails here, nothing written
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    click.echo(f"Wrote {target}. Next: touchbase sync && touchbase people")
 
 
 def progress_printer() -> Callable[[int, int], None]:

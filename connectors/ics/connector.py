@@ -142,6 +142,22 @@ class IcsConnector(Connector):
     def _read(self, path: Path) -> bytes:
         return read_calendar_file(self.name, path, self.max_bytes)
 
+    @classmethod
+    def probe(cls, source: Any, context: ConnectorContext) -> str:
+        """Read the source's files and addresses once (as `touchbase init` checks them) and say
+        what was found; SourceError when one is missing or wrong, Unreachable when an address
+        cannot be reached (no network)."""
+        from connectors.ics.http import FetchPolicy
+
+        connector = cls(source, context, policy=FetchPolicy(timeout=15, retries=1, max_wait=5))
+        found = []
+        for where, data in connector_inputs(connector):
+            if not data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper().startswith(b"BEGIN:VCALENDAR"):
+                raise SourceError(source.name, f"{where}: this is not an iCalendar calendar (it does "
+                                               "not start with BEGIN:VCALENDAR)")
+            found.append(f"{where}: {data.count(b'BEGIN:VEVENT')} events")
+        return "; ".join(found)
+
     @property
     def max_bytes(self) -> int:
         """The size cap of one file or address (the source's `max_bytes`)."""
@@ -215,6 +231,13 @@ class IcsConnector(Connector):
                                   "reading in this process")
         for chunk in chunks[done:]:
             yield parse_chunk(timezones, chunk, start, end, zone)
+
+
+def connector_inputs(connector: IcsConnector) -> list[tuple[str, bytes]]:
+    """Every input of `connector` read in full: (what may be shown, bytes)."""
+    reader = InputReader(connector.name, source_inputs(connector.name, connector.source.options),
+                         connector._policy(), connector._read)
+    return reader.read(None) or []
 
 
 def _worker_count(groups: int) -> int:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
-from agent.errors import SourceError
+from agent.errors import SourceError, Unreachable
 
 USER_AGENT = "touchbase (calendar reader)"
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -126,8 +126,9 @@ def fetch(url: str, previous: dict[str, str] | None, policy: FetchPolicy, where:
             return _follow(url, previous or {}, policy)
         except _Retry as retry:
             if attempt >= policy.retries:
-                raise SourceError(where, f"{shown}: {retry.reason} (gave up after "
-                                         f"{attempt + 1} attempts; will try again next sync)") from None
+                error = Unreachable if retry.network else SourceError
+                raise error(where, f"{shown}: {retry.reason} (gave up after "
+                                   f"{attempt + 1} attempts; will try again next sync)") from None
             wait = retry.after if retry.after is not None else policy.backoff * 2 ** attempt
             if wait > policy.max_wait:
                 raise SourceError(where, f"{shown}: {retry.reason}; the server asks to wait "
@@ -141,10 +142,11 @@ def fetch(url: str, previous: dict[str, str] | None, policy: FetchPolicy, where:
 class _Retry(Exception):
     """A failure worth another try (429, 5xx, network), with the server's Retry-After if any."""
 
-    def __init__(self, reason: str, after: float | None = None) -> None:
+    def __init__(self, reason: str, after: float | None = None, network: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.after = after
+        self.network = network  # no answer at all (as opposed to an HTTP status)
 
 
 class _Failure(Exception):
@@ -257,14 +259,14 @@ def _network(exc: BaseException) -> _Retry:
     """A network failure, described without the address."""
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-        return _Retry("no answer in time (timed out)")
+        return _Retry("no answer in time (timed out)", network=True)
     if isinstance(reason, ssl.SSLCertVerificationError):
         return _Retry(f"the TLS certificate is not trusted ({reason.verify_message})")
     if isinstance(reason, ssl.SSLError):
-        return _Retry(f"TLS failed ({reason.reason or 'handshake'})")
+        return _Retry(f"TLS failed ({reason.reason or 'handshake'})", network=True)
     if isinstance(reason, OSError) and reason.strerror:
-        return _Retry(f"cannot connect ({reason.strerror})")
-    return _Retry(f"cannot connect ({type(reason).__name__})")
+        return _Retry(f"cannot connect ({reason.strerror})", network=True)
+    return _Retry(f"cannot connect ({type(reason).__name__})", network=True)
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -1,0 +1,328 @@
+"""`touchbase init`: write a first config for any source type, interactively or from flags.
+
+It asks for what the flags do not give (your address, where your calendar is), checks each
+answer (an address that is one, a file that exists, a calendar address that answers when the
+network is there, a Google desktop-client file, an Outlook application id), writes the commented
+starter config (mode 0600) and, for an account (Google, Outlook), signs in unless --no-sign-in.
+An account source becomes the touchbase write target and, for Google and Outlook, the transport of
+drafts and of the morning email; with only a calendar file or address the agent proposes
+touchbases ([touchbase] mode = "propose"). It ends by printing the next command.
+
+A calendar address given to init is a secret more often than not (Google's "secret address in
+iCal format"), so it is saved in a file beside the config (mode 0600) that the config names with
+`url_file`; only its scheme and host are printed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from agent.cli import main
+from agent.cli.app import App
+from agent.config import Config, parse_config, system_timezone
+from agent.config_schema import EMAIL, HTTP_URL, ZONE, is_loopback_host, url_parts
+from agent.errors import SourceError, Unreachable, UserError
+from agent.starter import starter_config
+
+pass_app = click.make_pass_decorator(App)
+
+KINDS = {"1": "calendar", "2": "google", "3": "outlook", "4": "caldav"}
+CHOICES = ("Where is your work calendar?\n"
+           "  1  a calendar address (https:// or webcal://) or an .ics file\n"
+           "  2  Google Calendar (signs in with your Google account)\n"
+           "  3  Outlook / Microsoft 365 (signs in with your work account)\n"
+           "  4  a CalDAV server (Nextcloud, iCloud, Fastmail, Radicale...)")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+@dataclass
+class Plan:
+    """What init will write: the source, the keys it sets, and files to save beside the config."""
+
+    source: dict[str, Any]
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    url: str = ""  # a calendar address to save in the url_file
+    notes: list[str] = field(default_factory=list)
+
+
+@main.command()
+@click.option("--email", help="Your work address.")
+@click.option("--calendar", "calendar", metavar="PATH_OR_URL",
+              help="An .ics file, or a calendar address (https:// or webcal://).")
+@click.option("--google", "google", metavar="CLIENT_SECRETS_JSON",
+              help="Google Calendar: the OAuth desktop client file from Google Cloud.")
+@click.option("--outlook", "outlook", metavar="CLIENT_ID",
+              help="Outlook / Microsoft 365: the application (client) id of your app registration.")
+@click.option("--tenant", help="Outlook: common, organizations (default), or your tenant id or domain.")
+@click.option("--caldav", "caldav", metavar="URL", help="A CalDAV server's address.")
+@click.option("--username", help="CalDAV: your login name.")
+@click.option("--password-env", "password_env", metavar="VAR",
+              help="CalDAV: the environment variable holding your password "
+                   "(default TOUCHBASE_CALDAV_PASSWORD).")
+@click.option("--timezone", "zone", help="Your IANA time zone (default: the system's).")
+@click.option("--no-sign-in", "no_sign_in", is_flag=True, help="Do not sign in now (run `touchbase auth` later).")
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@pass_app
+def init(app: App, email: str | None, calendar: str | None, google: str | None, outlook: str | None,
+         tenant: str | None, caldav: str | None, username: str | None, password_env: str | None,
+         zone: str | None, no_sign_in: bool, force: bool) -> None:
+    """Set up touchbase: ask for what is not given, check it, write the config, sign in."""
+    target = app.path
+    if target.exists() and not force:
+        raise UserError(f"{target}: a config already exists (use --force to overwrite)")
+    given = [name for name, value in (("--calendar", calendar), ("--google", google), ("--outlook", outlook),
+                                      ("--caldav", caldav)) if value]
+    if len(given) > 1:
+        raise UserError(f"init sets up one calendar source; give only one of {', '.join(given)} "
+                        "(add more [[sources]] to the config afterwards)")
+    if tenant and not outlook:
+        raise UserError("--tenant goes with --outlook")
+    if (username or password_env) and not caldav:
+        raise UserError("--username and --password-env go with --caldav")
+    email = _checked_email(email) if email else click.prompt("Your work email address", value_proc=_ask_email)
+    zone = _pick_zone(zone)
+    plan = _plan(target, calendar, google, outlook, tenant, caldav, username, password_env)
+    values = {"user": {"timezone": zone}, **plan.values}
+    text = starter_config(email, timezone=zone, sources=[plan.source], values=values)
+    config = parse_config(tomllib.loads(text), target)  # every init form writes a valid config
+    _probe(app, config, plan)
+    _write(target, text, plan)
+    click.echo(f"Wrote {target}.")
+    for note in plan.notes:
+        click.echo(note)
+    signed_in = _sign_in(app, config, no_sign_in)
+    click.echo(_next_step(config, signed_in))
+
+
+# --- asking and checking ------------------------------------------------------------------
+
+def _checked_email(value: str) -> str:
+    value = value.strip()
+    problem = EMAIL.test(value)
+    if problem:
+        raise UserError(f"--email {value!r} {problem}")
+    return value
+
+
+def _ask_email(value: str) -> str:
+    value = value.strip()
+    problem = EMAIL.test(value)
+    if problem:
+        raise click.BadParameter(f"{value!r} {problem}")
+    return value
+
+
+def _pick_zone(zone: str | None) -> str:
+    if zone:
+        problem = ZONE.test(zone)
+        if problem:
+            raise UserError(f"--timezone {zone!r} {problem} (e.g. Europe/Berlin, America/New_York)")
+        click.echo(f"Time zone: {zone}")
+        return zone
+    picked = system_timezone()
+    click.echo(f"Time zone: {picked} (this machine's; change [user] timezone or pass --timezone)")
+    return picked
+
+
+def _plan(target: Path, calendar: str | None, google: str | None, outlook: str | None, tenant: str | None,
+          caldav: str | None, username: str | None, password_env: str | None) -> Plan:
+    """The source to write, from the flags, or asked for."""
+    if calendar:
+        return _calendar_plan(target, calendar, asked=False)
+    if google:
+        return _google_plan(google, asked=False)
+    if outlook:
+        return _outlook_plan(outlook, tenant or "organizations", asked=False)
+    if caldav:
+        return _caldav_plan(caldav, username or click.prompt("CalDAV login name"), password_env)
+    kind = KINDS[click.prompt(CHOICES + "\nChoose", type=click.Choice(list(KINDS)), default="1",
+                              show_choices=False)]
+    if kind == "calendar":
+        return click.prompt("The calendar's address or .ics file (Google: Settings > your calendar > "
+                            "Secret address in iCal format)", default="~/calendar.ics",
+                            value_proc=lambda v: _calendar_plan(target, v, asked=True))
+    if kind == "google":
+        return click.prompt("Path of the OAuth desktop client file (docs/connect-google.md)",
+                            value_proc=lambda v: _google_plan(v, asked=True))
+    if kind == "outlook":
+        plan = click.prompt("Application (client) id of your app registration (docs/connect-outlook.md)",
+                            value_proc=lambda v: _outlook_plan(v, "organizations", asked=True))
+        plan.source["tenant"] = click.prompt("Tenant (common, organizations, or your tenant id or domain)",
+                                             default="organizations")
+        return plan
+    url = click.prompt("The CalDAV server's address", value_proc=lambda v: _checked(HTTP_URL, v, "", True))
+    return _caldav_plan(url, click.prompt("Login name"), password_env)
+
+
+def _fail(message: str, asked: bool) -> Exception:
+    """A bad answer: asked again when interactive, else one line and exit status 2."""
+    return click.BadParameter(message) if asked else UserError(message)
+
+
+def _checked(rule: Any, value: str, flag: str, asked: bool) -> str:
+    value = value.strip()
+    problem = rule.test(value)
+    if problem:
+        raise _fail(f"{flag + ' ' if flag else ''}{_shown(value)} {problem}", asked)
+    return value
+
+
+def _shown(value: str) -> str:
+    """A value as it may be printed: a web address by its scheme and host only."""
+    parts = url_parts(value)
+    return f"{parts[0]}://{parts[1]}/..." if parts else repr(value)
+
+
+def _calendar_plan(target: Path, text: str, asked: bool) -> Plan:
+    text = text.strip()
+    parts = url_parts(text)
+    if parts is None:
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise _fail(f"{path}: no such file (give an .ics file or a calendar address)", asked)
+        written = text if text.startswith("~") else str(path.resolve())  # ~ stays: the config may move
+        return Plan({"name": "work", "type": "ics", "path": written}, {"touchbase": {"mode": "propose"}})
+    scheme, host = parts
+    if scheme not in ("https", "webcal", "webcals", "http"):
+        raise _fail(f"{_shown(text)}: a calendar address starts with https:// or webcal://", asked)
+    if scheme == "http" and not is_loopback_host(host):
+        raise _fail(f"{_shown(text)}: plain http:// is only allowed for this machine; use https://", asked)
+    url_file = target.parent / "calendar-url"
+    return Plan({"name": "work", "type": "ics", "url_file": str(url_file)},
+                {"touchbase": {"mode": "propose"}}, url=text,
+                notes=[f"Saved the calendar address ({_shown(text)}) in {url_file} (mode 0600); the "
+                       "config names that file, so it can be shared without the address."])
+
+
+def _google_plan(text: str, asked: bool) -> Plan:
+    path = Path(text.strip()).expanduser()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _fail(f"{path}: no such file (download the OAuth client of type Desktop app from "
+                    "Google Cloud; see docs/connect-google.md)", asked) from None
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise _fail(f"{path}: not a client secrets JSON file from Google Cloud", asked) from None
+    if not isinstance(data, dict) or "installed" not in data:
+        kind = "a web application client" if isinstance(data, dict) and "web" in data else "not a desktop client"
+        raise _fail(f"{path}: {kind}; create an OAuth client of type Desktop app "
+                    "(docs/connect-google.md)", asked)
+    name = "google"
+    return Plan({"name": name, "type": "google", "client_secrets": str(path.resolve())}, _account_roles(name))
+
+
+def _outlook_plan(client_id: str, tenant: str, asked: bool) -> Plan:
+    client_id = client_id.strip()
+    if not _GUID.match(client_id):
+        raise _fail(f"{client_id!r} is not an application (client) id; it looks like "
+                    "00000000-0000-0000-0000-000000000000 (Entra admin center > App registrations > "
+                    "Overview)", asked)
+    name = "outlook"
+    return Plan({"name": name, "type": "outlook", "client_id": client_id, "tenant": tenant},
+                _account_roles(name))
+
+
+def _caldav_plan(url: str, username: str, password_env: str | None) -> Plan:
+    url = _checked(HTTP_URL, url, "--caldav", asked=False)
+    variable = password_env or "TOUCHBASE_CALDAV_PASSWORD"
+    notes = [] if os.environ.get(variable) else [
+        f"Set {variable} to your CalDAV password (an app password where the server offers one) "
+        "wherever touchbase runs; it is never stored in the config."]
+    name = "caldav"
+    return Plan({"name": name, "type": "caldav", "url": url, "username": username.strip(),
+                 "password_env": variable},
+                {"touchbase": {"write_to": name, "mode": "auto"}}, notes=notes)
+
+
+def _account_roles(name: str) -> dict[str, dict[str, Any]]:
+    """A Google or Outlook account takes the touchbases, the drafts and the morning email."""
+    return {"touchbase": {"write_to": name, "mode": "auto"}, "followups": {"transport": name},
+            "digest": {"transport": name}}
+
+
+# --- checking the source, writing, signing in ----------------------------------------------
+
+def _probe(app: App, config: Config, plan: Plan) -> None:
+    """Read a calendar file or address once: a wrong one stops init, an unreachable one warns."""
+    from agent.sources import make_context
+    from connectors import connector_class
+
+    source = config.sources[0]
+    probe = getattr(connector_class(source.type), "probe", None)
+    if probe is None:
+        return
+    options = dict(source.options)
+    if plan.url:  # the url_file is written only once everything checked out
+        options.pop("url_file", None)
+        options["url"] = plan.url
+    checked = type(source)(name=source.name, type=source.type, options=options)
+    try:
+        found = probe(checked, make_context(config, _now(app, config)))
+    except Unreachable as exc:
+        click.echo(f"Could not reach the calendar now ({str(exc).removeprefix(source.name + ': ')}); "
+                   "it is read on the first sync.", err=True)
+        return
+    except SourceError as exc:
+        raise UserError(f"calendar: {str(exc).removeprefix(source.name + ': ')}") from None
+    click.echo(f"Calendar found: {found}")
+
+
+def _write(target: Path, text: str, plan: Plan) -> None:
+    """The config (and the calendar address file) with mode 0600 in a 0700 folder."""
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if plan.url:
+        _write_private(Path(plan.source["url_file"]), plan.url + "\n")
+    _write_private(target, text)
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def _sign_in(app: App, config: Config, skip: bool) -> bool | None:
+    """Sign in to an account source now; None when there is nothing to sign in to."""
+    from agent.cli.accounts import source_roles
+    from agent.sources import make_context
+    from connectors import connector_class
+
+    source = config.sources[0]
+    if source.type not in ("google", "outlook"):
+        return None
+    if skip:
+        return False
+    click.echo(f"Signing in to {source.type.capitalize()}...")
+    try:
+        message = connector_class(source.type).authorize(
+            source, make_context(config, _now(app, config)), roles=source_roles(config, source.name))
+    except (SourceError, UserError) as exc:
+        click.echo(f"Sign-in did not complete: {exc}", err=True)
+        return False
+    click.echo(message)
+    return True
+
+
+def _now(app: App, config: Config) -> datetime:
+    """The instant to evaluate at (--now, else the clock) in the new config's zone."""
+    return (app.fixed_now or datetime.now(UTC)).astimezone(config.zone)
+
+
+def _next_step(config: Config, signed_in: bool | None) -> str:
+    source = config.sources[0]
+    if signed_in is False:
+        return (f"Next: touchbase auth {source.type} (sign in), then touchbase run --once "
+                "(reads your calendar and writes the morning email)")
+    if source.type == "caldav":
+        variable = source.options.get("password_env") or "TOUCHBASE_CALDAV_PASSWORD"
+        return f"Next: export {variable}=... then touchbase run --once (reads your calendar)"
+    return "Next: touchbase run --once (reads your calendar and writes the morning email)"
