@@ -10,6 +10,7 @@ Transports: `outbox` (a Maildir under `config.outbox_path`: mail in new/, drafts
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import mailbox
 import os
@@ -296,6 +297,20 @@ def find_by_header(folder: mailbox.Maildir, name: str, value: str | None) -> lis
         return []
     value = str(value).strip()
     return [key for key, headers in _headers(folder) if str(headers.get(name, "")).strip() == value]
+
+
+def remove_mail_to(folder: mailbox.Maildir, address: str) -> int:
+    """Delete the messages in `folder` addressed (To, Cc or Bcc) to `address`; how many."""
+    from email.utils import getaddresses
+
+    wanted = address.strip().lower()
+    doomed = [key for key, headers in _headers(folder)
+              if any(spec.strip().lower() == wanted for _, spec in getaddresses(
+                  [str(v) for name in ("To", "Cc", "Bcc") for v in headers.get_all(name, [])]))]
+    for key in doomed:
+        with contextlib.suppress(KeyError, OSError):
+            folder.remove(key)
+    return len(doomed)
 
 
 def header_values(folder: mailbox.Maildir, name: str) -> set[str]:

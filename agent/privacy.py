@@ -125,3 +125,78 @@ def export(config: Config, store: Store, now: datetime) -> dict:
         "actions": list(store.table("actions").rows_where(order_by="at")),
         "colleagues": people_rows(config, store, now),
     }
+
+
+def forget_beyond_the_store(config: Config, store: Store, email: str, now: datetime) -> list[str]:
+    """Before `forget`: erase the person's copies in the agent's own files, and name the copies
+    it cannot reach. Run after `end_live_series` (so their series have ended).
+
+    Removes their drafts and mail from the local outbox and the agent's ended series with them
+    from the local calendar file; lists drafts, mail and series in a provider's account (Gmail,
+    Outlook, a CalDAV server), which only the user can delete there. One line each.
+    """
+    address = normalise_email(email)
+    lines = _outbox_forgotten(config, address) + _local_calendar_forgotten(config, address, now)
+    return lines + unreachable_copies(config, store, address)
+
+
+def _outbox_forgotten(config: Config, address: str) -> list[str]:
+    from agent.mail import drafts_folder, outbox, remove_mail_to
+
+    if not config.outbox_path.exists():
+        return []
+    try:
+        drafts = remove_mail_to(drafts_folder(config), address)
+        mail = remove_mail_to(outbox(config), address)
+    except (TouchbaseError, OSError) as exc:
+        return [f"Could not clean the outbox {config.outbox_path} ({exc}); "
+                "delete their drafts there yourself."]
+    if not drafts + mail:
+        return []
+    return [f"Removed {drafts} draft(s) and {mail} mail(s) to {address} from the outbox "
+            f"{config.outbox_path}."]
+
+
+def _local_calendar_forgotten(config: Config, address: str, now: datetime) -> list[str]:
+    from agent.sources import local_source
+
+    path = config.local_calendar_path
+    if not path.exists():
+        return []
+    connector = open_connector(config, local_source(config), now)
+    forget_attendee = getattr(connector, "forget_attendee", None)  # the local calendar's own
+    try:
+        removed = int(forget_attendee(address)) if forget_attendee else 0
+    except (TouchbaseError, OSError) as exc:
+        return [f"Could not clean the local calendar file {path} ({exc}); their ended touchbase "
+                "series are still in it."]
+    finally:
+        connector.close()
+    return [f"Removed {removed} ended touchbase series with {address} from {path}."] if removed else []
+
+
+def unreachable_copies(config: Config, store: Store, address: str) -> list[str]:
+    """Copies about `address` in providers' accounts, which the agent cannot (or may not) erase."""
+    from agent.mail import OUTBOX, SMTP
+    from agent.sources import LOCAL_SOURCE
+
+    needle = f",{address},"
+    lines = []
+    drafts = store.db.conn.execute(
+        "SELECT location, count(*) FROM followups WHERE instr(',' || lower(email) || ',', ?) > 0 "
+        "AND location NOT IN (?, '') GROUP BY location ORDER BY location", (needle, OUTBOX)).fetchall()
+    lines += [f"Cannot reach {n} draft(s) to {address} in {where} drafts: delete them there yourself."
+              for where, n in drafts]
+    sent = store.db.conn.execute(
+        "SELECT transport, count(*) FROM outgoing WHERE sent_at IS NOT NULL AND transport != ? "
+        "AND instr(lower(CAST(raw AS TEXT)), ?) > 0 GROUP BY transport ORDER BY transport",
+        (OUTBOX, address)).fetchall()
+    lines += [f"Cannot reach {n} mail(s) naming {address} already handed to {where}"
+              f"{' (in the recipients mailboxes)' if where == SMTP else ' (in that mailbox)'}: "
+              "delete them there yourself." for where, n in sent]
+    targets = sorted({row.target for row in tb.of_person(store, address)
+                      if row.target and row.target != LOCAL_SOURCE})
+    lines += [f"Cannot reach the ended touchbase series with {address} in "
+              f"{where_written(config, target, hint=False)}: delete them there yourself."
+              for target in targets]
+    return lines

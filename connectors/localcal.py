@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 
+from agent.addresses import parse_calendar_address
 from agent.errors import SourceError
 from agent.model import OwnEvent, SeriesSpec
 from connectors.base import Interval
@@ -137,6 +138,20 @@ class LocalCalendar(IcsConnector):
             if put_override(calendar.subcomponents, master, original_start, new_start, self.context.now):
                 self._save(calendar)
 
+    def forget_attendee(self, address: str) -> int:
+        """Remove the agent's own ended series (and their overrides) that have `address` as an
+        attendee (`forget`); returns how many series went. Events not written by touchbase stay."""
+        with self._locked():
+            calendar = self._load()
+            uids = {str(event["UID"]) for event in _masters(calendar)
+                    if event.get(ical.TAG_PROPERTY) and _ended(event) and _invites(event, address)}
+            if not uids:
+                return 0
+            calendar.subcomponents = [c for c in calendar.subcomponents
+                                      if not (c.name == "VEVENT" and str(c.get("UID")) in uids)]
+            self._save(calendar)
+        return len(uids)
+
     # --- the file ------------------------------------------------------------------------------
 
     def _load_cached(self) -> icalendar.Calendar:
@@ -218,6 +233,12 @@ def _find(calendar: icalendar.Calendar, uid: str) -> icalendar.Component | None:
         if str(event["UID"]) == uid:
             return event
     return None
+
+
+def _invites(event: icalendar.Component, address: str) -> bool:
+    raw = event.get("ATTENDEE") or []
+    values = raw if isinstance(raw, list) else [raw]
+    return any(parse_calendar_address(value) == address for value in values)
 
 
 def _ended(event: icalendar.Component) -> bool:

@@ -232,12 +232,14 @@ def test_forget_ends_the_touchbase_series_in_the_calendar_first(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Ended the touchbase series 'Touchbase: Gone' (every first Tuesday" in result.output
     assert f"in {ics}." in result.output and "Forgot gone@acme.example" in result.output
+    # Ended first, then (issue 11) the ended series itself leaves the local calendar file: no
+    # occurrence after the forget, and no line of the file names them any more.
+    assert "Removed 1 ended touchbase series with gone@acme.example from" in result.output
     parsed = icalendar.Calendar.from_ical(ics.read_bytes())
-    (series,) = [e for e in parsed.walk("VEVENT") if "gone@acme.example" in str(e.get("ATTENDEE"))]
-    assert "UNTIL" in series["RRULE"]
-    assert series["RRULE"]["UNTIL"][0] <= datetime.fromisoformat(later)
+    assert [e for e in parsed.walk("VEVENT") if "gone@acme.example" in str(e.get("ATTENDEE"))] == []
     after = recurring_ical_events.of(parsed).between(datetime.fromisoformat(later), NOW_DT + timedelta(days=800))
-    assert [o for o in after if str(o["UID"]) == str(series["UID"])] == []
+    assert [o for o in after if "gone@acme.example" in str(o.get("ATTENDEE"))] == []
+    assert "gone@acme.example" not in ics.read_text(encoding="utf-8").lower()
     assert _store_mentions(config_path, "gone@acme.example") == []
     again = run_cli(config_path, "run", "--once", now="2026-11-21T12:00:00+01:00")
     assert again.exit_code == 0 and "FAILED" not in again.output, again.output

@@ -14,7 +14,7 @@ from agent.errors import UserError
 from agent.landscape.map import render_map
 from agent.landscape.matrix import matrix, reciprocity_flags
 from agent.letting_go import let_go_now, resume_now
-from agent.privacy import end_live_series, export, forget
+from agent.privacy import end_live_series, export, forget, forget_beyond_the_store
 from agent.private_files import private_folder, write_private
 from agent.ratings import ROLES, parse_cadence, rate
 from agent.relationships import relationships
@@ -99,6 +99,8 @@ def forget_command(app: App, email: str, yes: bool) -> None:
     if not yes and not click.confirm(f"Erase everything about {address}?", default=False):
         raise UserError("nothing erased")
     for line in end_live_series(app.config, app.store, address, app.now()):
+        click.echo(line)
+    for line in forget_beyond_the_store(app.config, app.store, address, app.now()):
         click.echo(line)
     counts = forget(app.store, address, app.now())
     touched = ", ".join(f"{table} {n}" for table, n in counts.items() if n)
