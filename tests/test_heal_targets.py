@@ -287,3 +287,62 @@ def test_google_a_lost_answer_to_the_move_never_moves_twice(tmp_path, google, fa
     _run(config_path, "2026-11-30T09:10:00+01:00")
     assert google.modified == []
     store.close()
+
+
+# --- never a foreign event ---------------------------------------------------------------------
+
+def test_instance_writes_refuse_a_series_the_agent_did_not_create(tmp_path, google, graph, fast_retries):
+    import pytest
+
+    from agent.errors import SourceError
+    from tests.fakes.google_setup import open_google
+    from tests.fakes.graph_fixtures import connector as outlook_connector
+
+    google.put_event(gev("teamweekly", "2026-12-01T09:00", organizer=USER, recurrence=["RRULE:FREQ=WEEKLY"],
+                         attendees=((ALICE, "accepted"),)))
+    (tmp_path / "g").mkdir()
+    gconn = open_google(google_config(tmp_path / "g", google), NOW_DT)
+    google.modified.clear()
+    with pytest.raises(SourceError, match="not created by touchbase"):
+        gconn.move_instance("teamweekly", _at("2026-12-08T09:00:00+01:00"), _at("2026-12-08T11:00:00+01:00"))
+    with pytest.raises(SourceError, match="not created by touchbase"):
+        gconn.cancel_instance("teamweekly", _at("2026-12-08T09:00:00+01:00"))
+    assert google.modified == []
+    gconn.close()
+
+    start = _at("2026-12-01T09:00:00+01:00")
+    series = graph.mailbox.add_event("Team", start, start + timedelta(minutes=30), recurrence={
+        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday"], "firstDayOfWeek": "monday"},
+        "range": {"type": "noEnd", "startDate": "2026-12-01", "recurrenceTimeZone": "Europe/Berlin"}})
+    (tmp_path / "o").mkdir()
+    config_path = outlook_config(tmp_path / "o", graph)
+    sign_in(config_path)
+    oconn = outlook_connector(config_path)
+    with pytest.raises(SourceError, match="did not create"):
+        oconn.move_instance(series, start + timedelta(days=7), start + timedelta(days=7, hours=2))
+    with pytest.raises(SourceError, match="did not create"):
+        oconn.cancel_instance(series, start + timedelta(days=7))
+    assert graph.mailbox.patched == [] and graph.mailbox.deleted == []
+    oconn.close()
+
+
+def test_the_local_file_refuses_a_series_the_agent_did_not_write(tmp_path):
+    import pytest
+
+    from agent.errors import SourceError
+    from agent.sources import local_source, open_connector
+
+    config_path = write_config(tmp_path, [])
+    config = load_config(config_path)
+    foreign = one_on_one("foreign", "zed@acme.example", datetime(2026, 12, 1, 9, 0))
+    foreign.extra = "RRULE:FREQ=WEEKLY"
+    config.local_calendar_path.parent.mkdir(parents=True, exist_ok=True)
+    config.local_calendar_path.write_text(calendar(foreign))
+    before = config.local_calendar_path.read_bytes()
+    local = open_connector(config, local_source(config), NOW_DT)
+    with pytest.raises(SourceError, match="not written by touchbase"):
+        local.move_instance("foreign", _at("2026-12-08T09:00:00+01:00"), _at("2026-12-08T11:00:00+01:00"))
+    with pytest.raises(SourceError, match="not written by touchbase"):
+        local.cancel_instance("foreign", _at("2026-12-08T09:00:00+01:00"))
+    assert config.local_calendar_path.read_bytes() == before
+    local.close()
