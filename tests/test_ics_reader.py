@@ -172,6 +172,21 @@ def test_runaway_series_are_skipped_and_named_the_rest_counts(tmp_path):
     assert met(rows["yan@acme.example"]) == (5, "2026-11-02T09:00:00+01:00")
 
 
+def test_a_series_that_expands_too_long_is_cut_by_the_time_limit_and_named(tmp_path):
+    # dateutil walks day by day to the year 9999 looking for a 30 February (seconds, without
+    # yielding): the timer ends it. The limit is lowered here to keep the suite fast.
+    config = write_config(tmp_path, [FIXTURES / "ics_slow_series.ics"])
+    code = ("import sys, connectors.ical.bounds as b; b.SERIES_SECONDS = 0.3; "
+            "from agent.cli import main; sys.exit(main())")
+    base = [sys.executable, "-c", code, "--config", str(config), "--now", NOW]
+    synced = subprocess.run(base + ["sync"], capture_output=True, text=True, cwd=REPO)
+    assert synced.returncode == 0, synced.stderr
+    assert "(UID slow-never): series skipped: expanding it took more than 0.3 s" in synced.stderr
+    rows = json.loads(subprocess.run(base + ["people", "--json"], capture_output=True, text=True,
+                                     cwd=REPO, check=True).stdout)
+    assert [row["email"] for row in rows] == ["zed@acme.example"]
+
+
 def test_a_fifo_is_refused_at_once_with_one_line(tmp_path):
     fifo = tmp_path / "calendar.ics"
     os.mkfifo(fifo)

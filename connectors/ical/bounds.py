@@ -6,11 +6,20 @@ instances in the window, or takes more than EXPAND_SECONDS to step through. The 
 is first bounded from the rule's parts (`estimate`); only a rule that might exceed the cap, or
 that starts so long before the window that stepping to it is long, is stepped through, lazily,
 with dateutil, checking the clock as it goes.
+
+What stepping cannot see (dateutil looking for a day that never comes, as with
+BYMONTH=2;BYMONTHDAY=30, walks day by day to the year 9999 without yielding) is cut by
+`time_limit`: a timer signal that ends the expansion of one series after SERIES_SECONDS, in the
+main thread of a process (the agent's, or a parsing worker's), where signals are delivered.
 """
 from __future__ import annotations
 
 import re
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 
 import icalendar
@@ -19,6 +28,8 @@ MAX_INSTANCES = 5000
 """More instances than this in the window: the series is skipped."""
 EXPAND_SECONDS = 2.0
 """Stepping through one series may take this long."""
+SERIES_SECONDS = 5.0
+"""Expanding one series (its checks included) may take this long."""
 MAX_STEPS = 200_000
 """A rule estimated to take more steps than this from its start is stepped through first."""
 SUB_DAILY = ("SECONDLY", "MINUTELY", "HOURLY")
@@ -127,3 +138,31 @@ def _one(rule: icalendar.vRecur, key: str) -> str | None:
 
 def _period_days(freq: str) -> int:
     return _PERIOD_DAYS[freq]
+
+
+class TooSlow(Exception):
+    """A series took longer than its time limit to expand."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TooSlow in the body once `seconds` have passed (main thread only; elsewhere the
+    body runs unbounded). An outer timer (a test's hang guard) is restored, less the time used."""
+    if (threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "setitimer")):
+        yield
+        return
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, _too_slow)
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 0.001))
+
+
+def _too_slow(signum: int, frame: object) -> None:
+    raise TooSlow

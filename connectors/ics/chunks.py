@@ -25,8 +25,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from agent.model import Attendee, Occurrence
+from connectors.ical import bounds
 from connectors.ical import read as ical
-from connectors.ical.bounds import series_problem
+from connectors.ical.bounds import TooSlow, series_problem, time_limit
 from connectors.ical.copies import repair, resolve_copies
 
 if TYPE_CHECKING:
@@ -115,16 +116,22 @@ def read_events(zones: list, events: list, start: datetime, end: datetime,
         if any(problems):
             raise GroupError(next(p for p in problems if p))
         return [], notes + ["only attendee messages (REPLY, COUNTER), no organiser's event: ignored"]
-    for event in winners:
-        problem = series_problem(event, start, end)
-        if problem:
-            raise GroupError(f"series skipped: {problem}")
     calendar = icalendar.Calendar()
     calendar.add("VERSION", "2.0")
     calendar.subcomponents.extend(zones)
     calendar.subcomponents.extend(winners)
     calendar = _google_zone(calendar, winners, notes)
-    return ical.expand(calendar, start, end, zone), notes
+    if not any(event.get("RRULE") is not None for event in winners):
+        return ical.expand(calendar, start, end, zone), notes
+    try:
+        with time_limit(bounds.SERIES_SECONDS):
+            for event in winners:
+                problem = series_problem(event, start, end)
+                if problem:
+                    raise GroupError(f"series skipped: {problem}")
+            return ical.expand(calendar, start, end, zone), notes
+    except TooSlow:
+        raise GroupError(f"series skipped: expanding it took more than {bounds.SERIES_SECONDS:g} s") from None
 
 
 def _google_zone(calendar: icalendar.Calendar, events: list, notes: list[str]) -> icalendar.Calendar:
