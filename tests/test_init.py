@@ -120,10 +120,11 @@ def test_init_asks_for_each_source_type(tmp_path, choice, answers, kind):
     ics.write_text(calendar())
     filled = [a.format(ics=ics, secrets=client_secrets(tmp_path)) for a in answers]
     target = tmp_path / "config.toml"
-    typed = "\n".join(["not an address", "me@acme.example", choice, *filled]) + "\n"
+    typed = "\n".join(["not an address", "me@acme", "me@acme.example", choice, *filled]) + "\n"
     result = init(target, "--timezone", "UTC", "--no-sign-in", input=typed)
     assert result.exit_code == 0, result.output
     assert "is not an email address" in result.output  # asked again
+    assert "'me@acme' is not an email address (the domain has no dot" in result.output
     assert "Where is your work calendar?" in result.output
     (source,) = load_config(target).sources
     assert source.type == kind
@@ -188,3 +189,15 @@ def test_init_google_signs_in_unless_told_not_to(tmp_path, google):
     token = tmp_path / "home" / ".local" / "share" / "touchbase" / "tokens" / "google.json"
     assert token.exists() and stat.S_IMODE(token.stat().st_mode) == 0o600
     assert done.stdout.strip().splitlines()[-1].startswith("Next: touchbase run --once")
+
+
+def test_auth_without_such_a_source_says_how_to_add_one(tmp_path):
+    ics = tmp_path / "work.ics"
+    ics.write_text(calendar())
+    target = tmp_path / "config.toml"
+    assert init(target, "--email", "me@acme.example", "--timezone", "UTC", "--calendar", str(ics)).exit_code == 0
+    for kind, flag in (("google", "--google CLIENT_SECRETS_JSON"), ("outlook", "--outlook CLIENT_ID")):
+        result = run_cli(target, "auth", kind, now=NOW)
+        assert result.exit_code == 2
+        assert f"no {kind} source in [[sources]]; add one (docs/connect-{kind}.md)" in result.output
+        assert f"touchbase init --force {flag}" in result.output

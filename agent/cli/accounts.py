@@ -34,8 +34,10 @@ def auth(app: App, kind: str, source_name: str | None, client_secrets: str | Non
     if source_name:
         candidates = [s for s in candidates if s.name == source_name]
     if not candidates:
+        flag = "--google CLIENT_SECRETS_JSON" if kind == "google" else "--outlook CLIENT_ID"
         raise UserError(f"{config.path}: no {kind} source{f' named {source_name!r}' if source_name else ''} "
-                        "in [[sources]]")
+                        f"in [[sources]]; add one (docs/connect-{kind}.md) or set up again with "
+                        f"`touchbase init --force {flag}`")
     source = candidates[0]
     if device_code and kind != "outlook":
         raise UserError("--device-code applies to outlook sources only")

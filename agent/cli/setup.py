@@ -104,9 +104,17 @@ def init(app: App, email: str | None, calendar: str | None, google: str | None, 
 
 # --- asking and checking ------------------------------------------------------------------
 
+def _email_problem(value: str) -> str:
+    """Why `value` is no work address ("" when it is one); a domain without a dot is a typo."""
+    problem = EMAIL.test(value)
+    if not problem and "." not in value.rpartition("@")[2]:
+        problem = "is not an email address (the domain has no dot, e.g. you@company.example)"
+    return problem
+
+
 def _checked_email(value: str) -> str:
     value = value.strip()
-    problem = EMAIL.test(value)
+    problem = _email_problem(value)
     if problem:
         raise UserError(f"--email {value!r} {problem}")
     return value
@@ -114,7 +122,7 @@ def _checked_email(value: str) -> str:
 
 def _ask_email(value: str) -> str:
     value = value.strip()
-    problem = EMAIL.test(value)
+    problem = _email_problem(value)
     if problem:
         raise click.BadParameter(f"{value!r} {problem}")
     return value
