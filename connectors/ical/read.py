@@ -37,6 +37,26 @@ def expand(calendar: icalendar.Calendar, start: datetime, end: datetime,
     return result
 
 
+def busy_intervals(calendar: icalendar.Calendar, start: datetime, end: datetime, zone: ZoneInfo,
+                   user_emails: Iterable[str]) -> list[tuple[datetime, datetime]]:
+    """The user's busy time in `calendar` over [start, end) (see `user_busy`)."""
+    return user_busy(expand(calendar, start, end, zone), start, end, user_emails)
+
+
+def user_busy(occurrences: Iterable[Occurrence], start: datetime, end: datetime,
+              user_emails: Iterable[str]) -> list[tuple[datetime, datetime]]:
+    """(start, end) of the occurrences overlapping [start, end) that make the user busy: timed,
+    not cancelled, and not declined by the user (any of `user_emails`)."""
+    users = {email.lower() for email in user_emails}
+    result = []
+    for occ in occurrences:
+        own = [a for a in occ.attendees if a.email.lower() in users]
+        declined = occ.user_response == "declined" or (bool(own) and all(a.response == "declined" for a in own))
+        if not (occ.all_day or occ.cancelled or declined) and occ.start < end and occ.end > start:
+            result.append((occ.start, occ.end))
+    return sorted(result)
+
+
 def recurring_uids(calendar: icalendar.Calendar) -> set[str]:
     """UIDs of the events that are part of a series (an RRULE, RDATE or RECURRENCE-ID).
 

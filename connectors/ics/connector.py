@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.errors import SourceError
 from agent.model import Changes, Occurrence
-from connectors.base import Connector, ConnectorContext
+from connectors.base import Connector, ConnectorContext, Interval
 from connectors.ical.zones import usable_timezones
 from connectors.ics.blocks import ParsedFile, ends_complete, normalise, split_blocks, starts_calendar
 from connectors.ics.files import DEFAULT_MAX_BYTES, read_calendar_file
@@ -131,6 +131,15 @@ class IcsConnector(Connector):
             hashes.pop(uid, None)
         new_state = {"version": STATE_VERSION, "digest": digest, "window": window, "uids": hashes}
         return changes, new_state
+
+    def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
+        """The user's busy time in what the source reads, within the sync window (timed, not
+        cancelled, not declined); nobody else's. Read in full, as by a first sync."""
+        from connectors.ical.read import user_busy
+
+        changes, _ = self.fetch_changes({})
+        occurrences = [occ for items in changes.upserts.values() for occ in items]
+        return user_busy(occurrences, start, end, self.context.user_emails)
 
     def _window_covered(self, state: dict) -> bool:
         window = state.get("window")
