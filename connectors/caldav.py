@@ -18,7 +18,7 @@ import icalendar
 
 from agent.errors import AuthError, SourceError
 from agent.model import Changes, OwnEvent, SeriesSpec
-from connectors.base import Connector
+from connectors.base import Connector, Interval
 from connectors.ical import read as ical
 from connectors.ical.write import end_rrule, put_override, restamp, series_calendar, series_uid
 
@@ -151,6 +151,24 @@ class CalDavConnector(Connector):
         for occ in items:
             occ.resource = href
         changes.upserts[href] = items
+
+    def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
+        """The user's busy time in the chosen calendars (timed, not cancelled, not declined);
+        CalDAV shows nobody else's."""
+        from caldav.lib import error
+
+        zone = ZoneInfo(self.context.timezone)
+        result: list[Interval] = []
+        try:
+            for calendar in self._connect():
+                for obj in calendar.search(event=True, start=start, end=end):
+                    parsed = icalendar.Calendar.from_ical(obj.data)
+                    result.extend(ical.busy_intervals(parsed, start, end, zone, self.context.user_emails))
+        except error.DAVError as exc:
+            raise SourceError(self.name, f"reading busy times failed: {exc}") from None
+        except OSError as exc:
+            raise SourceError(self.name, f"network error: {exc}") from None
+        return sorted(result)
 
     # --- writing (the agent's own series only) -----------------------------------------------
 
