@@ -1,6 +1,7 @@
 """The CalDAV connector against a real Radicale server on loopback."""
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -11,6 +12,8 @@ import pytest
 from agent.config import load_config
 from agent.model import SeriesSpec
 from agent.sources import open_connector
+from tests.contract import NOW as CONTRACT_NOW
+from tests.contract import Backend, ConnectorContract, meeting_calendar
 from tests.helpers import Ev, calendar, people_json, run_cli, write_config
 
 NOW = "2026-11-01T12:00:00+01:00"
@@ -112,3 +115,50 @@ def test_caldav_wrong_password_is_one_clear_line(tmp_path, dav_calendar, monkeyp
     assert "Traceback" not in result.output
     status = run_cli(config, "status", now=NOW)
     assert "needs re-authorising" in status.output
+
+
+# --- the connector contract (tests/contract.py) -----------------------------------------------
+
+
+class RadicaleBackend(Backend):
+    """A calendar on the shared Radicale, changed by another CalDAV client (the caldav library)."""
+
+    def __init__(self, folder, dav) -> None:
+        self.dav = dav
+        self.config = load_config(_caldav_config(folder, dav.base, dav.name))
+        self.objects: dict[str, object] = {}
+        self.numbers = itertools.count(1)
+
+    def connector(self):
+        return open_connector(self.config, self.config.source("dav"), CONTRACT_NOW)
+
+    def put(self, title, start, minutes=30):
+        saved = self.dav.calendar.save_event(meeting_calendar(f"contract-{next(self.numbers)}", title, start,
+                                                              minutes))
+        self.objects[str(saved.url)] = saved
+        return str(saved.url)
+
+    def change(self, resource, title):
+        obj = self.objects[resource]
+        obj.load()
+        parsed = icalendar.Calendar.from_ical(obj.data)
+        (event,) = parsed.walk("VEVENT")
+        event.pop("SUMMARY")
+        event.add("SUMMARY", title)
+        obj.data = parsed.to_ical().decode("utf-8")
+        obj.save()
+
+    def remove(self, resource):
+        self.objects.pop(resource).delete()
+
+    def stale(self, state):
+        """Tokens Radicale no longer knows."""
+        return {**state, "tokens": {k: "http://radicale.org/ns/sync/0000" for k in state["tokens"]}}
+
+
+class TestCalDavContract(ConnectorContract):
+    """CalDAV against Radicale."""
+
+    @pytest.fixture
+    def backend(self, tmp_path, dav_calendar):
+        return RadicaleBackend(tmp_path, dav_calendar)

@@ -7,7 +7,10 @@ import pytest
 
 from agent.config import load_config
 from agent.store import Store
-from tests.fakes.google_setup import SOURCE, gev, google_config
+from tests.contract import COLLEAGUE, Backend, ConnectorContract
+from tests.contract import NOW as CONTRACT_NOW
+from tests.contract import USER as CONTRACT_USER
+from tests.fakes.google_setup import SOURCE, gev, google_config, open_google
 from tests.helpers import people_json, run_cli
 
 NOW = "2026-11-01T12:00:00+01:00"
@@ -229,3 +232,50 @@ def test_an_event_on_two_calendars_stays_while_either_has_it(tmp_path, google):
     google.delete_event("shared01")
     sync(config)
     assert "shared01" not in stored(config)
+
+
+# --- the connector contract (tests/contract.py) -----------------------------------------------
+
+
+class GoogleBackend(Backend):
+    """The primary calendar of the Google emulator, changed as in Google's own web app."""
+
+    def __init__(self, folder, emulator) -> None:
+        self.emulator = emulator
+        self.config = google_config(folder, emulator)
+        self.bodies: dict[str, dict] = {}
+
+    def connector(self):
+        return open_google(self.config, CONTRACT_NOW)
+
+    def put(self, title, start, minutes=30):
+        event_id = f"contract{len(self.bodies) + 1:04d}"
+        self.bodies[event_id] = {
+            "id": event_id, "summary": title, "organizer": {"email": CONTRACT_USER, "self": True},
+            "start": {"dateTime": start.isoformat(), "timeZone": "UTC"},
+            "end": {"dateTime": (start + timedelta(minutes=minutes)).isoformat(), "timeZone": "UTC"},
+            "attendees": [{"email": CONTRACT_USER, "responseStatus": "accepted", "self": True},
+                          {"email": COLLEAGUE, "responseStatus": "accepted"}],
+        }
+        self.emulator.put_event(self.bodies[event_id])
+        return event_id
+
+    def change(self, resource, title):
+        self.bodies[resource]["summary"] = title
+        self.emulator.put_event(self.bodies[resource])
+
+    def remove(self, resource):
+        self.emulator.delete_event(resource)
+
+    def stale(self, state):
+        """Google answers 410 to every sync token issued so far."""
+        self.emulator.expire_sync_tokens()
+        return state
+
+
+class TestGoogleContract(ConnectorContract):
+    """Google Calendar through googleapiclient against the emulator."""
+
+    @pytest.fixture
+    def backend(self, tmp_path, google):
+        return GoogleBackend(tmp_path, google)

@@ -6,9 +6,13 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from agent.config import load_config
 from agent.sources import open_connector
 from agent.store import Store
+from tests.contract import NOW as CONTRACT_NOW
+from tests.contract import CalendarFileBackend, ConnectorContract
 from tests.helpers import people_json, run_cli, write_config
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -319,3 +323,29 @@ def test_a_long_first_sync_shows_a_progress_bar_and_a_short_one_does_not(tmp_pat
     (small / "s.ics").write_text(calendar(*events[:10]))
     quiet = run_cli(write_config(small, [small / "s.ics"]), "sync", now=NOW)
     assert "Reading events" not in quiet.output
+
+
+# --- the connector contract (tests/contract.py) -----------------------------------------------
+
+
+class IcsFileBackend(CalendarFileBackend):
+    """A local .ics file configured as the source "work"."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder / "work.ics")
+        with self._editing():
+            pass  # an empty calendar to start with
+        self.config = load_config(write_config(folder, [self.path]))
+
+    def connector(self):
+        return open_connector(self.config, self.config.source("work"), CONTRACT_NOW)
+
+
+class TestIcsContract(ConnectorContract):
+    """A local .ics file: read, never written."""
+
+    writable = False
+
+    @pytest.fixture
+    def backend(self, tmp_path):
+        return IcsFileBackend(tmp_path)

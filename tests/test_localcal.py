@@ -15,6 +15,8 @@ from agent.sources import LOCAL_SOURCE, local_source, open_connector
 from agent.store import Store
 from agent.sync import sync_all
 from connectors.ical.read import TAG_PROPERTY
+from tests.contract import NOW as CONTRACT_NOW
+from tests.contract import CalendarFileBackend, ConnectorContract
 from tests.helpers import USER, Ev, calendar, write_config
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -182,3 +184,25 @@ def test_a_zone_with_daylight_saving_keeps_the_wall_clock_time(tmp_path):
         datetime(2027, 2, 1, tzinfo=york), datetime(2027, 4, 30, tzinfo=york))]
     assert [(s.strftime("%m-%d %H:%M"), s.utcoffset().total_seconds() / 3600) for s in starts] == [
         ("02-09 10:00", -5), ("03-09 10:00", -5), ("04-13 10:00", -4)]
+
+
+# --- the connector contract (tests/contract.py) -----------------------------------------------
+
+
+class LocalFileBackend(CalendarFileBackend):
+    """The local calendar file in the data folder, which the user may also edit."""
+
+    def __init__(self, folder) -> None:
+        self.config = load_config(write_config(folder, []))
+        super().__init__(self.config.local_calendar_path)
+
+    def connector(self):
+        return open_connector(self.config, local_source(self.config), CONTRACT_NOW)
+
+
+class TestLocalCalendarContract(ConnectorContract):
+    """The local calendar file: read like an .ics file, and written."""
+
+    @pytest.fixture
+    def backend(self, tmp_path):
+        return LocalFileBackend(tmp_path)

@@ -39,7 +39,7 @@ def _cycle(config) -> list[str]:
     return errors
 
 
-def test_touchbase_and_draft_land_once_through_outlook(tmp_path, graph):  # noqa: F811
+def test_touchbase_and_draft_land_once_through_outlook(tmp_path, graph):
     config = outlook_config(tmp_path, graph, extra=AGENT)
     sign_in(config)
     _calendar(graph.mailbox)

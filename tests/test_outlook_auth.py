@@ -11,7 +11,7 @@ from tests.fakes.graph_state import att
 from tests.helpers import Ev, calendar, people_json, run_cli
 
 
-def test_device_code_sign_in_waits_for_the_user_and_saves_a_0600_cache(tmp_path, graph):  # noqa: F811
+def test_device_code_sign_in_waits_for_the_user_and_saves_a_0600_cache(tmp_path, graph):
     graph.identity.pending_polls = 1  # the user types the code after the first poll
     config = outlook_config(tmp_path, graph)
     output = sign_in(config)
@@ -26,7 +26,7 @@ def test_device_code_sign_in_waits_for_the_user_and_saves_a_0600_cache(tmp_path,
     assert "client_id" not in config.read_text().split("[[sources]]")[0]
 
 
-def test_tokens_are_acquired_silently_and_refreshed_after_a_401(tmp_path, graph):  # noqa: F811
+def test_tokens_are_acquired_silently_and_refreshed_after_a_401(tmp_path, graph):
     config = outlook_config(tmp_path, graph)
     sign_in(config)
     graph.mailbox.add_event("1:1", at("2026-10-05 10:00"), at("2026-10-05 10:30"), attendees=[att("ann@acme.example")])
@@ -39,7 +39,7 @@ def test_tokens_are_acquired_silently_and_refreshed_after_a_401(tmp_path, graph)
     assert [r.status for r in graph.graph_requests()][-2:] == [401, 200]
 
 
-def test_an_expiring_access_token_is_refreshed_before_use(tmp_path, graph):  # noqa: F811
+def test_an_expiring_access_token_is_refreshed_before_use(tmp_path, graph):
     graph.identity.token_lifetime = 60  # msal refreshes tokens with under five minutes left
     config = outlook_config(tmp_path, graph)
     sign_in(config)
@@ -49,7 +49,7 @@ def test_an_expiring_access_token_is_refreshed_before_use(tmp_path, graph):  # n
     assert all(r.status == 200 for r in graph.graph_requests())
 
 
-def test_a_revoked_sign_in_names_the_fix_and_other_sources_keep_syncing(tmp_path, graph):  # noqa: F811
+def test_a_revoked_sign_in_names_the_fix_and_other_sources_keep_syncing(tmp_path, graph):
     ics = tmp_path / "cal.ics"
     ics.write_text(calendar(Ev("a", "20261005T100000", "20261005T103000",
                                attendees=(";PARTSTAT=ACCEPTED:mailto:zoe@acme.example",))))
@@ -71,7 +71,7 @@ def test_a_revoked_sign_in_names_the_fix_and_other_sources_keep_syncing(tmp_path
     assert rows["office"]["needs_reauth"] is None
 
 
-def test_never_signed_in_and_missing_client_id_are_one_clear_line(tmp_path, graph):  # noqa: F811
+def test_never_signed_in_and_missing_client_id_are_one_clear_line(tmp_path, graph):
     config = outlook_config(tmp_path, graph)
     result = run_cli(config, "sync", now=NOW)
     assert "office: FAILED: office: not signed in to Outlook. Run: touchbase auth outlook --source office" \
@@ -85,7 +85,7 @@ def test_never_signed_in_and_missing_client_id_are_one_clear_line(tmp_path, grap
     assert "client_id is not set" in result.output and "Traceback" not in result.output
 
 
-def test_a_wrong_client_id_fails_sign_in_with_the_services_reason(tmp_path, graph):  # noqa: F811
+def test_a_wrong_client_id_fails_sign_in_with_the_services_reason(tmp_path, graph):
     config = outlook_config(tmp_path, graph)
     config.write_text(config.read_text().replace(graph.client_id, "not-registered"))
     result = run_cli(config, "auth", "outlook", "--device-code", now=NOW)

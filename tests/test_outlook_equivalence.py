@@ -147,7 +147,7 @@ def _write_ics(path, specs) -> None:
     path.write_text(calendar(*[ev for spec in specs for ev in to_ics(spec)]), encoding="utf-8")
 
 
-def test_outlook_and_ics_give_the_same_figures(tmp_path, graph):  # noqa: F811
+def test_outlook_and_ics_give_the_same_figures(tmp_path, graph):
     ics_dir, graph_dir = tmp_path / "ics", tmp_path / "graph"
     ics_dir.mkdir()
     graph_dir.mkdir()

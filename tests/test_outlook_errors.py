@@ -18,7 +18,7 @@ DELTA = "GET /v1.0/me/calendarView/delta"
 
 
 @pytest.fixture
-def office(tmp_path, graph):  # noqa: F811
+def office(tmp_path, graph):
     config = outlook_config(tmp_path, graph)
     sign_in(config)
     for day in range(1, 8):
@@ -27,7 +27,7 @@ def office(tmp_path, graph):  # noqa: F811
     return config
 
 
-def test_429_with_retry_after_is_waited_out_by_sync(office, graph):  # noqa: F811
+def test_429_with_retry_after_is_waited_out_by_sync(office, graph):
     graph.inject(429, DELTA, retry_after="1")
     started = time.monotonic()
     assert people_json(office, NOW)["ann@acme.example"]["meetings"] == 7
@@ -35,7 +35,7 @@ def test_429_with_retry_after_is_waited_out_by_sync(office, graph):  # noqa: F81
     assert [r.status for r in graph.graph_requests()] == [429, 200]
 
 
-def test_503_and_504_without_retry_after_back_off_exponentially(office, graph):  # noqa: F811
+def test_503_and_504_without_retry_after_back_off_exponentially(office, graph):
     graph.inject(503, DELTA)
     graph.inject(504, DELTA)
     sleeps: list[float] = []
@@ -44,7 +44,7 @@ def test_503_and_504_without_retry_after_back_off_exponentially(office, graph): 
     assert changes.occurrence_count() == 7
 
 
-def test_throttling_is_bounded_in_time(office, graph):  # noqa: F811
+def test_throttling_is_bounded_in_time(office, graph):
     graph.inject(429, DELTA, count=50, retry_after="30")
     sleeps: list[float] = []
     with pytest.raises(SourceError, match="HTTP 429 TooManyRequests.*after 60s of retries"):
@@ -52,14 +52,14 @@ def test_throttling_is_bounded_in_time(office, graph):  # noqa: F811
     assert sleeps == [30.0, 30.0]
 
 
-def test_a_second_401_after_the_refresh_asks_for_sign_in(office, graph):  # noqa: F811
+def test_a_second_401_after_the_refresh_asks_for_sign_in(office, graph):
     graph.inject(401, DELTA, count=2)
     with pytest.raises(AuthError, match="touchbase auth outlook --source office"):
         connector(office).fetch_changes({})
     assert len(graph.graph_requests()) == 2
 
 
-def test_other_4xx_are_one_clear_line_naming_the_request(office, graph):  # noqa: F811
+def test_other_4xx_are_one_clear_line_naming_the_request(office, graph):
     graph.inject(400, DELTA)
     result = run_cli(office, "sync", now=NOW)
     assert result.exit_code == 1
@@ -68,7 +68,7 @@ def test_other_4xx_are_one_clear_line_naming_the_request(office, graph):  # noqa
     assert "Traceback" not in result.output
 
 
-def test_a_network_cut_mid_round_ends_the_cycle_and_the_next_one_recovers(office, graph):  # noqa: F811
+def test_a_network_cut_mid_round_ends_the_cycle_and_the_next_one_recovers(office, graph):
     graph.routes.max_page_size = 3
     assert run_cli(office, "sync", now=NOW).exit_code == 0
     graph.mailbox.add_event("1:1", at("2026-10-08 10:00"), at("2026-10-08 10:30"), attendees=[att("bob@acme.example")])

@@ -23,14 +23,14 @@ def draft(key: str = "<followup-1@touchbase>") -> EmailMessage:
 
 
 @pytest.fixture
-def office(tmp_path, graph):  # noqa: F811
+def office(tmp_path, graph):
     config = outlook_config(tmp_path, graph, extra=MAIL_ROLES)
     output = sign_in(config)
     assert "Mail.ReadWrite" in output and "Mail.Send" in output
     return config
 
 
-def test_a_draft_lands_once_across_retries_and_crashes(office, graph):  # noqa: F811
+def test_a_draft_lands_once_across_retries_and_crashes(office, graph):
     graph.drop("POST /v1.0/me/messages", when="after")
     conn = connector(office)
     with pytest.raises(SourceError):
@@ -46,7 +46,7 @@ def test_a_draft_lands_once_across_retries_and_crashes(office, graph):  # noqa: 
     assert len([m for m in graph.mailbox.messages.values() if m["isDraft"]]) == 2
 
 
-def test_a_429_on_a_draft_is_retried(office, graph):  # noqa: F811
+def test_a_429_on_a_draft_is_retried(office, graph):
     graph.inject(429, "POST /v1.0/me/messages", retry_after="2")
     sleeps: list[float] = []
     connector(office, policy=RetryPolicy(sleep=sleeps.append)).create_draft(draft())
@@ -54,7 +54,7 @@ def test_a_429_on_a_draft_is_retried(office, graph):  # noqa: F811
     assert len(graph.mailbox.messages) == 1
 
 
-def test_send_mail_answers_202_and_is_kept_in_sent_items(office, graph):  # noqa: F811
+def test_send_mail_answers_202_and_is_kept_in_sent_items(office, graph):
     message = draft()
     del message["Message-ID"]
     connector(office).send(message)
@@ -63,7 +63,7 @@ def test_send_mail_answers_202_and_is_kept_in_sent_items(office, graph):  # noqa
     assert [r.status for r in graph.graph_requests("sendMail")] == [202]
 
 
-def test_a_504_on_send_is_not_retried_so_mail_is_never_sent_twice(office, graph):  # noqa: F811
+def test_a_504_on_send_is_not_retried_so_mail_is_never_sent_twice(office, graph):
     graph.inject(504, "POST /v1.0/me/sendMail")
     sleeps: list[float] = []
     with pytest.raises(SourceError, match="sendMail: HTTP 504"):
@@ -71,7 +71,7 @@ def test_a_504_on_send_is_not_retried_so_mail_is_never_sent_twice(office, graph)
     assert sleeps == [] and len(graph.graph_requests("sendMail")) == 1
 
 
-def test_mail_without_the_mail_permission_asks_to_sign_in_again(tmp_path, graph):  # noqa: F811
+def test_mail_without_the_mail_permission_asks_to_sign_in_again(tmp_path, graph):
     config = outlook_config(tmp_path, graph)  # mail goes elsewhere: only Calendars.ReadWrite
     assert "Mail" not in sign_in(config)
     with pytest.raises(AuthError, match="touchbase auth outlook --source office"):

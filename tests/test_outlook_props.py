@@ -26,7 +26,7 @@ COLLEAGUES = ["bob@acme.example", "cid@acme.example", "dee@acme.example"]
 DAYS = st.integers(min_value=1, max_value=28)
 
 
-def test_outlook_state_machine(tmp_path, graph):  # noqa: F811
+def test_outlook_state_machine(tmp_path, graph):
     config = outlook_config(tmp_path, graph)
     sign_in(config)
     cfg = load_config(config)

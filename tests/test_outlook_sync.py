@@ -4,8 +4,12 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+import pytest
+
 from agent.config import load_config
 from agent.store import Store
+from tests.contract import COLLEAGUE, Backend, ConnectorContract
+from tests.contract import NOW as CONTRACT_NOW
 from tests.fakes.graph_fixtures import NOW, at, connector, outlook_config, sign_in
 from tests.fakes.graph_state import att
 from tests.helpers import people_json, run_cli
@@ -15,7 +19,7 @@ WEEKLY_TUESDAY = {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["t
                   "range": {"type": "noEnd", "startDate": "2026-06-02"}}
 
 
-def _signed_in(tmp_path, graph):  # noqa: F811 - the fixture object
+def _signed_in(tmp_path, graph):
     config = outlook_config(tmp_path, graph)
     sign_in(config)
     return config
@@ -25,7 +29,7 @@ def _store(config):
     return Store(load_config(config).store_path)
 
 
-def test_first_sync_costs_the_pages_then_no_change_costs_one_request(tmp_path, graph):  # noqa: F811
+def test_first_sync_costs_the_pages_then_no_change_costs_one_request(tmp_path, graph):
     config = _signed_in(tmp_path, graph)
     graph.routes.max_page_size = 7
     master = graph.mailbox.add_event("Weekly", at("2026-06-02 09:00"), at("2026-06-02 09:30"),
@@ -46,7 +50,7 @@ def test_first_sync_costs_the_pages_then_no_change_costs_one_request(tmp_path, g
     assert "$deltatoken" in graph.graph_requests()[0].query
 
 
-def test_changes_exceptions_and_removals_are_applied(tmp_path, graph):  # noqa: F811
+def test_changes_exceptions_and_removals_are_applied(tmp_path, graph):
     config = _signed_in(tmp_path, graph)
     mb = graph.mailbox
     series = mb.add_event("Weekly", at("2026-06-02 09:00"), at("2026-06-02 09:30"),
@@ -74,7 +78,7 @@ def test_changes_exceptions_and_removals_are_applied(tmp_path, graph):  # noqa: 
     assert stored == set(mb.view(at("2025-10-14 12:00"), at("2027-02-11 12:00")))
 
 
-def test_expired_delta_token_means_a_full_resync(tmp_path, graph):  # noqa: F811
+def test_expired_delta_token_means_a_full_resync(tmp_path, graph):
     config = _signed_in(tmp_path, graph)
     graph.mailbox.add_event("1:1 Ann", at("2026-10-05 10:00"), at("2026-10-05 10:30"),
                             attendees=[att("ann@acme.example")])
@@ -91,7 +95,7 @@ def test_expired_delta_token_means_a_full_resync(tmp_path, graph):  # noqa: F811
     assert _store(config).occurrence_count("office") == 2
 
 
-def test_replayed_changes_are_harmless(tmp_path, graph):  # noqa: F811
+def test_replayed_changes_are_harmless(tmp_path, graph):
     config = _signed_in(tmp_path, graph)
     mb = graph.mailbox
     series = mb.add_event("Weekly", at("2026-06-02 09:00"), at("2026-06-02 09:30"),
@@ -108,7 +112,7 @@ def test_replayed_changes_are_harmless(tmp_path, graph):  # noqa: F811
     assert _store(config).occurrence_count("office") == len(mb.view(at("2025-10-14 12:00"), at("2027-02-11 12:00")))
 
 
-def test_items_outside_the_window_are_ignored(tmp_path, graph):  # noqa: F811
+def test_items_outside_the_window_are_ignored(tmp_path, graph):
     config = _signed_in(tmp_path, graph)
     mb = graph.mailbox
     series = mb.add_event("Weekly", at("2026-06-02 09:00"), at("2026-06-02 09:30"),
@@ -126,7 +130,7 @@ def test_items_outside_the_window_are_ignored(tmp_path, graph):  # noqa: F811
     assert far not in {o.resource for o in stored}
 
 
-def test_mapping_of_attendees_rooms_declines_and_own_response(tmp_path, graph):  # noqa: F811
+def test_mapping_of_attendees_rooms_declines_and_own_response(tmp_path, graph):
     config = _signed_in(tmp_path, graph)
     mb = graph.mailbox
     mb.add_event("Design review", at("2026-10-05 10:00"), at("2026-10-05 11:00"),
@@ -153,7 +157,7 @@ def test_mapping_of_attendees_rooms_declines_and_own_response(tmp_path, graph): 
     assert review.start == at("2026-10-05 10:00") and review.end - review.start == timedelta(hours=1)
 
 
-def test_the_same_delta_round_serves_for_weeks_then_the_window_moves_on(tmp_path, graph):  # noqa: F811
+def test_the_same_delta_round_serves_for_weeks_then_the_window_moves_on(tmp_path, graph):
     config = _signed_in(tmp_path, graph)
     graph.mailbox.add_event("Weekly", at("2026-06-02 09:00"), at("2026-06-02 09:30"),
                             attendees=[att("bob@acme.example")], recurrence=WEEKLY_TUESDAY)
@@ -168,3 +172,40 @@ def test_the_same_delta_round_serves_for_weeks_then_the_window_moves_on(tmp_path
     assert "$deltatoken" not in first and first["startDateTime"].startswith("2025-12-01")
     assert people["bob@acme.example"]["last_met"] == "2026-12-01T09:00:00+01:00"
     assert people["bob@acme.example"]["next_meeting"] == "2026-12-08T09:00:00+01:00"
+
+
+# --- the connector contract (tests/contract.py) -----------------------------------------------
+
+
+class GraphBackend(Backend):
+    """The signed-in user's Outlook calendar in the Graph emulator, changed as in Outlook itself."""
+
+    def __init__(self, folder, fake) -> None:
+        self.fake = fake
+        self.config = _signed_in(folder, fake)
+
+    def connector(self):
+        return connector(self.config, now=CONTRACT_NOW.isoformat())
+
+    def put(self, title, start, minutes=30):
+        return self.fake.mailbox.add_event(title, start, start + timedelta(minutes=minutes), tz="UTC",
+                                           attendees=[att(COLLEAGUE)])
+
+    def change(self, resource, title):
+        self.fake.mailbox.update_event(resource, subject=title)
+
+    def remove(self, resource):
+        self.fake.mailbox.delete_event(resource)
+
+    def stale(self, state):
+        """Graph answers 410 to every delta link issued so far."""
+        self.fake.routes.expire_delta_tokens()
+        return state
+
+
+class TestOutlookContract(ConnectorContract):
+    """Outlook through Microsoft Graph against the emulator."""
+
+    @pytest.fixture
+    def backend(self, tmp_path, graph):
+        return GraphBackend(tmp_path, graph)

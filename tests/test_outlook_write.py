@@ -26,7 +26,7 @@ def spec(colleague: str = "bob@acme.example", start: str = "2026-11-10 14:00") -
 
 
 @pytest.fixture
-def office(tmp_path, graph):  # noqa: F811
+def office(tmp_path, graph):
     config = outlook_config(tmp_path, graph)
     sign_in(config)
     return config
@@ -39,7 +39,7 @@ class Sleeps(list):
         self.append(seconds)
 
 
-def test_writing_a_touchbase_costs_a_lookup_a_schedule_and_a_create(office, graph):  # noqa: F811
+def test_writing_a_touchbase_costs_a_lookup_a_schedule_and_a_create(office, graph):
     conn = connector(office)
     graph.reset_log()
     busy = conn.busy(at("2026-11-09 00:00"), at("2026-12-09 00:00"), ["bob@acme.example"])
@@ -58,7 +58,7 @@ def test_writing_a_touchbase_costs_a_lookup_a_schedule_and_a_create(office, grap
     conn.close()
 
 
-def test_a_retry_after_a_lost_answer_or_a_crash_never_duplicates(office, graph):  # noqa: F811
+def test_a_retry_after_a_lost_answer_or_a_crash_never_duplicates(office, graph):
     graph.drop("POST /v1.0/me/events", when="after")  # created, but the answer never arrives
     conn = connector(office)
     with pytest.raises(SourceError, match="network error"):
@@ -70,7 +70,7 @@ def test_a_retry_after_a_lost_answer_or_a_crash_never_duplicates(office, graph):
     assert len(graph.mailbox.events) == 1
 
 
-def test_a_429_on_create_is_retried_after_retry_after_and_lands_once(office, graph):  # noqa: F811
+def test_a_429_on_create_is_retried_after_retry_after_and_lands_once(office, graph):
     sleeps = Sleeps()
     graph.inject(429, "POST /v1.0/me/events", count=2, retry_after="3")
     conn = connector(office, policy=RetryPolicy(sleep=sleeps))
@@ -79,7 +79,7 @@ def test_a_429_on_create_is_retried_after_retry_after_and_lands_once(office, gra
     assert graph.routes.creates == 1
 
 
-def test_duplicate_transaction_id_returns_the_first_event(office, graph):  # noqa: F811
+def test_duplicate_transaction_id_returns_the_first_event(office, graph):
     conn = connector(office)
     body = gm.series_event(spec())
     first = conn.graph.request("POST", "me/events", json=body).json()["id"]
@@ -87,7 +87,7 @@ def test_duplicate_transaction_id_returns_the_first_event(office, graph):  # noq
     assert first == second and graph.routes.creates == 1
 
 
-def test_own_series_are_found_by_tag_and_synced_with_it(office, graph):  # noqa: F811
+def test_own_series_are_found_by_tag_and_synced_with_it(office, graph):
     graph.mailbox.add_event("Touchbase: me / Bob", at("2026-10-05 10:00"), at("2026-10-05 10:30"),
                             attendees=[att("bob@acme.example")])  # same title, not ours
     conn = connector(office)
@@ -104,7 +104,7 @@ def test_own_series_are_found_by_tag_and_synced_with_it(office, graph):  # noqa:
     assert len(graph.graph_requests()) == 1
 
 
-def test_ending_patches_only_the_agents_own_series(office, graph):  # noqa: F811
+def test_ending_patches_only_the_agents_own_series(office, graph):
     foreign = graph.mailbox.add_event(
         "Weekly", at("2026-06-02 09:00"), at("2026-06-02 09:30"), attendees=[att("bob@acme.example")],
         recurrence={"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday"]},
@@ -126,7 +126,7 @@ def test_ending_patches_only_the_agents_own_series(office, graph):  # noqa: F811
     assert graph.mailbox.deleted == [own2]
 
 
-def test_busy_reads_get_schedule_in_chunks_of_20_addresses_and_62_days(office, graph):  # noqa: F811
+def test_busy_reads_get_schedule_in_chunks_of_20_addresses_and_62_days(office, graph):
     graph.mailbox.add_event("Mine", at("2026-11-10 10:00"), at("2026-11-10 11:00"),
                             attendees=[att("bob@acme.example")])
     graph.mailbox.add_event("Free", at("2026-11-11 10:00"), at("2026-11-11 11:00"), show_as="free")
@@ -144,14 +144,14 @@ def test_busy_reads_get_schedule_in_chunks_of_20_addresses_and_62_days(office, g
                     (at("2026-12-20 09:00"), at("2026-12-20 09:30"))]
 
 
-def test_the_local_agent_writes_nothing_when_only_reading(office, graph):  # noqa: F811
+def test_the_local_agent_writes_nothing_when_only_reading(office, graph):
     graph.mailbox.add_event("1:1", at("2026-10-05 10:00"), at("2026-10-05 10:30"),
                             attendees=[att("bob@acme.example")])
     assert run_cli(office, "sync", now=NOW).exit_code == 0
     assert all(r.method == "GET" for r in graph.graph_requests())
 
 
-def test_tls_verification_stays_on(office, graph, monkeypatch):  # noqa: F811
+def test_tls_verification_stays_on(office, graph, monkeypatch):
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
     result = run_cli(office, "sync", now=NOW)
     assert result.exit_code == 1

@@ -33,7 +33,7 @@ def _past_one_on_ones(google, who: str) -> None:
                              attendees=((who, "accepted"), (USER, "accepted")), organizer=USER))
 
 
-def test_google_target_books_around_the_colleagues_busy_time_with_one_freebusy_each(tmp_path, google, fast_retries):  # noqa: F811
+def test_google_target_books_around_the_colleagues_busy_time_with_one_freebusy_each(tmp_path, google, fast_retries):
     _past_one_on_ones(google, ALICE)
     _past_one_on_ones(google, BOB)
     google.put_event(gev("morning", "2026-12-01T09:00", minutes=180, attendees=(("zed@acme.example", "accepted"),),
@@ -71,7 +71,7 @@ def test_google_target_books_around_the_colleagues_busy_time_with_one_freebusy_e
     store.close()
 
 
-def test_google_series_deleted_by_the_user_is_never_recreated(tmp_path, google, fast_retries):  # noqa: F811
+def test_google_series_deleted_by_the_user_is_never_recreated(tmp_path, google, fast_retries):
     _past_one_on_ones(google, ALICE)
     config_path = google_config(tmp_path, google, extra='[touchbase]\nwrite_to = "gwork"\n')
     assert run_cli(config_path, "sync", now=NOW).exit_code == 0

@@ -169,7 +169,7 @@ def test_an_interrupted_write_is_found_by_its_tag_not_written_twice(tmp_path):
     store.close()
 
 
-def test_google_gets_one_weekly_block_without_attendees_or_invitations(tmp_path, google):  # noqa: F811
+def test_google_gets_one_weekly_block_without_attendees_or_invitations(tmp_path, google):
     config_path = google_config(tmp_path, google, extra='[touchbase]\nwrite_to = "gwork"\n' + ON)
     _run(config_path, THURSDAY)
     _run(config_path, FRIDAY)
@@ -194,7 +194,7 @@ def test_google_gets_one_weekly_block_without_attendees_or_invitations(tmp_path,
     assert google.counts["events.patch"] == 1 and google.counts["events.insert"] == 0
 
 
-def test_outlook_gets_one_weekly_block_without_attendees(tmp_path, graph):  # noqa: F811
+def test_outlook_gets_one_weekly_block_without_attendees(tmp_path, graph):
     config_path = outlook_config(tmp_path, graph, extra='[touchbase]\nwrite_to = "office"\n' + ON)
     sign_in(config_path)
     thursday, friday = "2026-10-15T08:00:00+02:00", "2026-10-16T08:00:00+02:00"
