@@ -27,7 +27,7 @@ def test_ci_installs_lints_type_checks_then_runs_the_readme_test_command():
     assert lines[0] == "set -euo pipefail"  # any failing step fails the run
     steps = [line for line in lines[1:] if not line.startswith("cd ")]
     assert steps == ["pip install --quiet --disable-pip-version-check -e '.[test]'",
-                     "ruff check agent connectors bench", "mypy", "pytest"]
+                     "ruff check agent connectors tests bench", "mypy", "pytest"]
     readme_test = re.search(r"```sh\n(.*?)```", README, re.S).group(1).splitlines()[1]
     assert readme_test.split("#")[0].strip() == "pip install -e '.[test]' && pytest"
 

@@ -264,7 +264,8 @@ def test_person_shows_frequency_reciprocity_quadrant_and_motivators(tmp_path):
     run_cli(config_path, "rate", "tess@acme.example", "--vital", "5", "--motivators", "autonomy", now=NOW)
     out = run_cli(config_path, "person", "tess@acme.example", now=NOW).output
     assert "frequency:    0.7 meetings a month (inferred over 180 days)" in out
-    assert "reciprocity:  invitations in the last 180 days: you sent 0, they sent 4 (a recurring series counts once)" in out
+    assert ("reciprocity:  invitations in the last 180 days: you sent 0, they sent 4 "
+            "(a recurring series counts once)") in out
     assert "runs one way (they initiate)" in out
     assert "quadrant:     keep strong" in out
     assert "motivators:   autonomy" in out
