@@ -240,3 +240,9 @@ def test_the_connector_takes_a_retry_policy(tmp_path, server):
     changes, state = connector.fetch_changes({})
     assert changes.occurrence_count() == 1
     assert [v.get("etag") for v in state["inputs"].values()] == ['"v1"']
+
+
+def test_an_address_the_http_library_rejects_is_not_quoted(server):
+    with pytest.raises(SourceError) as caught:
+        fetch(f"{server.url}/secret token.ics", None, FetchPolicy(retries=0), "work")
+    assert "secret" not in str(caught.value) and str(caught.value).startswith(f"work: {server.url}: ")

@@ -13,6 +13,7 @@ Retry-After.
 """
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import os
 import ssl
@@ -212,6 +213,10 @@ def _get(opener: urllib.request.OpenerDirector, url: str, previous: dict[str, st
         return answer.code, answer.headers, None
     except (TimeoutError, ssl.SSLError, urllib.error.URLError, OSError) as exc:
         raise _network(exc) from None
+    except http.client.HTTPException as exc:  # a malformed answer; its text may quote the address
+        raise _Retry(f"the server's answer was malformed ({type(exc).__name__})") from None
+    except ValueError as exc:  # e.g. InvalidURL, whose message quotes the address
+        raise _Failure(f"the address is not usable ({type(exc).__name__})") from None
     with response:
         if response.status != 200:
             return response.status, response.headers, None
@@ -219,6 +224,8 @@ def _get(opener: urllib.request.OpenerDirector, url: str, previous: dict[str, st
             body = _read_capped(response, policy.max_bytes)
         except (TimeoutError, OSError) as exc:
             raise _network(exc) from None
+        except http.client.HTTPException as exc:  # e.g. IncompleteRead
+            raise _Retry(f"the answer was cut short ({type(exc).__name__})") from None
         return 200, response.headers, _decoded(body, response.headers, policy.max_bytes)
 
 
