@@ -111,6 +111,10 @@ def test_webcal_is_read_as_https_with_the_system_trust(tmp_path, monkeypatch):
         monkeypatch.delenv("SSL_CERT_FILE", raising=False)  # the system's trust: not the test CA
         with pytest.raises(SourceError, match="TLS|certificate"):
             fetch(f"{fake.url}/cal.ics", None, FetchPolicy(retries=0), "work")
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca))
+        fake.redirects["/down.ics"] = (302, "http://127.0.0.1:9/cal.ics")  # no downgrade, even to here
+        with pytest.raises(SourceError, match="redirected from https:// to plain http://"):
+            fetch(f"{fake.url}/down.ics", None, FetchPolicy(retries=0), "work")
     finally:
         fake.stop()
 

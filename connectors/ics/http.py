@@ -117,7 +117,8 @@ def check_url(text: str) -> str:
 def fetch(url: str, previous: dict[str, str] | None, policy: FetchPolicy, where: str) -> Fetched:
     """GET `url`, conditionally on `previous` validators; SourceError (naming `where`) on failure.
 
-    Redirects are followed (each target checked like the first address); 429, 5xx and network
+    Redirects are followed (each target checked like the first address, and never from https://
+    down to http://, not even to this machine); 429, 5xx and network
     errors are retried up to `policy.retries` times with back-off.
     """
     shown = label(url)
@@ -180,9 +181,12 @@ def _follow(url: str, previous: dict[str, str], policy: FetchPolicy) -> Fetched:
             if not location:
                 raise _Failure(f"HTTP {status} without a Location")
             try:
-                url = check_url(urllib.parse.urljoin(url, location))
+                target = check_url(urllib.parse.urljoin(url, location))
             except ValueError as exc:
                 raise _Failure(f"redirected to {exc}") from None
+            if url.startswith("https:") and target.startswith("http:"):
+                raise _Failure(f"redirected from https:// to plain http:// ({label(target)}); refused")
+            url = target
             continue
         if status == 304:
             return Fetched(None, headers.get("ETag") or previous.get("etag", ""),
