@@ -218,7 +218,12 @@ class CalDavConnector(Connector):
         if not events:
             raise SourceError(self.name, f"{event_id} was not created by touchbase; left untouched")
         for event in events:
-            end_rrule(event, until)
+            start, _ = ical.as_aware(event.decoded("DTSTART"), ZoneInfo(self.context.timezone))
+            if event.get("RECURRENCE-ID") is None and until <= start:  # not started: cancel it
+                event.pop("STATUS", None)  # (an UNTIL before DTSTART is refused by servers)
+                event.add("STATUS", "CANCELLED")
+            else:
+                end_rrule(event, until)
             restamp(event, self.context.now)
         obj.data = parsed.to_ical().decode("utf-8")
         obj.save()
@@ -277,7 +282,7 @@ def _own_events(href: str, data: str) -> list[OwnEvent]:
         result.append(OwnEvent(
             event_id=href, tag=tag, series_id=str(event.get("UID", "")).split("@")[0],
             title=str(event.get("SUMMARY", "")), start=event.decoded("DTSTART"),
-            ended=bool(rule and rule.get("UNTIL")),
+            ended=bool(rule and rule.get("UNTIL")) or str(event.get("STATUS", "")).upper() == "CANCELLED",
         ))
     return result
 

@@ -122,3 +122,41 @@ def test_written_events_carry_the_time_they_were_written_as_dtstamp(tmp_path):
     text = next(p for p in [local, *tmp_path.rglob("touchbase.ics")] if p.exists()).read_text()
     stamps = [line for line in text.splitlines() if line.startswith("DTSTAMP")]
     assert stamps and all(line == "DTSTAMP:20261130T070000Z" for line in stamps), stamps
+
+
+def test_through_caldav_a_booking_moves_no_one_dtstamp_is_now_and_let_go_ends_at_once(
+        tmp_path, dav_calendar):
+    import icalendar
+
+    from connectors.ical.read import TAG_PROPERTY
+    from tests.planning_helpers import drifting
+
+    base, work, name = dav_calendar
+    for event in drifting(ALICE):
+        work.save_event(calendar(event))
+    extra = (f'[[sources]]\nname = "dav"\ntype = "caldav"\nurl = "{base}"\nusername = "me"\n'
+             f'calendars = ["{name}"]\n\n[touchbase]\nwrite_to = "dav"\n')
+    config_path = write_config(tmp_path, [], extra=extra)
+    assert run_cli(config_path, "sync", now=NOW).exit_code == 0
+    assert run_cli(config_path, "rate", ALICE, "--vital", "5", now=NOW).exit_code == 0
+    before = json.loads(run_cli(config_path, "person", ALICE, "--json", now=NOW).output)
+    assert run_cli(config_path, "approve", ALICE, now=NOW).exit_code == 0
+    assert run_cli(config_path, "sync", now=NOW).exit_code == 0
+    booked = json.loads(run_cli(config_path, "person", ALICE, "--json", now=NOW).output)
+    assert (before["status"], booked["status"]) == ("overdue", "booked")
+    assert (booked["quadrant"], booked["strength"]) == (before["quadrant"], before["strength"])
+    assert booked["quadrant"] == "start here"
+    (series,) = [icalendar.Calendar.from_ical(o.data) for o in work.objects(load_objects=True)
+                 if TAG_PROPERTY in o.data]
+    (event,) = series.walk("VEVENT")
+    assert event.decoded("DTSTAMP").isoformat() == "2026-11-30T07:00:00+00:00"
+    later = "2026-11-30T09:00:00+01:00"
+    gone = run_cli(config_path, "let-go", ALICE, now=later)
+    assert gone.exit_code == 0 and gone.output.startswith("Ended the touchbase series "), gone.output[100:400]
+    (ended,) = [icalendar.Calendar.from_ical(o.data) for o in work.objects(load_objects=True)
+                if TAG_PROPERTY in o.data]
+    (event,) = ended.walk("VEVENT")
+    assert str(event["STATUS"]) == "CANCELLED"  # it had not started: cancelled, not cut
+    assert event.decoded("DTSTAMP").isoformat() == "2026-11-30T08:00:00+00:00"  # the change
+    after = json.loads(run_cli(config_path, "person", ALICE, "--json", now=later).output)
+    assert after["let_go"] and after["status"] == "overdue" and after["next_meeting"] is None

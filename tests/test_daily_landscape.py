@@ -124,3 +124,24 @@ def test_reciprocity_has_one_vocabulary_in_person_email_readme_and_docs(tmp_path
     mail = build_digest(config, store, NOW_DT).text
     assert "You sent 4 of the 4 invitations between you and" in mail
     assert "(a recurring series counts once)" in mail
+
+
+def test_a_meeting_booked_in_the_calendar_reads_booked_and_moves_no_one(tmp_path):
+    from tests.planning_helpers import write_calendar
+
+    vital = "vital@acme.example"
+    past = past_meetings(vital, [100, 130, 160])
+    config_path = setup(tmp_path, past)
+    assert run_cli(config_path, "rate", vital, "--vital", "5", now=NOW).exit_code == 0
+    config, store = open_all(config_path)
+    (rel,) = relationships(config, store, NOW_DT)
+    before = place(rel, config)
+    write_calendar(tmp_path / "work.ics", [*past, one_on_one("next-week", vital, datetime(2026, 12, 3, 10))])
+    assert run_cli(config_path, "sync", now=NOW).exit_code == 0
+    config, store = open_all(config_path)
+    (rel,) = relationships(config, store, NOW_DT)
+    after = place(rel, config)
+    assert rel.status == BOOKED and rel.stats.next_meeting is not None
+    assert (after.quadrant, after.strength) == (before.quadrant, before.strength) == ("start here", before.strength)
+    page = json.loads(run_cli(config_path, "person", vital, "--json", now=NOW).output)
+    assert (page["status"], page["quadrant"]) == ("booked", "start here")
