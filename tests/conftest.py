@@ -72,11 +72,13 @@ def smtp_server(smtp_tls: TlsFiles) -> Callable[..., SmtpServer]:
     """An aiosmtpd server on 127.0.0.1 using the suite's test CA, as a context manager.
 
     `with smtp_server("starttls" | "ssl" | "none", users={...}, port=...) as server:` runs it for
-    the block; `server.received` keeps every message it accepted.
+    the block; `server.received` keeps every message it accepted, unless `handler=` (an aiosmtpd
+    handler) answers the mail instead.
     """
     def build(security: str = "starttls", users: dict[str, str] | None = None,
-              port: int | None = None) -> SmtpServer:
-        return SmtpServer(None if security == "none" else smtp_tls, security, port=port, users=users)
+              port: int | None = None, handler: object | None = None) -> SmtpServer:
+        return SmtpServer(None if security == "none" else smtp_tls, security, port=port, users=users,
+                          handler=handler)
 
     return build
 

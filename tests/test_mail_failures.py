@@ -3,10 +3,8 @@
 that looks like a credential, and without terminal control characters."""
 from __future__ import annotations
 
-from aiosmtpd.controller import Controller
-
 from agent.mail import pending
-from tests.fakes.smtp_server import SmtpServer, free_port
+from tests.fakes.smtp_server import free_port
 from tests.helpers import run_cli
 from tests.mail_helpers import MONDAY, opened, setup_calendar
 
@@ -19,7 +17,7 @@ def smtp(port: int, username: str = "") -> str:
             f'security = "none"\ntimeout_seconds = 5\n{user}')
 
 
-def test_an_smtp_outage_is_a_failing_job_everywhere(tmp_path):
+def test_an_smtp_outage_is_a_failing_job_everywhere(tmp_path, smtp_server):
     port = free_port()  # nothing listens: the server is down
     config = setup_calendar(tmp_path, extra=smtp(port))
     result = run_cli(config, "run", "--once", now=MONDAY)
@@ -36,7 +34,7 @@ def test_an_smtp_outage_is_a_failing_job_everywhere(tmp_path):
     preview = run_cli(config, "digest", "--preview", now=LATER).output
     assert "FAILING" in preview or "failing" in preview.lower()
 
-    with SmtpServer(None, "none", port=port):
+    with smtp_server("none", port=port):
         done = run_cli(config, "run", "--once", now="2026-10-05T10:00:00+02:00")
     assert done.exit_code == 0, done.output
     assert "FAILING" not in run_cli(config, "status", now="2026-10-05T10:00:00+02:00").output
@@ -50,15 +48,10 @@ class _Hostile:
                 "token ya29.a0AfH6SMBxxxxxxxxxxxxxxxxxxxxxxxxxxxx \x1b]0;pwned\x07\x1b[2J done")
 
 
-def test_a_hostile_smtp_reply_is_shown_without_credentials_or_escapes(tmp_path):
-    port = free_port()
-    controller = Controller(_Hostile(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        config = setup_calendar(tmp_path, extra=smtp(port))
+def test_a_hostile_smtp_reply_is_shown_without_credentials_or_escapes(tmp_path, smtp_server):
+    with smtp_server("none", handler=_Hostile()) as server:
+        config = setup_calendar(tmp_path, extra=smtp(server.port))
         result = run_cli(config, "digest", "--send", now=MONDAY)
-    finally:
-        controller.stop()
     assert result.exit_code == 1
     text = result.output
     assert "refused the mail (554 rejected" in text

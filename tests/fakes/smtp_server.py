@@ -123,10 +123,11 @@ class _Controller(Controller):
 
 
 class SmtpServer:
-    """aiosmtpd on 127.0.0.1:`port`; `security` is starttls, ssl or none."""
+    """aiosmtpd on 127.0.0.1:`port`; `security` is starttls, ssl or none; `handler` answers
+    the mail instead of keeping it in `received` (e.g. a server that refuses it)."""
 
     def __init__(self, tls: TlsFiles | None, security: str = "starttls", port: int | None = None,
-                 users: dict[str, str] | None = None) -> None:
+                 users: dict[str, str] | None = None, handler: object | None = None) -> None:
         self.port = port or free_port()
         self.users = users or {}
         self.handler = _Handler()
@@ -138,7 +139,9 @@ class SmtpServer:
             kwargs.update(ssl_context=tls.server_context(), auth_require_tls=False)
         else:
             kwargs.update(auth_require_tls=False)
-        self.controller = _Controller(self.handler, hostname="127.0.0.1", port=self.port, **kwargs)
+        # `handler` (aiosmtpd's handle_DATA & co.) replaces the one that keeps what it accepts.
+        self.controller = _Controller(handler or self.handler, hostname="127.0.0.1", port=self.port,
+                                      **kwargs)
 
     @property
     def received(self) -> list[Received]:
