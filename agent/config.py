@@ -40,6 +40,7 @@ from agent.config_schema import (  # noqa: F401  (the schema is re-exported from
     TouchbaseConfig,
     UserConfig,
     options_of,
+    url_parts,
 )
 from agent.errors import ConfigError
 
@@ -379,7 +380,14 @@ def _check_string(option: Option, value: str) -> list[str]:
     if value == "" and option.may_be_empty():
         return []
     problem = _item_problem(option, value)
-    return [f"{option.key} {short(value)} {problem}"] if problem else []
+    return [f"{option.key} {_shown(value)} {problem}"] if problem else []
+
+
+def _shown(value: str) -> str:
+    """A string value as a message may quote it: a web address by its scheme and host only (a
+    calendar's secret address holds its secret in the path)."""
+    parts = url_parts(value) if "://" in value else None
+    return short(f"{parts[0]}://{parts[1]}/...") if parts else short(value)
 
 
 def _item_problem(option: Option, text: str) -> str:

@@ -131,6 +131,7 @@ def test_plain_http_is_refused_except_for_this_machine(tmp_path, monkeypatch):
     config = url_config(tmp_path, 'url = "http://calendar.example/secret-token.ics"')
     result = run_cli(config, "sync", now=NOW)
     assert result.exit_code == 2 and "uses http://, which is only allowed for this machine" in result.output
+    assert "url 'http://calendar.example/...' uses" in result.output and "secret-token" not in result.output
     config = url_config(tmp_path, 'url_env = "SECRET_CAL"')
     monkeypatch.setenv("SECRET_CAL", "http://calendar.example/secret-token.ics")
     result = run_cli(config, "sync", now=NOW)
