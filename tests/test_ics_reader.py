@@ -6,6 +6,7 @@ One small fixture per case under tests/fixtures/ (`ics_*.ics`), each read throug
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -155,6 +156,23 @@ def test_google_x_wr_timezone_keeps_the_wall_time_across_summer_time(tmp_path):
     assert ana["last_met"] == "2026-10-30T11:00:00+01:00"
     assert ana["next_meeting"] == "2026-11-06T11:00:00+01:00"
     assert ana["meetings"] == 9
+
+
+def test_only_the_zones_the_events_use_are_read(tmp_path, caplog):
+    broken = "".join(f"BEGIN:VTIMEZONE\r\nTZID:Unused {n}\r\nBEGIN:STANDARD\r\nTZOFFSETTO:+99\r\n"
+                     "END:STANDARD\r\nEND:VTIMEZONE\r\n" for n in range(50))
+    head_office = ("BEGIN:VTIMEZONE\r\nTZID:Head Office\r\nBEGIN:STANDARD\r\nTZOFFSETFROM:+0300\r\n"
+                   "TZOFFSETTO:+0300\r\nDTSTART:19700101T000000\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n")
+    event = ('BEGIN:VEVENT\r\nUID:quoted-zone\r\nDTSTART;TZID="Head Office":20261028T120000\r\n'
+             "DURATION:PT30M\r\nORGANIZER:mailto:me@acme.example\r\n"
+             "ATTENDEE:mailto:hugo@acme.example\r\nEND:VEVENT\r\n")
+    path = tmp_path / "zones.ics"
+    path.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + broken + head_office + event
+                    + "END:VCALENDAR\r\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="connectors.ics.connector"):
+        rows = people_json(write_config(tmp_path, [path]), NOW)
+    assert met(rows["hugo@acme.example"]) == (1, "2026-10-28T10:00:00+01:00")  # 12:00 at +03:00
+    assert "Unused" not in caplog.text
 
 
 # --- bounded work --------------------------------------------------------------------------

@@ -9,11 +9,14 @@ broken VTIMEZONE only affects the events that use it and that tzdata does not kn
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 HEAD = b"BEGIN:VCALENDAR\nVERSION:2.0\n"
 FOOT = b"END:VCALENDAR\n"
+_TZID_PARAM = re.compile(rb';TZID=(?:"([^"\r\n]*)"|([^;:\r\n]*))', re.I)
 
 
 @lru_cache(maxsize=4096)
@@ -45,13 +48,23 @@ def _tzdata_has(name: str) -> bool:
     return True
 
 
-def usable_timezones(blocks: list[tuple[str, bytes]]) -> tuple[bytes, list[str]]:
+def used_zones(blocks: Iterable[bytes]) -> set[str]:
+    """The TZID parameters the VEVENT `blocks` (normalised text) use."""
+    return {(m.group(1) if m.group(1) is not None else m.group(2)).decode("utf-8", "replace")
+            for block in blocks for m in _TZID_PARAM.finditer(block)}
+
+
+def usable_timezones(blocks: list[tuple[str, bytes]],
+                     used: set[str] | None = None) -> tuple[bytes, list[str]]:
     """The VTIMEZONE blocks worth giving the parser, joined, and a note per block left out
-    because it cannot be read."""
+    because it cannot be read. With `used`, only the zones named there are looked at (a zone
+    no event to be parsed uses costs nothing, broken or not)."""
     kept: list[bytes] = []
     notes: list[str] = []
     seen: set[str] = set()
     for tzid, block in blocks:
+        if used is not None and tzid not in used:
+            continue
         if not tzid.strip():
             notes.append("a VTIMEZONE without TZID ignored")
             continue

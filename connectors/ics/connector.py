@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from agent.errors import SourceError
 from agent.model import Changes, Occurrence
 from connectors.base import Connector, ConnectorContext, Interval
-from connectors.ical.zones import usable_timezones
+from connectors.ical.zones import usable_timezones, used_zones
 from connectors.ics.blocks import ParsedFile, ends_complete, normalise, split_blocks, starts_calendar
 from connectors.ics.files import DEFAULT_MAX_BYTES, read_calendar_file
 from connectors.ics.inputs import InputReader, source_inputs
@@ -117,7 +117,8 @@ class IcsConnector(Connector):
         start, end = (datetime.fromisoformat(w) for w in window)
         wanted = {uid: groups[uid] for uid in changed if may_overlap(groups[uid], start, end)}
         notes = [note for p in parsed for note in p.notes]
-        timezones, zone_notes = usable_timezones([tz for p in parsed for tz in p.timezones])
+        used = used_zones(block for blocks in wanted.values() for block in blocks)
+        timezones, zone_notes = usable_timezones([tz for p in parsed for tz in p.timezones], used)
         del parsed
         changes, bad = self._parse_groups(timezones, wanted, start, end)
         for note in notes + zone_notes:
