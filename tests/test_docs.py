@@ -48,4 +48,4 @@ def test_the_architecture_page_names_only_files_and_folders_that_exist():
     assert len(names) > 20  # the page names the rooms and the modules to edit
     missing = [name for name in names
                if not any((base / name).exists() for base in (ROOT, ROOT / "agent", ROOT / "connectors"))]
-    assert missing == []
+    assert missing == [], "name a file by its path from the repository root, agent/ or connectors/"
