@@ -67,6 +67,7 @@ class GoogleEmulator(CalendarApiMixin, AccountsMixin):
         self.drafts: dict[str, dict] = {}
         self.sent: list[dict] = []
         self.after_send: Callable[[Any], None] | None = None  # called once messages.send accepted
+        self.after: dict[str, Callable[[], None]] = {}  # method -> called once it succeeded
         self.client_id, self.client_secret = "test-client.apps.example", "test-secret"
         self.refresh_tokens: dict[str, list[str]] = {}  # refresh token -> scopes
         self.access_tokens: dict[str, list[str]] = {}
@@ -255,6 +256,9 @@ class GoogleEmulator(CalendarApiMixin, AccountsMixin):
         if fault is not None and not fault.after:
             return self._fault_answer(fault, method)
         answer = self._answer(method, args, verb, path, query, body, headers)
+        hook = self.after.get(method)
+        if hook is not None and 200 <= answer[0] < 300:
+            hook()  # e.g. a test kills the client the moment Google accepted the write
         if fault is not None:  # carried out, but the answer is lost
             self.log.pop()
             return self._fault_answer(fault, method)

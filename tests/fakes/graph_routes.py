@@ -68,6 +68,7 @@ class GraphRoutes:
         self.leak_outside = False
         self.creates = 0
         self.after_send: Callable[[dict], None] | None = None  # called once a mail is accepted
+        self.after_create_event: Callable[[dict], None] | None = None  # once an event is created
 
     # --- calendarView delta ------------------------------------------------------------------
 
@@ -181,7 +182,10 @@ class GraphRoutes:
                 attendee["status"] = {"response": "none", "time": "0001-01-01T00:00:00Z"}
             event_id = self.mailbox.insert(event)
             self.creates += 1
-            return 201, _public(self.mailbox.events[event_id]), {}
+            created = _public(self.mailbox.events[event_id])
+        if self.after_create_event is not None:
+            self.after_create_event(created)
+        return 201, created, {}
 
     def list_instances(self, event_id: str, query: dict[str, str], prefer: dict[str, str]) -> Result:
         """GET /me/events/{id}/instances: the occurrences and exceptions of a series master
