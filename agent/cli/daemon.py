@@ -41,7 +41,7 @@ def _run(app: App, once: bool) -> None:
     config = app.config
     if once:
         with StoreLock(config.store_path), _quiet_job_log(app.verbose), \
-                reported_by_command(app.verbose, "agent.sync"):
+                reported_by_command(app.verbose, "agent.sync", "agent.mail"):
             results = run_once(config, app.store, app.now(), should_stop=stopping.requested)
         for result in results:
             click.echo(result.line(), err=not result.ok)

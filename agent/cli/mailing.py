@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from agent.cli import main
-from agent.cli.app import App
+from agent.cli.app import App, reported_by_command
 from agent.cli.core import STATUS_HOOKS, StatusReport
 from agent.digest.morning import build_digest, send_digest_now
 from agent.errors import UserError
@@ -26,7 +26,8 @@ def digest(app: App, mode: str, as_html: bool) -> None:
     if mode == "send":
         if as_html:
             raise UserError("--html only goes with --preview")
-        click.echo(send_digest_now(app.config, app.store, app.now()))
+        with reported_by_command(app.verbose, "agent.mail"):  # its line says what happened
+            click.echo(send_digest_now(app.config, app.store, app.now()))
         return
     result = build_digest(app.config, app.store, app.now())
     if as_html:

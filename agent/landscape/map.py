@@ -74,7 +74,7 @@ def reconnect_rows(config: Config, placements: list[Placement], now: datetime) -
     return [
         {
             "label": _label(rel), "status": rel.status, "css": STATUS_CSS[rel.status],
-            "last_met": rel.stats.last_met.astimezone(zone).date().isoformat() if rel.stats.last_met else "never",
+            "last_met": rel.last_contact.astimezone(zone).date().isoformat() if rel.last_contact else "never",
             "advice": by_email[rel.email].advice,
         }
         for rel in rels
