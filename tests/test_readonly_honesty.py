@@ -68,6 +68,19 @@ def test_a_proposal_reaches_the_morning_email_with_an_invitation_to_book_it(tmp_
     assert "morning email: last for 2026-11-30" in status and NOTICE in status
 
 
+def test_a_proposal_not_yet_booked_stays_in_the_next_mornings_email(tmp_path):
+    config = ics_only(tmp_path, extra='[touchbase]\nworking_days = ["FR"]\n')  # the slot: Friday
+    for moment in ("2026-11-30T07:45:00+01:00", AFTER_DIGEST, "2026-12-02T08:30:00+01:00"):
+        result = run_cli(config, "run", "--once", now=moment)
+        assert result.exit_code == 0, result.output
+    monday, wednesday = sorted(outbox_mail(load_config(config)), key=lambda m: str(m["Date"]))
+    assert "Proposed a touchbase with alice@acme.example" in parts(monday)[0]
+    text, _ = parts(wednesday)  # not booked yet: listed again, with its invitation
+    assert "Still proposed: a touchbase with alice@acme.example" in text
+    assert "first on Fri 4 Dec 09:00; book it with: touchbase approve alice@acme.example" in text
+    assert [p.get_filename() for p in wednesday.iter_attachments()] == ["touchbase-alice.ics"]
+
+
 def test_the_local_calendar_file_never_counts_as_meetings(tmp_path):
     config = ics_only(tmp_path)
     assert run_cli(config, "sync", now=NOW).exit_code == 0

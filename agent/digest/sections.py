@@ -19,6 +19,7 @@ from agent.inference import ColleagueStats, MeetingRules
 from agent.landscape import reconnect
 from agent.mail import queue_problems
 from agent.people import colleague_stats
+from agent.planning.touchbases import Touchbase
 from agent.relationships import Relationship, relationships
 from agent.store import Store, parse_iso
 
@@ -216,15 +217,28 @@ def touchbase_section(ctx: DigestContext) -> Section | None:
     for action in ctx.store.actions_since(ctx.previous_digest_at):
         if action["kind"] in TOUCHBASE_KINDS:
             latest[(action["kind"], action["email"])] = action
-    if not latest:
+    new_proposals = {email for kind, email in latest if kind == "touchbase-proposed"}
+    waiting = [row for row in proposed_rows(ctx.store, ctx.now) if row.email not in new_proposals]
+    if not latest and not waiting:
         return None
     order = list(TOUCHBASE_KINDS)
     items = [_touchbase_item(ctx, action) for action in
              sorted(latest.values(), key=lambda a: (order.index(a["kind"]), a["at"], a["id"]))]
-    proposed = sum(1 for a in latest.values() if a["kind"] == "touchbase-proposed")
+    items += [_waiting_proposal_item(ctx, row) for row in waiting]
+    proposed = len(new_proposals) + len(waiting)
     intro = "Approve a proposal with: touchbase approve EMAIL" if proposed else ""
     return Section("touchbases", "Touchbases", items, intro=intro,
                    summary=f"{len(items)} touchbase update{'s' if len(items) != 1 else ''}")
+
+
+def _waiting_proposal_item(ctx: DigestContext, row: Touchbase) -> Item:
+    """A proposal of an earlier day still waiting: listed each morning, with its invitation."""
+    assert row.start is not None  # proposed_rows only gives proposals with a slot
+    start = row.start.astimezone(ctx.zone)
+    return Item(f"Still proposed: a touchbase with {ctx.name(row.email)}", details=[
+        f"first on {ctx.when(start)} {start:%H:%M}; book it with: touchbase approve {row.email}",
+        f"or book it in one step: open the attached {invitation_filename(row.email)} in your calendar "
+        "app and send the invitation"])
 
 
 def _touchbase_item(ctx: DigestContext, action: dict) -> Item:
