@@ -190,7 +190,9 @@ class ConnectorContract:
         changes, state = connector.fetch_changes({})
         assert changes.full
         assert titles(changes) == {one: {"Planning"}, two: {"Review"}}
-        assert [(o.start, o.end) for o in changes.upserts[one]] == [(at(3), at(3) + timedelta(minutes=MINUTES))]
+        (occ,) = changes.upserts[one]
+        assert (occ.start, occ.end) == (at(3), at(3) + timedelta(minutes=MINUTES))
+        assert COLLEAGUE in {a.email for a in occ.attendees}
         again, state_again = connector.fetch_changes(state)
         assert nothing_new(again), again
         assert nothing_new(connector.fetch_changes(state_again)[0])
