@@ -110,6 +110,15 @@ def test_malformed_properties_counting_does_not_need_keep_the_event(tmp_path):
     }
 
 
+def test_of_a_property_given_twice_the_first_is_used(tmp_path):
+    # UID, SEQUENCE, ORGANIZER and DTSTART twice in the first copy: SEQUENCE 2 (not 0) wins
+    # over the second copy's 1, at the first DTSTART, organised by the first ORGANIZER.
+    rows = people(tmp_path, "ics_duplicated_properties.ics")
+    dag = rows["dag@acme.example"]
+    assert met(dag) == (1, "2026-10-20T10:00:00+02:00")
+    assert (dag["organised_by_user"], dag["organised_by_them"]) == (1, 0)
+
+
 def test_an_unreadable_attendee_line_loses_that_attendee_not_the_event(tmp_path):
     rows = people(tmp_path, "ics_unreadable_attendee.ics")
     assert set(rows) == {"sam@acme.example"}

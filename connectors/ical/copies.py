@@ -26,6 +26,10 @@ METHOD_PROPERTY = "X-TOUCHBASE-METHOD"
 """Where the connector puts the METHOD of the VCALENDAR an event came from."""
 ATTENDEE_METHODS = ("REPLY", "COUNTER", "REFRESH", "DECLINECOUNTER")
 NEEDED = ("DTSTART", "RRULE", "RECURRENCE-ID")
+SINGLE = ("UID", "DTSTART", "DTEND", "DURATION", "RECURRENCE-ID", "SEQUENCE", "DTSTAMP", "STATUS",
+          "SUMMARY", "ORGANIZER")
+"""Properties an event has once: of several, the first is used (as the pre-scan uses the first
+UID)."""
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
@@ -53,6 +57,11 @@ def repair(event: icalendar.Event) -> tuple[str, list[str]]:
             del event[name]
         notes.append(f"ignored unreadable {name}" + (f" ({len(broken)} of {len(items)})"
                                                       if len(items) > 1 else ""))
+    for name in SINGLE:
+        value = event.get(name)
+        if isinstance(value, list) and value:
+            event[name] = value[0]
+            notes.append(f"used the first of {len(value)} {name} lines")
     if not problem:
         problem = _start_problem(event)
     return problem, notes
@@ -62,8 +71,6 @@ def _start_problem(event: icalendar.Event) -> str:
     start = event.get("DTSTART")
     if start is None:
         return "no DTSTART"
-    if isinstance(start, list):
-        event["DTSTART"] = start = start[0]
     if not isinstance(getattr(start, "dt", None), date):
         return "DTSTART is not a date or date-time"
     return ""
