@@ -259,6 +259,10 @@ class ConnectorContract:
             connector.create_series(spec())
         with pytest.raises(ReadOnlySource):
             connector.end_series(foreign, at(20))
+        with pytest.raises(ReadOnlySource):
+            connector.move_instance(foreign, at(10), at(11))
+        with pytest.raises(ReadOnlySource):
+            connector.cancel_instance(foreign, at(10))
         changes, _ = connector.fetch_changes({})
         assert titles(changes) == {foreign: {TITLE}}
 
@@ -306,3 +310,38 @@ class ConnectorContract:
         assert titles(changes)[foreign] == {"Weekly sync"}
         assert [(o.start, o.end) for o in changes.upserts[foreign]] == [
             (at(24), at(24) + timedelta(minutes=MINUTES))]
+
+    # --- one instance -------------------------------------------------------------------------
+
+    def test_move_instance_moves_that_instance_once(self, backend, connector):
+        self._needs_writes()
+        created = connector.create_series(spec())
+        december = datetime(2026, 12, 8, 10, 0, tzinfo=BERLIN)
+        moved_to = datetime(2026, 12, 9, 14, 0, tzinfo=BERLIN)
+        connector.move_instance(created, december, moved_to)
+        connector.move_instance(created, december, moved_to)  # a retry moves nothing twice
+        live = [o for o in occurrences_titled(connector.fetch_changes({})[0], TITLE) if not o.cancelled]
+        assert [(o.start, o.end - o.start) for o in live][:3] == [
+            (spec().start, timedelta(minutes=MINUTES)), (moved_to, timedelta(minutes=MINUTES)),
+            (datetime(2027, 1, 12, 10, 0, tzinfo=BERLIN), timedelta(minutes=MINUTES))]
+        assert [e.event_id for e in connector.find_own_events()] == [created]
+
+    def test_cancel_instance_cancels_that_instance_only(self, backend, connector):
+        self._needs_writes()
+        created = connector.create_series(spec())
+        december = datetime(2026, 12, 8, 10, 0, tzinfo=BERLIN)
+        connector.cancel_instance(created, december)
+        connector.cancel_instance(created, december)  # a retry is harmless
+        live = [o for o in occurrences_titled(connector.fetch_changes({})[0], TITLE) if not o.cancelled]
+        assert [o.start for o in live][:2] == [spec().start, datetime(2027, 1, 12, 10, 0, tzinfo=BERLIN)]
+        assert [e.event_id for e in connector.find_own_events()] == [created]
+
+    def test_instance_writes_never_touch_a_foreign_event(self, backend, connector):
+        self._needs_writes()
+        foreign = backend.put("Weekly sync", at(24))
+        with contextlib.suppress(SourceError):
+            connector.move_instance(foreign, at(24), at(25))
+        with contextlib.suppress(SourceError):
+            connector.cancel_instance(foreign, at(24))
+        changes, _ = connector.fetch_changes({})
+        assert [(o.start, o.cancelled) for o in changes.upserts[foreign]] == [(at(24), False)]
