@@ -160,3 +160,13 @@ def test_through_caldav_a_booking_moves_no_one_dtstamp_is_now_and_let_go_ends_at
     assert event.decoded("DTSTAMP").isoformat() == "2026-11-30T08:00:00+00:00"  # the change
     after = json.loads(run_cli(config_path, "person", ALICE, "--json", now=later).output)
     assert after["let_go"] and after["status"] == "overdue" and after["next_meeting"] is None
+
+
+def test_a_refusal_exits_2_in_every_command(tmp_path):
+    config_path = setup(tmp_path, past_meetings(ALICE, [100, 130, 160]))
+    assert run_cli(config_path, "approve", ALICE, now=NOW).exit_code == 0
+    again = run_cli(config_path, "approve", ALICE, now=NOW)
+    assert again.exit_code == 2 and "already has a touchbase" in again.output
+    assert again.output.count("\n") == 1
+    unconfirmed = run_cli(config_path, "forget", ALICE, now=NOW, input="n\n")
+    assert unconfirmed.exit_code == 2
