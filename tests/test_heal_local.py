@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import icalendar
 import recurring_ical_events
 
 from agent.daemon.jobs import run_job
 from agent.planning import moves
 from agent.planning import touchbases as tb
 from agent.planning.planner import Planner, heal_after_sync, run_planner
+from connectors.ical.read import TAG_PROPERTY
 from connectors.localcal import LocalCalendar
 from tests.helpers import calendar, run_cli
 from tests.planning_helpers import (
@@ -186,4 +188,29 @@ def test_a_crash_after_the_move_never_moves_twice(tmp_path):
     assert override.to_ical() == written
     (done,) = moves.load(store).values()
     assert done.state == moves.DONE and len(actions(store, "touchbase-moved")) == 1
+    store.close()
+
+
+def test_an_instance_you_moved_yourself_is_left_alone(tmp_path):
+    config_path, config, store, event, events = _booked(tmp_path)
+    cal = local_calendar(config)
+    mine = icalendar.Event()
+    for key in ("UID", "SUMMARY", TAG_PROPERTY):
+        mine.add(key, event[key])
+    mine.add("DTSTAMP", event.decoded("DTSTAMP"))
+    mine.add("RECURRENCE-ID", DEC_1)
+    mine.add("DTSTART", DEC_1 + timedelta(hours=5))
+    mine.add("DTEND", DEC_1 + timedelta(hours=5, minutes=30))
+    cal.add_component(mine)
+    config.local_calendar_path.write_bytes(cal.to_ical())
+    clash = one_on_one("zed-clash", "zed@acme.example", (DEC_1 + timedelta(hours=5)).replace(tzinfo=None))
+    write_calendar(tmp_path / "work.ics", [*events, clash])
+    assert run_cli(config_path, "sync", now=LATER.isoformat()).exit_code == 0
+    before = config.local_calendar_path.read_bytes()
+    report = run_planner(config, store, LATER)
+    assert report.errors == [] and report.actions == []
+    assert any("changed outside the agent" in note for note in report.notes)
+    assert config.local_calendar_path.read_bytes() == before
+    again = run_planner(config, store, LATER + timedelta(minutes=1))
+    assert again.errors == [] and again.actions == [] and again.notes == []
     store.close()

@@ -346,3 +346,17 @@ def test_the_local_file_refuses_a_series_the_agent_did_not_write(tmp_path):
         local.cancel_instance("foreign", _at("2026-12-08T09:00:00+01:00"))
     assert config.local_calendar_path.read_bytes() == before
     local.close()
+
+
+def test_google_an_instance_you_moved_yourself_is_left_alone(tmp_path, google, fast_retries):
+    config_path, master = _google_alice(tmp_path, google)
+    instance_id = google.edit_instance(master["id"], "2026-12-01T09:00:00+01:00", {
+        "start": {"dateTime": "2026-12-01T14:00:00+01:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": "2026-12-01T14:30:00+01:00", "timeZone": "Europe/Berlin"}})
+    google.put_event(gev("clash0001", "2026-12-01T14:00", minutes=60, organizer="zed@acme.example",
+                         attendees=((USER, "accepted"), ("zed@acme.example", "accepted"))))
+    google.modified.clear()
+    result = _run(config_path, LATER)
+    assert "changed outside the agent" in result.output or "FAILED" not in result.output
+    assert google.modified == []
+    assert google.calendar("primary").events[instance_id]["start"]["dateTime"] == "2026-12-01T14:00:00+01:00"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from agent.config import WEEKDAYS
-from agent.errors import SourceError
+from agent.errors import NotFound, SourceError
 from agent.model import Occurrence, WorkingHours
 from agent.planning import moves, slots
 from agent.planning import touchbases as tb
@@ -112,8 +112,8 @@ class Healer(SeriesRun):
             if occ.cancelled or not low <= occ.start < high or occ.start in found:
                 continue
             earlier = mine.get(occ.start)
-            if earlier is not None and earlier.new_start != occ.start:
-                continue  # a copy synced before the agent moved or cancelled it
+            if earlier is not None and (earlier.state == moves.LEFT or earlier.new_start != occ.start):
+                continue  # changed outside the agent, or a copy synced before the agent moved it
             move = moved_to.get(occ.start)
             found[occ.start] = Instance(row, move.original_start if move else occ.start, occ.start,
                                         occ.end, declined.get(occ.start, False), move is not None)
@@ -208,8 +208,21 @@ class Healer(SeriesRun):
                               self._reason(trouble, slot), self.now,
                               (earlier.moves + 1) if earlier else 1)
             self._write(connector, row, move)
+        except NotFound:
+            self._leave(row, inst)
         except SourceError as exc:
             self.report.errors.append(str(exc))
+
+    def _leave(self, row: tb.Touchbase, inst: Instance) -> None:
+        """The backend has no such instance: you changed it yourself; it is left alone from now on."""
+        move = moves.Move(row.series_id, row.email, inst.start, inst.start, moves.LEFT,
+                          "changed outside the agent: left alone", self.now)
+        if self.apply:
+            moves.save(self.store, move)
+        self.moves[move.key] = move
+        self.report.notes.append(f"One touchbase with {self._name(row.email) or row.email} on "
+                                 f"{inst.start.astimezone(self.config.zone):%a %d %b %H:%M} was changed "
+                                 "outside the agent: left as it is")
 
     def _write(self, connector: Connector, row: tb.Touchbase, move: moves.Move) -> None:
         """Record the move pending, write it, record it done with its line for the morning email."""

@@ -11,7 +11,8 @@ from datetime import datetime
 
 from agent.store import Store, iso, parse_iso
 
-PENDING, DONE = "pending", "done"
+PENDING, DONE, LEFT = "pending", "done", "left"
+"""`left`: the instance was changed outside the agent (moved or removed by you); never healed."""
 
 
 @dataclass

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent.errors import AuthError, SourceError, UserError
+from agent.errors import AuthError, NotFound, SourceError, UserError
 from agent.model import Changes, OwnEvent, SeriesSpec
 from connectors.base import Connector, ConnectorContext, Interval
 from connectors.google import auth as google_auth
@@ -204,8 +204,8 @@ class GoogleConnector(Connector):
         events.instances originalStart); an instance already there is left as it is."""
         instance = self._own_instance(series_id, original_start)
         if instance is None:
-            raise SourceError(self.name, f"series {series_id} has no instance at "
-                                         f"{original_start.isoformat()} (cancelled or removed)")
+            raise NotFound(f"{self.name}: series {series_id} has no instance at "
+                           f"{original_start.isoformat()} (cancelled, moved or removed outside the agent)")
         start, end = parse_moment(instance["start"], self.zone)[0], parse_moment(instance["end"], self.zone)[0]
         if start == new_start:
             return

@@ -1,11 +1,13 @@
 """Writing the agent's touchbase series as iCalendar (CalDAV and the local calendar file)."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
 
+from agent.errors import NotFound
 from agent.model import SeriesSpec
 from connectors.ical.read import TAG_PROPERTY
 
@@ -114,10 +116,35 @@ def instance_override(master: icalendar.Component, original_start: datetime,
     return event
 
 
+def is_occurrence(master: icalendar.Component, original_start: datetime) -> bool:
+    """True when the series `master` has an occurrence starting at `original_start`."""
+    from dateutil.rrule import rrulestr
+
+    start = master.decoded("DTSTART")
+    rule = master.get("RRULE")
+    if rule is None or not isinstance(start, datetime) or start.tzinfo is None:
+        return False
+    zone = start.tzinfo
+    local = start.replace(tzinfo=None)
+    wanted = original_start.astimezone(zone).replace(tzinfo=None)
+    text = rule.to_ical().decode()
+    if "UNTIL=" in text:  # dateutil wants UNTIL in the same (wall-clock) terms as a naive start
+        until = rule["UNTIL"][0]
+        if isinstance(until, datetime):
+            until = until.astimezone(zone).replace(tzinfo=None)
+            text = re.sub(r"UNTIL=[^;]+", f"UNTIL={until:%Y%m%dT%H%M%S}", text)
+    found = rrulestr(text, dtstart=local).between(wanted - timedelta(seconds=1),
+                                                    wanted + timedelta(seconds=1), inc=True)
+    return bool(found)
+
+
 def put_override(components: list, master: icalendar.Component, original_start: datetime,
                  new_start: datetime | None, now: datetime | None = None) -> bool:
     """Add or replace the override of one instance in `components` (a calendar's
-    subcomponents); False when the same override is there already (a retry)."""
+    subcomponents); False when the same override is there already (a retry). NotFound when
+    the series has no occurrence at `original_start` (an instance changed outside the agent)."""
+    if not is_occurrence(master, original_start):
+        raise NotFound(f"series {master.get('UID')} has no occurrence at {original_start.isoformat()}")
     wanted = instance_override(master, original_start, new_start, now)
     uid, key = str(master["UID"]), original_start.astimezone(UTC)
     for index, item in enumerate(components):

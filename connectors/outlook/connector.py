@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from agent.errors import AuthError, SourceError
+from agent.errors import AuthError, NotFound, SourceError
 from agent.model import Changes, Occurrence, OwnEvent, SeriesSpec, WorkingHours
 from connectors.base import Connector, ConnectorContext, Interval
 from connectors.outlook import mapping as gm
@@ -203,8 +203,8 @@ class OutlookConnector(Connector):
         among the master's instances by originalStart); one already there is left as it is."""
         instance = self._own_instance(series_id, original_start)
         if instance is None:
-            raise SourceError(self.name, f"series {series_id} has no instance at "
-                                         f"{original_start.isoformat()} (cancelled or removed)")
+            raise NotFound(f"{self.name}: series {series_id} has no instance at "
+                           f"{original_start.isoformat()} (cancelled, moved or removed outside the agent)")
         start = gm.parse_time(instance.get("start"), self.zone)
         end = gm.parse_time(instance.get("end"), self.zone)
         if start is None or end is None or start == new_start:
