@@ -61,8 +61,11 @@ class Trouble:
 class Healer(SeriesRun):
     """The healing half of a run (the planner runs it after the read-back)."""
 
+    _finished: set[str]  # series whose interrupted move this run finished (the store is stale)
+
     def heal(self, ask_backend: bool = True) -> None:
         """Finish interrupted moves, then move or cancel every instance in trouble."""
+        self._finished = set()
         if self.config.touchbase.heal_days <= 0:
             return
         self.finish_pending()
@@ -74,6 +77,7 @@ class Healer(SeriesRun):
 
     def needs_healing(self) -> bool:
         """True when a move was interrupted or the store shows an instance in trouble (no request)."""
+        self._finished = set()
         if self.config.touchbase.heal_days <= 0:
             return False
         return any(m.state == moves.PENDING for m in self.moves.values()) or bool(self.store_troubles())
@@ -127,6 +131,8 @@ class Healer(SeriesRun):
         busy = slots.BusyIndex(self._user_busy_in(*self.window()))
         troubles = []
         for inst in instances:
+            if inst.row.series_id in self._finished:
+                continue
             if not busy.is_free(inst.start, inst.end):
                 troubles.append(Trouble(inst, "conflict"))
             elif inst.declined and not inst.moved and self._single_decline(inst):
@@ -154,7 +160,7 @@ class Healer(SeriesRun):
         taken = {id(t.instance) for t in known}
         by_row: dict[str, list[Instance]] = {}
         for inst in self.instances():
-            if id(inst) not in taken:
+            if id(inst) not in taken and inst.row.series_id not in self._finished:
                 by_row.setdefault(inst.row.series_id, []).append(inst)
         troubles = []
         low, high = self.window()
@@ -191,8 +197,12 @@ class Healer(SeriesRun):
             connector = self._target_connector(row)
             if connector is None:
                 continue
+            self._finished.add(row.series_id)  # the store shows it as before: checked next sync
             try:
                 self._write(connector, row, move)
+            except NotFound:
+                self._leave(row, Instance(row, move.original_start, move.original_start,
+                                          move.original_start))
             except SourceError as exc:
                 self.report.errors.append(str(exc))
 
