@@ -251,3 +251,16 @@ def test_an_address_the_http_library_rejects_is_not_quoted(server):
     with pytest.raises(SourceError) as caught:
         fetch(f"{server.url}/secret token.ics", None, FetchPolicy(retries=0), "work")
     assert "secret" not in str(caught.value) and str(caught.value).startswith(f"work: {server.url}: ")
+
+
+def test_an_unchanged_address_parses_nothing(tmp_path, server):
+    """The second sync of an unchanged address is one 304 and loads no parser at all."""
+    from tests.test_lazy_imports import program, run
+
+    server.publish("/cal.ics", one_meeting())
+    config = url_config(tmp_path, f'url = "{server.url}/cal.ics"')
+    script = program(tmp_path)
+    first = run(script, config, "sync")
+    assert "occurrences read" in first and "icalendar" in first  # the first read parses
+    assert run(script, config, "sync").splitlines() == ["work: unchanged", "LOADED []"]
+    assert server.statuses() == [200, 304]
