@@ -1,6 +1,7 @@
 """Letting a relationship go at once, and resuming it: what `let-go` and `resume` change."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from agent.config import Config
@@ -10,17 +11,29 @@ from agent.ratings import let_go, resume
 from agent.store import Store, parse_iso
 
 LET_GO_REASON = "you let this relationship go"
+FORGET_ADVICE = "delete it yourself."
+RETRY_NOTE = "the agent ends it on its next run, or delete it yourself."
 
 
-def let_go_now(config: Config, store: Store, email: str, now: datetime) -> list[str]:
+@dataclass
+class LetGoResult:
+    """What `let-go` did: one line per series or proposal, and whether a series is still live."""
+
+    lines: list[str] = field(default_factory=list)
+    still_live: int = 0
+
+
+def let_go_now(config: Config, store: Store, email: str, now: datetime) -> LetGoResult:
     """Mark `email` let go and end the agent's live series with them through the write target
-    at once (as `forget` does); withdraw a waiting proposal. Returns what was done, one line each.
+    at once (as `forget` does); withdraw a waiting proposal.
 
-    A series that could not be ended stays recorded as live: the planner ends it on a later run.
+    A series that could not be ended stays recorded as live (`still_live`): the planner ends it
+    on a later run.
     """
     let_go(store, email, now)
     ended: set[str] = set()
-    lines = end_live_series(config, store, email, now, ended)
+    result = LetGoResult([line.replace(FORGET_ADVICE, RETRY_NOTE)
+                          for line in end_live_series(config, store, email, now, ended)])
     targets = set()
     for row in tb.of_person(store, email):
         if row.state in tb.BOOKED and row.series_id in ended:
@@ -28,11 +41,13 @@ def let_go_now(config: Config, store: Store, email: str, now: datetime) -> list[
             tb.save(store, row)
             store.log_action("touchbase-ended", email, LET_GO_REASON, now)
             targets.add(row.target)
+        elif row.state in tb.BOOKED:
+            result.still_live += 1
         elif row.state == tb.PROPOSED:
             tb.remove(store, row.series_id)
-            lines.append(f"Withdrew the proposed touchbase with {email}.")
+            result.lines.append(f"Withdrew the proposed touchbase with {email}.")
     _resync(config, store, targets, now)
-    return lines
+    return result
 
 
 def _resync(config: Config, store: Store, targets: set[str], now: datetime) -> None:

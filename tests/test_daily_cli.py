@@ -170,3 +170,25 @@ def test_a_refusal_exits_2_in_every_command(tmp_path):
     assert again.output.count("\n") == 1
     unconfirmed = run_cli(config_path, "forget", ALICE, now=NOW, input="n\n")
     assert unconfirmed.exit_code == 2
+
+
+def test_let_go_when_the_calendar_cannot_be_reached_says_the_agent_ends_it_later(
+        tmp_path, dav_calendar, monkeypatch):
+    from tests.planning_helpers import drifting
+
+    base, work, name = dav_calendar
+    for event in drifting(ALICE):
+        work.save_event(calendar(event))
+    extra = (f'[[sources]]\nname = "dav"\ntype = "caldav"\nurl = "{base}"\nusername = "me"\n'
+             f'calendars = ["{name}"]\n\n[touchbase]\nwrite_to = "dav"\n')
+    config_path = write_config(tmp_path, [], extra=extra)
+    assert run_cli(config_path, "sync", now=NOW).exit_code == 0
+    assert run_cli(config_path, "approve", ALICE, now=NOW).exit_code == 0
+    monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "wrong")
+    gone = run_cli(config_path, "let-go", ALICE, now=NOW)
+    assert gone.exit_code == 1  # let go, but a part of the work (ending the series) failed
+    first = gone.output.splitlines()[0]
+    assert first.startswith("Could not end the touchbase series ")
+    assert first.endswith("the agent ends it on its next run, or delete it yourself.")
+    page = json.loads(run_cli(config_path, "person", ALICE, "--json", now=NOW).output)
+    assert page["let_go"] and page["touchbases"][0]["state"] == "active"  # still live: retried

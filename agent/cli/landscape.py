@@ -75,9 +75,12 @@ def let_go_command(app: App, email: str) -> None:
     """Let a relationship go: the agent's touchbase series with them ends now, no reconnect
     reminders, no drafts (undo with resume)."""
     address = normalise_email(email)
-    for line in let_go_now(app.config, app.store, address, app.now()):
+    result = let_go_now(app.config, app.store, address, app.now())
+    for line in result.lines:
         click.echo(line)
     click.echo(f"Let go of {address}; `touchbase resume {address}` brings them back.")
+    if result.still_live:
+        raise SystemExit(1)  # part of the work failed: a series could not be ended yet
 
 
 @main.command("resume")
