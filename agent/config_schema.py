@@ -279,8 +279,8 @@ class StoreConfig:
 class TouchbaseConfig:
     """Recurring touchbases the agent books (or proposes)."""
 
-    mode: str = opt("auto", "auto (book) | propose (list in the morning email) | off",
-                    choices=("auto", "propose", "off"))
+    mode: str = opt("auto", "auto (book) | propose (list in the morning email) | off; unset and only "
+                    "ics sources: propose", choices=("auto", "propose", "off"), commented=True)
     cadence_days: int = opt(30, "meet each tracked colleague about this often", minimum=1, maximum=365)
     duration_minutes: int = opt(30, "length of a touchbase", minimum=5, maximum=480)
     max_active: int = opt(5, "at most this many touchbase series at once", minimum=0, maximum=100)

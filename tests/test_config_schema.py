@@ -164,3 +164,12 @@ def test_toml_strings_round_trip(text):
 def test_render_config_with_no_sources_still_loads():
     config = parse_config(tomllib.loads(render_config(sources=())))
     assert config.sources == []
+
+
+def test_the_starter_leaves_mode_unset_so_an_ics_only_setup_proposes():
+    ics_only = parse_config(tomllib.loads(starter_config("me@acme.example", "c.ics", "UTC")))
+    assert "touchbase.mode" not in ics_only.given
+    assert ics_only.touchbase.mode == "propose"
+    with_caldav = parse_config(tomllib.loads(starter_config("me@acme.example", timezone="UTC", sources=[
+        {"name": "dav", "type": "caldav", "url": "https://dav.acme.example/"}])))
+    assert with_caldav.touchbase.mode == "auto"
