@@ -52,6 +52,8 @@ def test_a_kill_right_after_gmail_accepts_the_morning_email_sends_no_second_one(
     assert len(google.sent) == 1  # found in sent mail, not sent again
     [row] = queued_mail(config)
     assert row["sent_at"] and row["last_error"] is None
+    status = run_cli(config, "status", now=NOW).output
+    assert "morning email: last sent for 2026-10-14" in status  # the queued day settled as sent
     lookups = [q for method, q in google.queries if method == "messages.list"]
     message_id = google.sent[0]["parsed"]["Message-ID"].strip("<>")
     assert lookups and lookups[0]["q"] == [f"rfc822msgid:{message_id}"]

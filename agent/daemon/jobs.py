@@ -130,9 +130,11 @@ def _reconnect_hour(config: Config, store: Store, now: datetime) -> tuple[list[s
 
 def job_mail(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
     """Retry mail that could not be sent or filed before."""
+    from agent.digest.morning import settle_queued_days
     from agent.mail import flush_outgoing
 
     detail = describe(flush_outgoing(config, store, now), "message")
+    settle_queued_days(store)
     _fail_on_undelivered(store, (), detail)
     return detail
 

@@ -151,6 +151,23 @@ def _queue(config: Config, store: Store, digest: Digest, now: datetime, claim: b
     return outgoing_id
 
 
+def settle_queued_days(store: Store) -> int:
+    """Days recorded 'queued' whose email has gone out since (a retry by the mail job, found in
+    sent mail after a crash) read 'sent', at the time it went; returns how many changed."""
+    changed = 0
+    days = store.db.conn.execute("SELECT day FROM digests WHERE status = 'queued'").fetchall()
+    rows = store.db.conn.execute(
+        "SELECT sent_at, raw FROM outgoing WHERE kind = ? ORDER BY id DESC", (KIND,)).fetchall() if days else []
+    for (day,) in days:
+        key = f"{KIND}|{day}".encode()
+        sent = [at for at, raw in rows if key in bytes(raw)]
+        if sent and all(sent):
+            changed += store.db.conn.execute(
+                "UPDATE digests SET status = 'sent', sent_at = ? WHERE day = ? AND status = 'queued'",
+                (sent[0], day)).rowcount
+    return changed
+
+
 def _claim_day(store: Store, day: date, now: datetime, transport: str, status: str,
                exclusive: bool = True) -> None:
     verb = "INSERT" if exclusive else "INSERT OR IGNORE"
