@@ -4,6 +4,7 @@ the next run finds the mail in the account's sent mail by its Message-ID instead
 again."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -85,3 +86,20 @@ def test_a_mail_the_provider_never_took_is_sent_after_the_lookup(tmp_path, googl
     assert len(google.sent) == 1
     assert [m for m, _ in google.log if m in ("messages.list", "messages.send")][-2:] == [
         "messages.list", "messages.send"]
+
+
+def test_a_gmail_sign_in_without_the_read_permission_sends_again_with_a_warning(tmp_path, google, caplog):
+    from tests.fakes.google_accounts import SCOPE
+
+    scopes = [SCOPE + "calendar.events", SCOPE + "calendar.freebusy", SCOPE + "gmail.compose"]
+    config = google_config(tmp_path, google, scopes=scopes,
+                           extra='[digest]\ntransport = "gwork"\nto = "me@acme.example"\n')
+    google.inject(0, method="messages.send", after=True)  # carried out, the answer lost
+    assert run_cli(config, "run", "--once", now=NOW).exit_code == 1
+    caplog.set_level(logging.WARNING, logger="agent.mail")
+    assert run_cli(config, "run", "--once", now=NOW).exit_code == 0
+    assert len(google.sent) == 2  # the one duplicate the docs warn of; never a third
+    assert "gwork cannot look up sent mail" in caplog.text
+    assert "messages.list" not in [m for m, _ in google.log]  # no call it may not make
+    assert run_cli(config, "run", "--once", now=NOW).exit_code == 0
+    assert len(google.sent) == 2
