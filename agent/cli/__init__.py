@@ -123,16 +123,8 @@ def _requested_command(argv: list[str]) -> str | None:
     """The command a `touchbase` command line names after the global options, if plain."""
     if not argv or not argv[0].endswith("touchbase"):
         return None
-    args, index = argv[1:], 0
-    while index < len(args):
-        arg = args[index]
-        if arg in ("--config", "--now"):
-            index += 2
-        elif arg.startswith(("--config=", "--now=")) or arg in ("--verbose", "-v"):
-            index += 1
-        else:
-            return None if arg.startswith("-") else arg
-    return None
+    word = stopping.command_word(argv)
+    return None if word is None or word.startswith("-") else word
 
 
 _register(only=FAST_COMMANDS.get(_requested_command(sys.argv) or ""))

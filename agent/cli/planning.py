@@ -72,17 +72,6 @@ def approve_command(app: App, email: str, force: bool) -> None:
     click.echo(approve(app.config, app.store, address, app.now()))
 
 
-def _touchbase_line(app: App, row: tb.Touchbase, when) -> str:  # noqa: ANN001
-    text = f"{row.state:9} {row.title or 'touchbase'}"
-    if row.start is not None:
-        text += f": {describe_touchbase(app.config, row)}"
-    if row.declines:
-        text += f"; {row.declines} decline(s)"
-    if row.ended_at:
-        text += f"; ended {when(row.ended_at)}"
-    return text
-
-
 def status_touchbases(app: App, report: StatusReport) -> None:
     """`touchbase status`: how many touchbases are live against the capacity."""
     rows = tb.load(app.store)

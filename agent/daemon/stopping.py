@@ -89,8 +89,8 @@ def _on_signal(signum: int, frame: Any) -> None:
         listener()
 
 
-def wants_run(argv: list[str]) -> bool:
-    """True when a `touchbase` command line runs the `run` command (global options skipped)."""
+def command_word(argv: list[str]) -> str | None:
+    """The first word of a `touchbase` command line after the global options (None when none)."""
     args, index = argv[1:], 0
     while index < len(args):
         arg = args[index]
@@ -99,5 +99,10 @@ def wants_run(argv: list[str]) -> bool:
         elif arg.startswith(("--config=", "--now=")) or arg in ("--verbose", "-v"):
             index += 1
         else:
-            return arg == "run"
-    return False
+            return arg
+    return None
+
+
+def wants_run(argv: list[str]) -> bool:
+    """True when a `touchbase` command line runs the `run` command (global options skipped)."""
+    return command_word(argv) == "run"
