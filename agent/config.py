@@ -457,10 +457,10 @@ def _parse_source(entry: Any, where: str, problems: list[str]) -> SourceConfig |
 def _check_ics_location(entry: dict[str, Any], where: str, problems: list[str]) -> None:
     given = [key for key in ICS_LOCATIONS if entry.get(key)]
     if not given:
-        problems.append(f"{where} path: an ics source needs one of path, paths, url, url_env or url_file")
+        problems.append(f"{where} path: an ics source needs one of path, paths, url, urls, url_env or url_file")
     elif len(given) > 1:
         problems.append(f"{where} {' and '.join(given)}: an ics source takes only one of "
-                        "path, paths, url, url_env or url_file")
+                        "path, paths, url, urls, url_env or url_file")
 
 
 # --- rules across keys --------------------------------------------------------------------

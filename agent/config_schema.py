@@ -425,6 +425,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
         paths=Option([], "or several .ics files", rule=PATH),
         url=Option("", "or a published calendar address (https:// or webcal://)", rule=CALENDAR_URL,
                    example="https://calendar.example/basic.ics"),
+        urls=Option([], "or several calendar addresses, read together as one calendar", rule=CALENDAR_URL),
         url_env=Option("", "or an environment variable holding a secret address", rule=ENV_NAME,
                        example="TOUCHBASE_CALENDAR_URL"),
         url_file=Option("", "or a file holding a secret address", rule=PATH,
@@ -462,7 +463,7 @@ SOURCE_TYPES: dict[str, SourceType] = {
     )),
 }
 
-ICS_LOCATIONS = ("path", "paths", "url", "url_env", "url_file")
+ICS_LOCATIONS = ("path", "paths", "url", "urls", "url_env", "url_file")
 """An ics source takes exactly one of these."""
 
 SOURCE_KEYS: dict[str, dict[str, Any]] = {
@@ -475,7 +476,7 @@ SECRET_KEYS = ("password", "secret", "client_secret", "token")
 SECRET_HINT = "secrets are never stored in the config; use password_env or password_file"
 
 CROSS_RULES = (
-    "An ics source takes exactly one of path, paths, url, url_env or url_file.",
+    "An ics source takes exactly one of path, paths, url, urls, url_env or url_file.",
     "Source names are unique; write_to and the transports name a source (or outbox / smtp).",
     "The store path names a file (not a device, pipe or socket) in a folder that exists or can be "
     "created.",

@@ -137,7 +137,7 @@ def test_unknown_key_of_a_source_type(tmp_path):
 def test_an_ics_source_needs_a_path(tmp_path):
     path, problems, _ = problems_of(tmp_path, '[[sources]]\nname = "work"\ntype = "ics"\n')
     assert problems == [f"{path}: [[sources]] 'work' path: an ics source needs one of "
-                        "path, paths, url, url_env or url_file"]
+                        "path, paths, url, urls, url_env or url_file"]
 
 
 def test_duplicate_source_names(tmp_path):

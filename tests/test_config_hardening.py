@@ -173,7 +173,7 @@ def test_every_number_outside_its_bounds_is_refused(tmp_path, table, label, opti
     ('name = "w"\ntype = "ics"\nurl = "https://[::1/c.ics"', "[[sources]] 'w' url 'https://[::1/c.ics' is not an "
      "https:// or webcal:// address"),
     ('name = "w"\ntype = "ics"\npath = "c.ics"\nurl = "https://calendar.example/c.ics"',
-     "[[sources]] 'w' path and url: an ics source takes only one of path, paths, url, url_env or url_file"),
+     "[[sources]] 'w' path and url: an ics source takes only one of path, paths, url, urls, url_env or url_file"),
     ('name = "w"\ntype = "ics"\nurl_env = "1VAR"', "[[sources]] 'w' url_env '1VAR' is not an environment variable "
      "name"),
     ('name = "w"\ntype = "ics"\npath = "c.ics"\nmax_bytes = 10', "[[sources]] 'w' max_bytes must be between 1024 "

@@ -264,3 +264,16 @@ def test_an_unchanged_address_parses_nothing(tmp_path, server):
     assert "occurrences read" in first and "icalendar" in first  # the first read parses
     assert run(script, config, "sync").splitlines() == ["work: unchanged", "LOADED []"]
     assert server.statuses() == [200, 304]
+
+
+def test_several_addresses_in_one_source_are_read_as_one_calendar(tmp_path, server):
+    server.publish("/team.ics", one_meeting("a", "ann@acme.example", "05"))
+    server.publish("/project.ics", one_meeting("b", "bob@acme.example", "06"))
+    config = url_config(tmp_path, f'urls = ["{server.url}/team.ics", "{server.url}/project.ics"]')
+    first = run_cli(config, "sync", now=NOW)
+    assert first.exit_code == 0, first.output
+    assert meetings(config, "ann@acme.example") == 1 and meetings(config, "bob@acme.example") == 1
+    del server.log[:]
+    again = run_cli(config, "sync", now=NOW)
+    assert again.exit_code == 0 and "work: unchanged" in again.output
+    assert server.statuses() == [304, 304]

@@ -1,8 +1,8 @@
 """Where an ics source's bytes come from: local files and calendar addresses.
 
-A source names its calendar with one of `path` / `paths` (files), `url` (an https:// or
-webcal:// address) and, for a secret address kept out of the config, `url_env` (an environment
-variable holding it) or `url_file` (a file holding it); several files are read together as one
+A source names its calendar with one of `path` / `paths` (files), `url` / `urls` (https:// or
+webcal:// addresses) and, for a secret address kept out of the config, `url_env` (an environment
+variable holding it) or `url_file` (a file holding it); several files or addresses are read together as one
 calendar. Addresses are only ever shown by scheme and host.
 
 `InputReader.read` tells whether anything changed since the last sync: files by their hash,
@@ -45,14 +45,14 @@ def looks_like_url(text: str) -> bool:
 def source_inputs(name: str, options: dict[str, Any]) -> list[CalendarInput]:
     """The files and addresses of an ics source, in config order; SourceError on a bad one."""
     inputs = [_file_input(name, p) for p in _listed(options, "path", "paths")]
-    texts = [("url", str(options["url"]))] if options.get("url") else []
+    texts = [("url", text) for text in _listed(options, "url", "urls")]
     if options.get("url_env"):
         texts.append(("url_env", _from_env(name, options["url_env"])))
     if options.get("url_file"):
         texts.append(("url_file", _from_file(name, options["url_file"])))
     inputs += [_url_input(name, key, text) for key, text in texts]
     if not inputs:
-        raise SourceError(name, "no calendar given: set path, paths, url, url_env or url_file")
+        raise SourceError(name, "no calendar given: set path, paths, url, urls, url_env or url_file")
     return inputs
 
 
