@@ -5,8 +5,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
+import pytest
 
 from agent.config import load_config
+from agent.errors import SourceError
 from agent.model import AGENT_TAG_NAME
 from agent.planning import touchbases as tb
 from agent.planning.planner import run_planner
@@ -131,4 +133,21 @@ def test_caldav_target_books_once_reads_declines_back_and_ends_the_series(tmp_pa
     (_, (_, ended)), = _own_objects(work).items()
     assert "UNTIL" in ended["RRULE"]
     assert tb.load(store)[0].state == tb.ENDED
+    store.close()
+
+
+def test_google_one_refused_booking_does_not_stop_the_next(tmp_path, google, fast_retries):
+    _past_one_on_ones(google, ALICE)
+    _past_one_on_ones(google, BOB)
+    config_path = google_config(tmp_path, google,
+                                extra='[touchbase]\nwrite_to = "gwork"\nmax_per_day = 2\n')
+    assert run_cli(config_path, "sync", now=NOW).exit_code == 0
+    config = load_config(config_path)
+    store = Store(config.store_path)
+    google.inject(400, reason="invalid", method="events.insert")  # the first booking only
+    with pytest.raises(SourceError, match="creating 'Touchbase: Alice'"):  # the job shows as failing
+        run_planner(config, store, NOW_DT)
+    assert {r.email: r.state for r in tb.load(store)} == {ALICE: tb.PENDING, BOB: tb.ACTIVE}  # Bob booked too
+    retried = run_planner(config, store, NOW_DT + timedelta(hours=1))
+    assert retried.created == [ALICE]
     store.close()

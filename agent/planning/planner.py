@@ -17,7 +17,7 @@ from datetime import datetime
 
 from agent.addresses import normalise_email
 from agent.config import Config, SourceConfig, write_target
-from agent.errors import AlreadyExists, ConfigError, NotFound, SourceError, UserError
+from agent.errors import AlreadyExists, AuthError, ConfigError, NotFound, SourceError, UserError
 from agent.inference import MeetingRules
 from agent.model import SeriesSpec
 from agent.planning import moves, slots
@@ -39,6 +39,9 @@ from connectors.base import Connector
 __all__ = ["PlannerReport", "Planner", "OpenConnector", "run_planner", "read_back_series",
            "heal_after_sync", "approve",
            "target_source", "describe_touchbase"]
+
+TARGET_DOWN_AFTER = 2
+"""Failed bookings in one run after which the write target itself is taken to be failing."""
 
 
 def target_source(config: Config) -> SourceConfig:
@@ -197,7 +200,7 @@ class Planner(Healer):
             self.report.add("withdrawn", row.email, self._name(row.email), "no longer drifting")
         live = sum(1 for row in self.rows if row.state in tb.LIVE)
         today = self._created_today()
-        waiting = 0
+        waiting, failures = 0, 0
         for rel in candidates:
             proposal = self._proposal(rel.email)
             if proposal is not None and self.config.touchbase.mode == "propose":
@@ -208,9 +211,12 @@ class Planner(Healer):
                 continue
             try:
                 done = self._book(rel, proposal) if self.config.touchbase.mode == "auto" else self._propose(rel)
-            except SourceError as exc:  # the target fails: stop here, retried on the next run
+            except SourceError as exc:  # this booking is retried on the next run
                 self.report.errors.append(str(exc))
-                return
+                failures += 1
+                if isinstance(exc, AuthError) or failures >= TARGET_DOWN_AFTER:
+                    return  # the target itself fails: the others wait for the next run too
+                continue  # one bad booking does not stop the others
             if done and proposal is None:
                 live, today = live + 1, today + 1
         self._note_waiting(waiting, live, today)
