@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 import icalendar
 import platformdirs
 
-from agent.config import APP_NAME, Config, parse_config
+from agent.configuration.loader import APP_NAME, Config, parse_config
 from agent.errors import UserError
 from agent.notes import add_note
 from agent.ratings import rate
-from agent.store import Store
+from agent.storage.store import Store
 
 ZONE_NAME = "Europe/Berlin"
 ZONE = ZoneInfo(ZONE_NAME)

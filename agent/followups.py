@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from agent.config import Config
+from agent.configuration.loader import Config
 from agent.errors import TouchbaseError
 from agent.inference import MeetingRules
 from agent.mail import (
@@ -34,7 +34,7 @@ from agent.mail import (
 from agent.model import Occurrence
 from agent.relationships import Relationship, relationships
 from agent.safe_text import one_line
-from agent.store import Store, iso, parse_iso
+from agent.storage.store import Store, iso, parse_iso
 from agent.templating import render
 
 KIND = "followup"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agent.addresses import bare_address
-from agent.config import Config
+from agent.configuration.loader import Config
 from agent.model import LOCAL_SOURCE, Occurrence
 
 LOOKAHEAD_DAYS = 90

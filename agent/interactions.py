@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from agent.errors import UserError
-from agent.store import Store, iso, parse_iso
+from agent.storage.store import Store, iso, parse_iso
 
 KINDS = ("call", "coffee", "chat", "email", "other")
 DEFAULT_KIND = "other"

@@ -25,10 +25,10 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from agent.addresses import recipients
-from agent.config import Config, SmtpConfig
+from agent.configuration.loader import Config, SmtpConfig
 from agent.errors import SourceError, StoreError, TouchbaseError, UserError
 from agent.safe_text import one_line, printable, server_reply
-from agent.store import Store, iso
+from agent.storage.store import Store, iso
 
 log = logging.getLogger(__name__)
 

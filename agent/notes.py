@@ -8,7 +8,7 @@ from datetime import datetime
 
 from agent.addresses import normalise_email
 from agent.errors import UserError
-from agent.store import Store, iso
+from agent.storage.store import Store, iso
 
 
 def add_note(store: Store, email: str, text: str, now: datetime) -> int:

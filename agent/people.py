@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from agent.config import Config
+from agent.configuration.loader import Config
 from agent.inference import ColleagueStats, compute_stats, sync_window
 from agent.interactions import Interaction, all_interactions
-from agent.store import Store
+from agent.storage.store import Store
 
 
 def colleague_stats(config: Config, store: Store, now: datetime) -> dict[str, ColleagueStats]:

@@ -5,14 +5,14 @@ import json
 from datetime import datetime
 
 from agent.addresses import normalise_email
-from agent.config import Config, SourceConfig
+from agent.configuration.loader import Config, SourceConfig
 from agent.errors import TouchbaseError
 from agent.people import people_rows
 from agent.planning import touchbases as tb
 from agent.planning.readback import own_by_series
 from agent.planning.targets import source_named, where_written
 from agent.sources import open_connector
-from agent.store import Store, address_digest, iso, scrub_text
+from agent.storage.store import Store, address_digest, iso, scrub_text
 
 _TABLES_BY_EMAIL = ("people", "notes", "interactions", "touchbases", "followups", "actions")
 

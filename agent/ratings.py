@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from agent.addresses import normalise_email
 from agent.errors import UserError
-from agent.store import Store, iso
+from agent.storage.store import Store, iso
 
 ROLES = ("sponsor", "anti-sponsor", "neutral")
 _CADENCE = re.compile(r"^\s*(\d+)\s*([dwm]?)\s*$")

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from agent.config import Config
+from agent.configuration.loader import Config
 from agent.inference import ColleagueStats, MeetingRules
 from agent.interactions import ContactLog, contact_log
 from agent.people import colleague_stats
-from agent.store import Store, parse_iso
+from agent.storage.store import Store, parse_iso
 
 ON_TRACK, BOOKED, DUE, OVERDUE = "on track", "booked", "due", "overdue"
 STATUSES = (ON_TRACK, BOOKED, DUE, OVERDUE)

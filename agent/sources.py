@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from agent import model
-from agent.config import Config, SourceConfig
+from agent.configuration.loader import Config, SourceConfig
 from agent.inference import sync_window
 from connectors import connector_class
 from connectors.base import Connector, ConnectorContext

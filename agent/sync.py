@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from agent.config import Config, SourceConfig
+from agent.configuration.loader import Config, SourceConfig
 from agent.errors import AuthError, SourceError
 from agent.sources import local_source, open_connector
-from agent.store import Store
+from agent.storage.store import Store
 
 log = logging.getLogger(__name__)
 

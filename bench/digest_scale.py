@@ -26,7 +26,7 @@ from scale_data import meeting, scale_config  # noqa: E402
 
 from agent.digest.morning import build_digest  # noqa: E402
 from agent.model import Changes, Occurrence  # noqa: E402
-from agent.store import Store, iso  # noqa: E402
+from agent.storage.store import Store, iso  # noqa: E402
 
 GOAL_SECONDS = 0.5
 ZONE = ZoneInfo("Europe/Berlin")

@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from agent.config import load_config  # noqa: E402
+from agent.configuration.loader import load_config  # noqa: E402
 from agent.model import SeriesSpec  # noqa: E402
 from agent.sources import open_connector  # noqa: E402
-from agent.store import Store  # noqa: E402
+from agent.storage.store import Store  # noqa: E402
 from agent.sync import sync_source  # noqa: E402
 from tests.fakes.google_api import GoogleEmulator  # noqa: E402
 

@@ -28,7 +28,7 @@ from scale_data import USER, meeting, scale_config  # noqa: E402
 from agent.model import Attendee, Changes, Occurrence  # noqa: E402
 from agent.planning import touchbases as tb  # noqa: E402
 from agent.planning.planner import heal_after_sync  # noqa: E402
-from agent.store import Store  # noqa: E402
+from agent.storage.store import Store  # noqa: E402
 
 GOAL_SECONDS = 0.2
 ZONE = ZoneInfo("Europe/Berlin")

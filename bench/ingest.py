@@ -180,7 +180,7 @@ def touchbase_command(folder: Path) -> list[str]:
 
 def expansion_window(config_path: Path, now: datetime) -> tuple[datetime, datetime]:
     """The span the ICS connector expands over for a first sync at `now`."""
-    from agent.config import load_config
+    from agent.configuration.loader import load_config
     from agent.inference import sync_window
     from connectors.ics.connector import WINDOW_SLACK
 
@@ -214,9 +214,9 @@ def naive_store(config_path: Path, calendar: Path, now: datetime) -> None:
     import icalendar
     import recurring_ical_events
 
-    from agent.config import load_config
+    from agent.configuration.loader import load_config
     from agent.model import Changes
-    from agent.store import Store
+    from agent.storage.store import Store
     from connectors.ical import read as ical
     config = load_config(config_path)
     start, end = expansion_window(config_path, now)

@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 import icalendar  # noqa: E402
 
-from agent.config import load_config  # noqa: E402
+from agent.configuration.loader import load_config  # noqa: E402
 from connectors.ical.read import TAG_PROPERTY  # noqa: E402
 from tests.helpers import Ev, calendar, write_config  # noqa: E402
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.config import parse_config  # noqa: E402
+from agent.configuration.loader import parse_config  # noqa: E402
 from agent.model import SeriesSpec  # noqa: E402
 from agent.sources import make_context  # noqa: E402
-from agent.store import Store  # noqa: E402
+from agent.storage.store import Store  # noqa: E402
 from agent.sync import sync_source  # noqa: E402
 from connectors.outlook.connector import OutlookConnector  # noqa: E402
 from tests.fakes.graph_api import GraphFake  # noqa: E402

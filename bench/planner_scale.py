@@ -28,7 +28,7 @@ from scale_data import meeting, scale_config  # noqa: E402
 
 from agent.model import Changes, Occurrence  # noqa: E402
 from agent.planning.planner import Planner, run_planner  # noqa: E402
-from agent.store import Store  # noqa: E402
+from agent.storage.store import Store  # noqa: E402
 
 GOAL_SECONDS = 0.5
 ZONE = ZoneInfo("Europe/Berlin")

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from agent.config import Config, parse_config
+from agent.configuration.loader import Config, parse_config
 from agent.model import Attendee, Occurrence
 
 USER = "me@acme.example"

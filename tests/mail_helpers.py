@@ -8,8 +8,8 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from agent.config import Config, load_config
-from agent.store import Store
+from agent.configuration.loader import Config, load_config
+from agent.storage.store import Store
 from tests.helpers import Ev, calendar, run_cli, write_config
 
 MONDAY = "2026-10-05T09:00:00+02:00"

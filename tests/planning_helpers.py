@@ -7,8 +7,8 @@ from pathlib import Path
 import icalendar
 import recurring_ical_events
 
-from agent.config import Config, load_config
-from agent.store import Store
+from agent.configuration.loader import Config, load_config
+from agent.storage.store import Store
 from connectors.ical.read import TAG_PROPERTY, address_of
 from tests.helpers import USER, Ev, calendar, run_cli, write_config
 

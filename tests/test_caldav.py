@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.model import SeriesSpec
 from agent.sources import open_connector
 from tests.contract import NOW as CONTRACT_NOW
@@ -71,7 +71,7 @@ def test_caldav_expired_token_means_full_resync(tmp_path, dav_calendar):
     config = _caldav_config(tmp_path, base, name)
     people_json(config, NOW)
     loaded = load_config(config)
-    from agent.store import Store
+    from agent.storage.store import Store
     store = Store(loaded.store_path)
     state = store.source_state("dav")
     state["tokens"] = {k: "http://radicale.org/ns/sync/0000" for k in state["tokens"]}

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import (
+from agent.configuration.loader import (
     Config,
     default_config_path,
     load_config,
     parse_config,
     resolve_config_path,
 )
+from agent.configuration.starter import example_text
 from agent.errors import ConfigError
-from agent.starter import example_text
 from tests.helpers import run_cli, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -388,7 +388,7 @@ def test_the_example_mentions_every_section_and_key():
     config = load_config_text_from(text)
     import dataclasses
 
-    from agent.config import SECTIONS
+    from agent.configuration.loader import SECTIONS
 
     for section, cls in SECTIONS.items():
         assert f"[{section}]" in text, section

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.config import Config, load_config, write_target
-from agent.config_schema import SECTIONS, SOURCE_COMMON, SOURCE_TYPES, Option, options_of
+from agent.configuration.loader import Config, load_config, write_target
+from agent.configuration.schema import SECTIONS, SOURCE_COMMON, SOURCE_TYPES, Option, options_of
+from agent.configuration.starter import toml_key, toml_value
 from agent.errors import ConfigError
-from agent.starter import toml_key, toml_value
 from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

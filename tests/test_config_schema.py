@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config, parse_config
-from agent.config_schema import SECTIONS, SOURCE_COMMON, SOURCE_TYPES, Option, options_of
-from agent.errors import ConfigError
-from agent.starter import (
+from agent.configuration.loader import load_config, parse_config
+from agent.configuration.schema import SECTIONS, SOURCE_COMMON, SOURCE_TYPES, Option, options_of
+from agent.configuration.starter import (
     GENERATED,
     example_text,
     packaged_example,
@@ -21,6 +20,7 @@ from agent.starter import (
     starter_config,
     toml_string,
 )
+from agent.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +68,7 @@ def test_every_option_has_help_and_numbers_have_bounds():
 
 
 def test_every_default_and_example_value_passes_its_own_checks():
-    from agent.config import check_value
+    from agent.configuration.loader import check_value
 
     for where, option in all_options():
         for value in (option.default, option.shown):
@@ -80,7 +80,7 @@ def test_every_default_and_example_value_passes_its_own_checks():
 def test_the_shipped_example_and_reference_are_what_the_schema_generates():
     stale = stale_files(ROOT)
     assert not stale, (f"{', '.join(str(p.relative_to(ROOT)) for p in stale)} differ from the schema; "
-                       "regenerate with `python -m agent.config_schema`")
+                       "regenerate with `python -m agent.configuration.schema`")
     assert set(GENERATED) == {"config/touchbase.example.toml", "agent/data/example.toml",
                               "docs/config-reference.md"}
     assert packaged_example() == example_text()

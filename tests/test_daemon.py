@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.daemon.jobs import job_health
 from agent.daemon.lock import StoreLock, holder_pid
 from agent.daemon.loop import MAX_SLEEP_SECONDS, Daemon
 from agent.daemon.sdnotify import Notifier
-from agent.store import Store
+from agent.storage.store import Store
 from tests.helpers import Ev, calendar, run_cli, write_config
 
 ALICE = ";PARTSTAT=ACCEPTED:mailto:alice@acme.example"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from agent.config import SourceConfig
+from agent.configuration.loader import SourceConfig
 from agent.digest.morning import build_digest, send_digest_if_due
 from agent.followups import run_followups
 from agent.notes import add_note

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config
-from agent.store import Store
+from agent.configuration.loader import load_config
+from agent.storage.store import Store
 from tests.fakes.google_setup import google_config
 from tests.helpers import run_cli
 from tests.mail_helpers import MONDAY, setup_calendar

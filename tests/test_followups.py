@@ -4,7 +4,7 @@ from __future__ import annotations
 import mailbox
 from datetime import datetime
 
-from agent.config import SourceConfig
+from agent.configuration.loader import SourceConfig
 from agent.followups import run_followups
 from agent.mail import flush_outgoing, pending
 from agent.notes import add_note

@@ -3,8 +3,8 @@ each lands exactly once even when Google's answer is lost after the write, or th
 nothing the agent did not create is touched."""
 from __future__ import annotations
 
-from agent.config import load_config
-from agent.store import Store
+from agent.configuration.loader import load_config
+from agent.storage.store import Store
 from tests.fakes.google_setup import gev, google_config
 from tests.helpers import run_cli
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from agent.config import load_config
-from agent.store import Store
+from agent.configuration.loader import load_config
+from agent.storage.store import Store
 from connectors.google.connector import GoogleConnector
 from connectors.google.http import RetryPolicy
 from tests.fakes.google_setup import gev, google_config

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from agent.config import load_config
-from agent.store import Store
+from agent.configuration.loader import load_config
+from agent.storage.store import Store
 from tests.contract import COLLEAGUE, Backend, ConnectorContract
 from tests.contract import NOW as CONTRACT_NOW
 from tests.contract import USER as CONTRACT_USER

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 import icalendar
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.model import AGENT_TAG_NAME
 from agent.planning import touchbases as tb
-from agent.store import Store
+from agent.storage.store import Store
 from connectors.ical.read import TAG_PROPERTY
 from tests.fakes.google_setup import gev, google_config
 from tests.fakes.graph_fixtures import outlook_config, sign_in

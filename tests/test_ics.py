@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.sources import open_connector
-from agent.store import Store
+from agent.storage.store import Store
 from tests.contract import NOW as CONTRACT_NOW
 from tests.contract import CalendarFileBackend, ConnectorContract
 from tests.helpers import people_json, run_cli, write_config

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import connectors.ics.connector as ics
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.sources import open_connector
 from connectors.ical import read as ical
 from connectors.ics.blocks import normalise
@@ -409,7 +409,7 @@ import json, sys
 from datetime import datetime
 from pathlib import Path
 import connectors.ics.connector as ics
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.sources import open_connector
 ics.PARALLEL_MIN_GROUPS, ics.CHUNK_GROUPS = int(sys.argv[2]), 50
 if sys.argv[4:] == ["no-fork"]:  # the machine refuses new processes

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.errors import SourceError
 from agent.sources import make_context
 from connectors.ics.connector import IcsConnector

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from tests.fakes.calendar_server import CalendarServer
 from tests.helpers import Ev, calendar, run_cli
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.daemon.jobs import JOBS, describe, job_health, record_job, run_job, run_once
-from agent.store import Store
+from agent.storage.store import Store
 from tests.helpers import Ev, calendar, run_cli, write_config
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -7,7 +7,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.landscape.matrix import (
     KEEP_STRONG,
     MAINTAIN,
@@ -19,7 +19,7 @@ from agent.landscape.matrix import (
     reciprocity_flags,
 )
 from agent.relationships import relationships
-from agent.store import Store
+from agent.storage.store import Store
 from tests.helpers import USER, Ev, calendar, run_cli, write_config
 
 NOW = "2026-11-02T12:00:00+01:00"

@@ -8,11 +8,11 @@ import icalendar
 import pytest
 import recurring_ical_events
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.errors import SourceError
 from agent.model import SeriesSpec
 from agent.sources import LOCAL_SOURCE, local_source, open_connector
-from agent.store import Store
+from agent.storage.store import Store
 from agent.sync import sync_all
 from connectors.ical.read import TAG_PROPERTY
 from tests.contract import NOW as CONTRACT_NOW

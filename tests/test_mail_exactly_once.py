@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from agent.config import load_config
-from agent.store import Store
+from agent.configuration.loader import load_config
+from agent.storage.store import Store
 from tests.fakes.google_setup import google_config
 from tests.fakes.graph_fixtures import outlook_config, sign_in
 from tests.helpers import run_cli

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.followups import run_followups
 from agent.planning.planner import run_planner
-from agent.store import Store
+from agent.storage.store import Store
 from agent.sync import sync_all
 from tests.fakes.graph_fixtures import NOW, at, outlook_config, sign_in
 from tests.fakes.graph_state import att

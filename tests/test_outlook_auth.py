@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import stat
 
-from agent.config import load_config
-from agent.store import Store
+from agent.configuration.loader import load_config
+from agent.storage.store import Store
 from tests.fakes.graph_fixtures import NOW, at, outlook_config, sign_in
 from tests.fakes.graph_state import att
 from tests.helpers import Ev, calendar, people_json, run_cli

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.errors import AuthError, SourceError
-from agent.store import Store
+from agent.storage.store import Store
 from connectors.outlook.graph import RetryPolicy, retry_after_seconds
 from tests.fakes.graph_fixtures import NOW, at, connector, outlook_config, sign_in
 from tests.fakes.graph_state import att

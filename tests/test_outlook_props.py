@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.errors import SourceError
-from agent.store import Store
+from agent.storage.store import Store
 from agent.sync import sync_source
 from connectors.outlook.graph import RetryPolicy
 from tests.fakes.graph_fixtures import at, connector, outlook_config, sign_in

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from agent.config import load_config
-from agent.store import Store
+from agent.configuration.loader import load_config
+from agent.storage.store import Store
 from tests.contract import COLLEAGUE, Backend, ConnectorContract
 from tests.contract import NOW as CONTRACT_NOW
 from tests.fakes.graph_fixtures import NOW, at, connector, outlook_config, sign_in

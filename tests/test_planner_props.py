@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.planning import moves
 from agent.planning import touchbases as tb
 from agent.planning.planner import Planner, run_planner
-from agent.store import Store, parse_iso
+from agent.storage.store import Store, parse_iso
 from agent.sync import sync_all
 from connectors.ical.read import TAG_PROPERTY
 from connectors.localcal import LocalCalendar

@@ -9,7 +9,7 @@ import pytest
 from agent.planning import touchbases as tb
 from agent.planning.planner import Planner, read_back_series, run_planner
 from agent.sources import make_context, open_connector
-from agent.store import parse_iso
+from agent.storage.store import parse_iso
 from connectors.ical.read import TAG_PROPERTY
 from connectors.localcal import LocalCalendar
 from tests.helpers import calendar, run_cli

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.errors import SourceError
 from agent.model import AGENT_TAG_NAME
 from agent.planning import touchbases as tb
 from agent.planning.planner import run_planner
-from agent.store import Store
+from agent.storage.store import Store
 from connectors.ical.read import TAG_PROPERTY
 from tests.fakes.google_setup import gev, google_config
 from tests.helpers import USER, calendar, run_cli, write_config

@@ -8,8 +8,8 @@ from datetime import datetime
 
 import icalendar
 
-from agent.config import load_config
-from agent.store import Store
+from agent.configuration.loader import load_config
+from agent.storage.store import Store
 from tests.helpers import run_cli, write_config
 from tests.mail_helpers import drafts, outbox_mail, parts
 from tests.planning_helpers import NOW, drifting, past_meetings, write_calendar

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.landscape.reconnect_block import DESCRIPTION, block_id, ensure_reconnect_block, load_blocks
 from agent.model import AGENT_TAG_NAME
 from agent.planning import touchbases as tb
-from agent.store import Store
+from agent.storage.store import Store
 from connectors.ical.read import TAG_PROPERTY, address_of
 from tests.fakes.google_setup import google_config
 from tests.fakes.graph_fixtures import outlook_config, sign_in

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.daemon.service import quote, render_unit, template_text, unit_for, writable_paths
 from tests.helpers import run_cli, write_config
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from tests.helpers import run_cli
 from tests.mail_helpers import MONDAY, setup_calendar
 

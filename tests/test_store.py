@@ -12,7 +12,7 @@ import sqlite_utils
 
 from agent.errors import StoreError
 from agent.model import Attendee, Changes, Occurrence
-from agent.store import Store, migrations
+from agent.storage.store import Store, migrations
 from tests.helpers import run_cli, write_config
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config
-from agent.store import Store
-from agent.store_failures import StoreDamaged, StoreLocked, store_error
+from agent.configuration.loader import load_config
+from agent.storage.failures import StoreDamaged, StoreLocked, store_error
+from agent.storage.store import Store
 from tests.helpers import Ev, calendar, run_cli, write_config
 from tests.mail_helpers import MONDAY, setup_calendar
 

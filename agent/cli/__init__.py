@@ -21,7 +21,7 @@ import click
 
 from agent.cli.app import App, parse_now
 from agent.errors import StoreError, TouchbaseError
-from agent.private_files import describe_os_error, private_umask
+from agent.storage.private_files import describe_os_error, private_umask
 
 
 class Main(click.Group):
@@ -70,7 +70,7 @@ def _store_failure(app: App | None, exc: sqlite3.DatabaseError) -> StoreError:
     """A database error as one line naming the store file and what is wrong with it."""
     from pathlib import Path
 
-    from agent.store_failures import store_error
+    from agent.storage.failures import store_error
 
     where = Path("store")
     if app is not None and app._config is not None:

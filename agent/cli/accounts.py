@@ -5,7 +5,7 @@ import click
 
 from agent.cli import main
 from agent.cli.app import App
-from agent.config import Config, write_target
+from agent.configuration.loader import Config, write_target
 from agent.errors import UserError
 from agent.sources import make_context
 from connectors import connector_class

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from agent.config import Config, load_config, resolve_config_path
+from agent.configuration.loader import Config, load_config, resolve_config_path
 from agent.errors import UserError
-from agent.store import Store
+from agent.storage.store import Store
 
 
 def parse_now(text: str | None) -> datetime | None:

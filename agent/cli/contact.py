@@ -13,7 +13,7 @@ from agent.inference import MeetingRules
 from agent.interactions import DEFAULT_KIND, KINDS, log_interaction, parse_when
 from agent.notes import add_note, delete_note, edit_note, notes_of
 from agent.relationships import relationship_of
-from agent.store import parse_iso
+from agent.storage.store import parse_iso
 
 pass_app = click.make_pass_decorator(App)
 

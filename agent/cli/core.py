@@ -14,7 +14,7 @@ from agent.cli.app import App, reported_by_command
 from agent.errors import UserError
 from agent.people import colleague_stats, people_rows
 from agent.safe_text import one_line
-from agent.store import parse_iso
+from agent.storage.store import parse_iso
 from agent.sync import sync_all
 
 if TYPE_CHECKING:

@@ -7,17 +7,17 @@ from pathlib import Path
 import click
 
 from agent.addresses import normalise_email
-from agent.booking_checks import check_booking_target
 from agent.cli import main
 from agent.cli.app import App
 from agent.errors import UserError
+from agent.landscape.letting_go import let_go_now, resume_now
 from agent.landscape.map import render_map
 from agent.landscape.matrix import matrix, reciprocity_flags
-from agent.letting_go import let_go_now, resume_now
+from agent.planning.booking_checks import check_booking_target
 from agent.privacy import end_live_series, export, forget, forget_beyond_the_store
-from agent.private_files import private_folder, write_private
 from agent.ratings import ROLES, parse_cadence, rate
 from agent.relationships import relationships
+from agent.storage.private_files import private_folder, write_private
 
 pass_app = click.make_pass_decorator(App)
 _SCORE = click.IntRange(1, 5)

@@ -16,7 +16,7 @@ from agent.notes import notes_of
 from agent.planning import touchbases as tb
 from agent.planning.planner import describe_touchbase
 from agent.relationships import Relationship, is_tracked, relationship_of
-from agent.store import parse_iso
+from agent.storage.store import parse_iso
 
 pass_app = click.make_pass_decorator(App)
 SERIES_ONCE = "a recurring series counts once"

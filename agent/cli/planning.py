@@ -6,11 +6,11 @@ import json
 import click
 
 from agent.addresses import normalise_email
-from agent.booking_checks import check_booking_target
 from agent.cli import main
 from agent.cli.app import App
 from agent.cli.core import STATUS_HOOKS, StatusReport
 from agent.planning import touchbases as tb
+from agent.planning.booking_checks import check_booking_target
 from agent.planning.planner import Planner, approve, describe_touchbase
 from agent.planning.report import PlannerReport
 

@@ -27,10 +27,10 @@ import click
 
 from agent.cli import main
 from agent.cli.app import App
-from agent.config import Config, parse_config, system_timezone
-from agent.config_schema import EMAIL, HTTP_URL, ZONE, is_loopback_host, url_parts
+from agent.configuration.loader import Config, parse_config, system_timezone
+from agent.configuration.schema import EMAIL, HTTP_URL, ZONE, is_loopback_host, url_parts
+from agent.configuration.starter import starter_config
 from agent.errors import SourceError, Unreachable, UserError
-from agent.starter import starter_config
 
 pass_app = click.make_pass_decorator(App)
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from agent.config import Config
+from agent.configuration.loader import Config
 from agent.errors import SourceError
-from agent.store import Store, iso
+from agent.storage.store import Store, iso
 
 log = logging.getLogger(__name__)
 
@@ -253,13 +253,13 @@ def _as_fact(store: Store, exc: Exception) -> Exception:
     """A full disk, a read-only folder or a locked store as the StoreError that says so."""
     import sqlite3
 
-    from agent.store_failures import store_error
+    from agent.storage.failures import store_error
 
     if isinstance(exc, sqlite3.Error):
         return store_error(store.path, exc)
     if isinstance(exc, OSError) and exc.errno is not None:
         from agent.errors import TouchbaseError
-        from agent.private_files import describe_os_error
+        from agent.storage.private_files import describe_os_error
 
         where = f"{exc.filename}: " if exc.filename else ""
         return TouchbaseError(f"{where}{describe_os_error(exc)}")

@@ -34,7 +34,7 @@ class StoreLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            from agent.store_failures import store_error
+            from agent.storage.failures import store_error
 
             raise store_error(self.path, exc) from None
         if not _lock_with_retry(fd):

@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 
 import schedule
 
-from agent.config import Config
+from agent.configuration.loader import Config
 from agent.daemon import stopping
 from agent.daemon.jobs import JOBS, JobFunction, run_job
 from agent.daemon.sdnotify import Notifier
-from agent.store import Store
+from agent.storage.store import Store
 
 log = logging.getLogger(__name__)
 

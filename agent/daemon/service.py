@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from agent.config import Config, default_config_path
+from agent.configuration.loader import Config, default_config_path
 
 UNIT_NAME = "touchbase.service"
 _PLAIN = re.compile(r"^[A-Za-z0-9_/.:,+=@-]+$")

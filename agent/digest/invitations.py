@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from agent.config import Config
+from agent.configuration.loader import Config
 from agent.planning import touchbases as tb
 from agent.planning.prompts import display_name
-from agent.store import Store
+from agent.storage.store import Store
 
 PRODID = "-//touchbase//touchbase-agent//EN"
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from email.message import EmailMessage
 
-from agent.config import WEEKDAYS, Config
+from agent.configuration.loader import WEEKDAYS, Config
 from agent.digest.invitations import Invitation, proposal_invitations
 from agent.digest.landscape_sections import register as register_landscape_sections
 from agent.digest.sections import DigestContext, Section, build_sections
 from agent.errors import SourceError, UserError
 from agent.mail import OUTBOX, OUTBOX_NOTICE, enqueue, flush_outgoing, mail_status, new_message
-from agent.store import Store, iso
+from agent.storage.store import Store, iso
 from agent.templating import render
 
 KIND = "digest"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 
-from agent.config import Config
+from agent.configuration.loader import Config
 from agent.digest.invitations import invitation_filename, proposed_rows
 from agent.followups import DRAFT_PROMPTS, waiting_drafts
 from agent.inference import ColleagueStats, MeetingRules
@@ -21,7 +21,7 @@ from agent.mail import queue_problems
 from agent.people import colleague_stats
 from agent.planning.touchbases import Touchbase
 from agent.relationships import Relationship, relationships
-from agent.store import Store, parse_iso
+from agent.storage.store import Store, parse_iso
 
 RECONNECT_LIMIT = 10
 FRIDAY_LIMIT = reconnect.WEEKLY_LIMIT

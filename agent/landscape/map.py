@@ -6,7 +6,7 @@ from datetime import datetime
 
 import jinja2
 
-from agent.config import Config
+from agent.configuration.loader import Config
 from agent.landscape.matrix import (
     KEEP_STRONG,
     MAINTAIN,

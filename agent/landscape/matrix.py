@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent.config import Config
+from agent.configuration.loader import Config
 from agent.relationships import DUE, ON_TRACK, OVERDUE, Relationship
 
 START_HERE = "start here"

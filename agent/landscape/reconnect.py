@@ -14,12 +14,12 @@ from collections.abc import Collection
 from datetime import datetime
 
 from agent import followups
-from agent.config import WEEKDAYS, Config
+from agent.configuration.loader import WEEKDAYS, Config
 from agent.landscape.matrix import reconnect_list
 from agent.mail import OUTBOX, enqueue, flush_outgoing, new_message
 from agent.planning.prompts import display_name
 from agent.relationships import Relationship, relationships
-from agent.store import Store, iso
+from agent.storage.store import Store, iso
 from agent.templating import render
 
 KIND = "reconnect"

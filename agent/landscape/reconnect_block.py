@@ -18,14 +18,14 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from agent.config import WEEKDAYS, Config, SourceConfig
+from agent.configuration.loader import WEEKDAYS, Config, SourceConfig
 from agent.errors import ConfigError
 from agent.model import OwnEvent, SeriesSpec
 from agent.planning.readback import own_by_series
 from agent.planning.slots import DAY_NAMES
 from agent.planning.targets import WriteTargets, configured_source, where_written
 from agent.planning.touchbases import ACTIVE, BOOKED, DELETED, ENDED, PENDING, series_record, series_row
-from agent.store import Store
+from agent.storage.store import Store
 from connectors.base import Connector
 
 KIND = "reconnect-hour"

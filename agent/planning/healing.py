@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from agent.config import WEEKDAYS
+from agent.configuration.loader import WEEKDAYS
 from agent.errors import NotFound, SourceError
 from agent.model import Occurrence, WorkingHours
 from agent.planning import moves, slots

@@ -7,10 +7,10 @@ who organises their meetings in America/New_York is taken to work 09:00-17:00 th
 """
 from __future__ import annotations
 
-from agent.config import Config
+from agent.configuration.loader import Config
 from agent.model import WorkingHours
 from agent.planning.slots import working_hours
-from agent.store import Store
+from agent.storage.store import Store
 from connectors.base import Connector
 
 

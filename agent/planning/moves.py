@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent.store import Store, iso, parse_iso
+from agent.storage.store import Store, iso, parse_iso
 
 PENDING, DONE, LEFT = "pending", "done", "left"
 """`left`: the instance was changed outside the agent (moved or removed by you); never healed."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from agent.addresses import normalise_email
-from agent.config import Config, SourceConfig, write_target
+from agent.configuration.loader import Config, SourceConfig, write_target
 from agent.errors import AlreadyExists, AuthError, ConfigError, NotFound, SourceError, UserError
 from agent.inference import MeetingRules
 from agent.model import SeriesSpec
@@ -32,7 +32,7 @@ from agent.planning.series_run import SeriesRun, describe_touchbase
 from agent.planning.targets import OpenConnector
 from agent.relationships import Relationship, relationship_of, relationships
 from agent.sources import local_source, open_connector
-from agent.store import Store
+from agent.storage.store import Store
 from connectors import connector_class
 from connectors.base import Connector
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime, timedelta
 
-from agent.config import Config, SourceConfig
+from agent.configuration.loader import Config, SourceConfig
 from agent.errors import SourceError
 from agent.inference import MeetingRules
 from agent.model import Occurrence, OwnEvent
@@ -25,7 +25,7 @@ from agent.planning.recurrence import cadence_for, cadence_of
 from agent.planning.report import PlannerReport
 from agent.planning.targets import OpenConnector, WriteTargets, configured_source, where_written
 from agent.sources import open_connector
-from agent.store import Store, iso
+from agent.storage.store import Store, iso
 from connectors.base import Connector
 
 

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
-from agent.config import WEEKDAYS, Config
+from agent.configuration.loader import WEEKDAYS, Config
 from agent.inference import MeetingRules
 from agent.model import Occurrence, WorkingHours
 from agent.planning.recurrence import MONTHLY_CADENCE, WEEKLY, Cadence, cadence_of
-from agent.store import Store
+from agent.storage.store import Store
 
 Interval = tuple[datetime, datetime]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from agent.config import Config, SourceConfig
+from agent.configuration.loader import Config, SourceConfig
 from agent.errors import ConfigError
 from agent.sources import LOCAL_SOURCE, local_source, open_connector
-from agent.store import Store
+from agent.storage.store import Store
 from agent.sync import sync_source
 from connectors.base import Connector
 

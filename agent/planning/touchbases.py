@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from agent.store import Store, iso, parse_iso
+from agent.storage.store import Store, iso, parse_iso
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance

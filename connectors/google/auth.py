@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import AuthError, UserError
-from agent.private_files import tighten
+from agent.storage.private_files import tighten
 
 SCOPE_EVENTS_READ = "https://www.googleapis.com/auth/calendar.events.readonly"
 SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events"

@@ -25,7 +25,7 @@ import requests
 from msal_extensions import FilePersistence, PersistedTokenCache, build_encrypted_persistence
 
 from agent.errors import AuthError, SourceError
-from agent.private_files import tighten
+from agent.storage.private_files import tighten
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.sources import open_connector
 from connectors.base import Connector
 from tests.fakes.google_api import GoogleEmulator

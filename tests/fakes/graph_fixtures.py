@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from agent.config import load_config
+from agent.configuration.loader import load_config
 from agent.sources import make_context
 from connectors.outlook.connector import OutlookConnector
 from connectors.outlook.graph import RetryPolicy

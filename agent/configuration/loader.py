@@ -2,7 +2,7 @@
 
 Every problem (unknown key, wrong type, out of bounds, bad format, unknown source type) is collected
 and reported at once, each on one line naming the file, the section and the key. What is allowed is
-declared in agent.config_schema; this module reads the file safely and applies the schema.
+declared in agent.configuration.schema; this module reads the file safely and applies the schema.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
-from agent.config_schema import (  # noqa: F401  (the schema is re-exported from here)
+from agent.configuration.schema import (  # noqa: F401  (the schema is re-exported from here)
     ICS_LOCATIONS,
     MAX_STRING,
     SECRET_HINT,

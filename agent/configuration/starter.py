@@ -1,7 +1,7 @@
 """Texts generated from the config schema: the commented example config, the starter config
 `touchbase init` writes, and the reference page docs/config-reference.md.
 
-`python -m agent.config_schema` (or `python -m agent.starter`) rewrites the shipped copies;
+`python -m agent.configuration.schema` (or `python -m agent.configuration.starter`) rewrites the shipped copies;
 `--check` only says whether they are current.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from agent.config_schema import (
+from agent.configuration.schema import (
     CROSS_RULES,
     SECTIONS,
     SOURCE_COMMON,
@@ -31,7 +31,7 @@ HEADER = """\
 # Every key, its bounds and its default: docs/config-reference.md.
 """
 EXAMPLE_SOURCES: tuple[dict[str, Any], ...] = ({"name": "work", "type": "ics", "path": "~/calendar.ics"},)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 GENERATED = {
     "config/touchbase.example.toml": "example",
     "agent/data/example.toml": "example",
@@ -212,7 +212,8 @@ def reference_text() -> str:
     lines = [
         "# Configuration reference",
         "",
-        "Generated from `agent/config_schema.py` by `python -m agent.config_schema`; do not edit by hand.",
+        "Generated from `agent/configuration/schema.py` by `python -m agent.configuration.schema`; "
+        "do not edit by hand.",
         "An annotated example: [config/touchbase.example.toml](../config/touchbase.example.toml).",
         "",
         "The file is TOML, found at `--config PATH`, else `$TOUCHBASE_CONFIG`, else the platform config",
@@ -267,10 +268,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args == ["--check"]:
         stale = stale_files()
         for path in stale:
-            print(f"{path}: differs from the schema; run `python -m agent.config_schema`")
+            print(f"{path}: differs from the schema; run `python -m agent.configuration.schema`")
         return 1 if stale else 0
     if args:
-        print("usage: python -m agent.config_schema [--check]", file=sys.stderr)
+        print("usage: python -m agent.configuration.schema [--check]", file=sys.stderr)
         return 2
     for path, text in generated_files().items():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from agent.errors import StoreError
 from agent.model import Attendee, Changes, Occurrence
-from agent.private_files import private_folder, tighten
 from agent.safe_text import printable
-from agent.store_failures import store_error
+from agent.storage.failures import store_error
+from agent.storage.private_files import private_folder, tighten
 
 if TYPE_CHECKING:
     import sqlite_utils

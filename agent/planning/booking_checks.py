@@ -11,10 +11,10 @@ import difflib
 import json
 from dataclasses import dataclass, field
 
-from agent.config import Config
+from agent.configuration.loader import Config
 from agent.errors import UserError
 from agent.inference import MeetingRules
-from agent.store import Store
+from agent.storage.store import Store
 
 PERSON = "person"
 

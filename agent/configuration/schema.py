@@ -1,10 +1,10 @@
 """The declarative schema of the configuration: every option declared once, with its type (from its
 default), bounds or allowed values, a value format and a one-line help.
 
-`agent.config` validates files against it; `agent.starter` renders from it the commented example
-(config/touchbase.example.toml, agent/data/example.toml), the starter config `touchbase init` writes,
-and docs/config-reference.md. After changing an option, regenerate them with
-`python -m agent.config_schema` (a test fails while they differ).
+`agent.configuration.loader` validates files against it; `agent.configuration.starter` renders from it
+the commented example (config/touchbase.example.toml, agent/data/example.toml), the starter config
+`touchbase init` writes, and docs/config-reference.md. After changing an option, regenerate them with
+`python -m agent.configuration.schema` (a test fails while they differ).
 
 To add an option: add one `opt(...)` line to its section below (or to a source type's tuple), with a
 default, bounds or a rule, and a help line that fits on one line of the example file.
@@ -481,10 +481,10 @@ CROSS_RULES = (
     "The store path names a file (not a device, pipe or socket) in a folder that exists or can be "
     "created.",
 )
-"""Rules that involve more than one key (checked in agent.config), for the reference page."""
+"""Rules that involve more than one key (checked in agent.configuration.loader), for the reference page."""
 
 
-if __name__ == "__main__":  # python -m agent.config_schema: regenerate the example and reference
-    from agent.starter import main
+if __name__ == "__main__":  # python -m agent.configuration.schema: regenerate the example and reference
+    from agent.configuration.starter import main
 
     raise SystemExit(main())

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from agent.config import Config
+from agent.configuration.loader import Config
 from agent.planning import touchbases as tb
 from agent.privacy import end_live_series
 from agent.ratings import let_go, resume
-from agent.store import Store, parse_iso
+from agent.storage.store import Store, parse_iso
 
 LET_GO_REASON = "you let this relationship go"
 FORGET_ADVICE = "delete it yourself."

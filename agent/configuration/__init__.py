@@ -1,0 +1,1 @@
+"""The configuration: the declarative schema, loading and checking a file, the generated examples."""

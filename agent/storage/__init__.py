@@ -1,0 +1,1 @@
+"""The local SQLite store, its failures told apart, and the private files the agent writes."""
