@@ -192,3 +192,23 @@ def test_let_go_when_the_calendar_cannot_be_reached_says_the_agent_ends_it_later
     assert first.endswith("the agent ends it on its next run, or delete it yourself.")
     page = json.loads(run_cli(config_path, "person", ALICE, "--json", now=NOW).output)
     assert page["let_go"] and page["touchbases"][0]["state"] == "active"  # still live: retried
+
+
+def test_forget_when_the_calendar_cannot_be_reached_erases_but_exits_1(tmp_path, dav_calendar, monkeypatch):
+    from tests.planning_helpers import drifting
+
+    base, work, name = dav_calendar
+    for event in drifting(ALICE):
+        work.save_event(calendar(event))
+    extra = (f'[[sources]]\nname = "dav"\ntype = "caldav"\nurl = "{base}"\nusername = "me"\n'
+             f'calendars = ["{name}"]\n\n[touchbase]\nwrite_to = "dav"\n')
+    config_path = write_config(tmp_path, [], extra=extra)
+    assert run_cli(config_path, "sync", now=NOW).exit_code == 0
+    assert run_cli(config_path, "approve", ALICE, now=NOW).exit_code == 0
+    monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "wrong")
+    gone = run_cli(config_path, "forget", ALICE, "--yes", now=NOW)
+    assert gone.exit_code == 1  # erased, but ending the series (a part of the work) failed
+    assert gone.output.splitlines()[0].startswith("Could not end the touchbase series ")
+    assert f"Forgot {ALICE} (" in gone.output
+    again = run_cli(config_path, "forget", ALICE, "--yes", now=NOW)
+    assert again.exit_code == 0 and "Could not end" not in again.output  # the record is gone: nothing to end

@@ -13,6 +13,7 @@ from agent.errors import UserError
 from agent.landscape.letting_go import let_go_now, resume_now
 from agent.landscape.map import render_map
 from agent.landscape.matrix import matrix, reciprocity_flags
+from agent.planning import touchbases as tb
 from agent.planning.booking_checks import check_booking_target
 from agent.privacy import end_live_series, export, forget, forget_beyond_the_store
 from agent.ratings import ROLES, parse_cadence, rate
@@ -101,13 +102,17 @@ def forget_command(app: App, email: str, yes: bool) -> None:
     address = normalise_email(email)
     if not yes and not click.confirm(f"Erase everything about {address}?", default=False):
         raise UserError("nothing erased")
-    for line in end_live_series(app.config, app.store, address, app.now()):
+    booked = {row.series_id for row in tb.of_person(app.store, address) if row.state in tb.BOOKED}
+    ended: set[str] = set()
+    for line in end_live_series(app.config, app.store, address, app.now(), ended):
         click.echo(line)
     for line in forget_beyond_the_store(app.config, app.store, address, app.now()):
         click.echo(line)
     counts = forget(app.store, address, app.now())
     touched = ", ".join(f"{table} {n}" for table, n in counts.items() if n)
     click.echo(f"Forgot {address} ({touched or 'nothing stored'}).")
+    if booked - ended:
+        raise SystemExit(1)  # erased, but a series is still in a calendar: the line above says where
 
 
 @main.command("export")
