@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scale_data import USER, meeting, scale_config  # noqa: E402
+from scale_data import USER, busy_weeks, scale_config  # noqa: E402
 
 from agent.model import Attendee, Changes, Occurrence  # noqa: E402
 from agent.planning import touchbases as tb  # noqa: E402
@@ -58,14 +58,7 @@ def synced(rows: list[tb.Touchbase]) -> list[Occurrence]:
                 resource=row.event_id, key=f"{row.event_id}|{week}", title="Touchbase", start=start,
                 end=start + timedelta(minutes=30), organizer=USER, series_id=row.event_id,
                 tag=row.series_id, attendees=(Attendee(row.email, response="accepted"),)))
-    for day in range(42):
-        date = (NOW + timedelta(days=day)).date()
-        if date.weekday() >= 5:
-            continue
-        for slot in range(6):
-            start = datetime(date.year, date.month, date.day, 9 + slot + (slot >= 3), 0, tzinfo=ZONE)
-            result.append(meeting(f"busy-{day}-{slot}", start, "team@acme.example", "Team", minutes=60))
-    return result
+    return result + busy_weeks(NOW)
 
 
 def main() -> None:

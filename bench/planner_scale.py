@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scale_data import meeting, scale_config  # noqa: E402
+from scale_data import busy_weeks, meeting, scale_config  # noqa: E402
 
 from agent.model import Changes, Occurrence  # noqa: E402
 from agent.planning.planner import Planner, run_planner  # noqa: E402
@@ -43,14 +43,7 @@ def occurrences(colleagues: int) -> list[Occurrence]:
         for n in range(4):
             start = NOW - timedelta(days=35 + (i * 7 + n * 61) % 300, hours=i % 6)
             result.append(meeting(f"p{i}-{n}", start, email, name))
-    for day in range(42):
-        date = (NOW + timedelta(days=day)).date()
-        if date.weekday() >= 5:
-            continue
-        for slot in range(6):
-            start = datetime(date.year, date.month, date.day, 9 + slot + (slot >= 3), 0, tzinfo=ZONE)
-            result.append(meeting(f"busy-{day}-{slot}", start, "team@acme.example", "Team", minutes=60))
-    return result
+    return result + busy_weeks(NOW)
 
 
 def main() -> None:

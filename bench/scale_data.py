@@ -1,4 +1,4 @@
-"""Shared pieces of the scale benchmarks (digest_scale, planner_scale): the user, a synthetic
+"""Shared pieces of the scale benchmarks (digest_scale, planner_scale, heal_scale): the user, a synthetic
 small meeting, and a config with its store in a scratch folder."""
 from __future__ import annotations
 
@@ -19,6 +19,19 @@ def meeting(uid: str, start: datetime, email: str, name: str, minutes: int = 30)
         end=start + timedelta(minutes=minutes), organizer=USER,
         attendees=(Attendee(email=email, name=name, response="accepted"),),
     )
+
+
+def busy_weeks(now: datetime, days: int = 42) -> list[Occurrence]:
+    """Six one-hour team meetings on each working day of the next `days` (the user's busy time)."""
+    result = []
+    for day in range(days):
+        date = (now + timedelta(days=day)).date()
+        if date.weekday() >= 5:
+            continue
+        for slot in range(6):
+            start = datetime(date.year, date.month, date.day, 9 + slot + (slot >= 3), 0, tzinfo=now.tzinfo)
+            result.append(meeting(f"busy-{day}-{slot}", start, "team@acme.example", "Team", minutes=60))
+    return result
 
 
 def scale_config(folder: str, **sections: dict[str, Any]) -> Config:
