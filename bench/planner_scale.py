@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        config = scale_config(folder, touchbase={"max_active": 100, "max_new_per_day": 2})
+        config = scale_config(folder, touchbase={"mode": "auto", "max_active": 100, "max_new_per_day": 2})
         store = Store(config.store_path)
         items = occurrences(args.colleagues)
         store.apply_changes("work", Changes(full=True, upserts={o.resource: [o] for o in items}))
