@@ -233,14 +233,14 @@ def _get(opener: urllib.request.OpenerDirector, url: str, previous: dict[str, st
         return 200, response.headers, _decoded(body, response.headers, policy.max_bytes)
 
 
-def _read_capped(response: object, cap: int) -> bytes:
-    length = response.headers.get("Content-Length")  # type: ignore[attr-defined]
+def _read_capped(response: http.client.HTTPResponse, cap: int) -> bytes:
+    length = response.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > cap:
         raise _Failure(f"the calendar is larger than the {_mib(cap)} limit")
     chunks: list[bytes] = []
     total = 0
     while True:
-        chunk = response.read(65536)  # type: ignore[attr-defined]
+        chunk = response.read(65536)
         if not chunk:
             return b"".join(chunks)
         total += len(chunk)
