@@ -291,15 +291,8 @@ def _parse_section(section: str, value: dict[str, Any], where: str, problems: li
     known = {option.key: option for option in options_of(cls)}
     instance = cls()
     for key, item in value.items():
-        if key in SECRET_KEYS:
-            problems.append(f"{where} {key}: {SECRET_HINT}")
-        elif key not in known:
-            problems.append(f"{where} unknown key {short(key)}")
-        else:
-            found = check_value(known[key], item)
-            problems.extend(f"{where} {problem}" for problem in found)
-            if not found:
-                setattr(instance, key, item)
+        if _accepted(known, key, item, where, problems):
+            setattr(instance, key, item)
     return instance
 
 
@@ -440,15 +433,8 @@ def _parse_source(entry: Any, where: str, problems: list[str]) -> SourceConfig |
     for key, item in entry.items():
         if key in ("name", "type"):
             continue
-        if key in SECRET_KEYS:
-            problems.append(f"{where} {key}: {SECRET_HINT}")
-        elif key not in known:
-            problems.append(f"{where} unknown key {short(key)}")
-        else:
-            found = check_value(known[key], item)
-            problems.extend(f"{where} {problem}" for problem in found)
-            if not found:
-                options[key] = item
+        if _accepted(known, key, item, where, problems):
+            options[key] = item
     if type_name == "ics":
         _check_ics_location(entry, where, problems)
     return SourceConfig(name=name, type=type_name, options=options)
@@ -522,3 +508,16 @@ def write_target(config: Config) -> str:
     if config.touchbase.write_to:
         return config.touchbase.write_to
     return config.sources[0].name if config.sources else ""
+
+
+def _accepted(known: dict[str, Option], key: str, item: Any, where: str, problems: list[str]) -> bool:
+    """Whether `key = item` is a known, valid option that is not a secret; problems are collected."""
+    if key in SECRET_KEYS:
+        problems.append(f"{where} {key}: {SECRET_HINT}")
+        return False
+    if key not in known:
+        problems.append(f"{where} unknown key {short(key)}")
+        return False
+    found = check_value(known[key], item)
+    problems.extend(f"{where} {problem}" for problem in found)
+    return not found
