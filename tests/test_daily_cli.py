@@ -172,8 +172,8 @@ def test_a_refusal_exits_2_in_every_command(tmp_path):
     assert unconfirmed.exit_code == 2
 
 
-def test_let_go_when_the_calendar_cannot_be_reached_says_the_agent_ends_it_later(
-        tmp_path, dav_calendar, monkeypatch):
+def _booked_on_caldav_then_unreachable(tmp_path, dav_calendar, monkeypatch):
+    """A touchbase with Alice booked on Radicale, then a password the server refuses."""
     from tests.planning_helpers import drifting
 
     base, work, name = dav_calendar
@@ -185,6 +185,12 @@ def test_let_go_when_the_calendar_cannot_be_reached_says_the_agent_ends_it_later
     assert run_cli(config_path, "sync", now=NOW).exit_code == 0
     assert run_cli(config_path, "approve", ALICE, now=NOW).exit_code == 0
     monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "wrong")
+    return config_path
+
+
+def test_let_go_when_the_calendar_cannot_be_reached_says_the_agent_ends_it_later(
+        tmp_path, dav_calendar, monkeypatch):
+    config_path = _booked_on_caldav_then_unreachable(tmp_path, dav_calendar, monkeypatch)
     gone = run_cli(config_path, "let-go", ALICE, now=NOW)
     assert gone.exit_code == 1  # let go, but a part of the work (ending the series) failed
     first = gone.output.splitlines()[0]
@@ -195,17 +201,7 @@ def test_let_go_when_the_calendar_cannot_be_reached_says_the_agent_ends_it_later
 
 
 def test_forget_when_the_calendar_cannot_be_reached_erases_but_exits_1(tmp_path, dav_calendar, monkeypatch):
-    from tests.planning_helpers import drifting
-
-    base, work, name = dav_calendar
-    for event in drifting(ALICE):
-        work.save_event(calendar(event))
-    extra = (f'[[sources]]\nname = "dav"\ntype = "caldav"\nurl = "{base}"\nusername = "me"\n'
-             f'calendars = ["{name}"]\n\n[touchbase]\nwrite_to = "dav"\n')
-    config_path = write_config(tmp_path, [], extra=extra)
-    assert run_cli(config_path, "sync", now=NOW).exit_code == 0
-    assert run_cli(config_path, "approve", ALICE, now=NOW).exit_code == 0
-    monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", "wrong")
+    config_path = _booked_on_caldav_then_unreachable(tmp_path, dav_calendar, monkeypatch)
     gone = run_cli(config_path, "forget", ALICE, "--yes", now=NOW)
     assert gone.exit_code == 1  # erased, but ending the series (a part of the work) failed
     assert gone.output.splitlines()[0].startswith("Could not end the touchbase series ")
