@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ def progress_printer() -> Callable[[int, int], None]:
             if total < 2000:
                 return
             bar = state["bar"] = click.progressbar(length=total, label="Reading events",
-                                                   file=click.get_text_stream("stderr"))
+                                                   file=sys.stderr)
             bar.__enter__()
         bar.update(done - state["done"])
         state["done"] = done
