@@ -5,9 +5,9 @@ import json
 from datetime import datetime
 
 from agent.addresses import normalise_email
+from agent.colleague_figures import people_rows
 from agent.configuration.loader import Config, SourceConfig
 from agent.errors import TouchbaseError
-from agent.people import people_rows
 from agent.planning import touchbases as tb
 from agent.planning.readback import own_by_series
 from agent.planning.targets import source_named, where_written

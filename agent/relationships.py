@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from agent.colleague_figures import colleague_stats
 from agent.configuration.loader import Config
 from agent.inference import ColleagueStats, MeetingRules
 from agent.interactions import ContactLog, contact_log
-from agent.people import colleague_stats
 from agent.storage.store import Store, parse_iso
 
 ON_TRACK, BOOKED, DUE, OVERDUE = "on track", "booked", "due", "overdue"

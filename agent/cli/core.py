@@ -12,8 +12,8 @@ import click
 
 from agent.cli import main
 from agent.cli.app import App, reported_by_command
+from agent.colleague_figures import colleague_stats, people_rows
 from agent.errors import UserError
-from agent.people import colleague_stats, people_rows
 from agent.safe_text import one_line
 from agent.storage.store import parse_iso
 from agent.sync import sync_all

@@ -17,12 +17,12 @@ import click
 from agent.cli import main
 from agent.cli.app import App
 from agent.cli.core import pass_app
+from agent.colleague_figures import people_rows
 from agent.configuration.loader import Config
 from agent.demo import DEMO_NOW, DemoSetup, create_demo, default_demo_dir, seed_store
 from agent.errors import SourceError
 from agent.landscape.map import render_map
 from agent.landscape.matrix import KEEP_STRONG, MAINTAIN, START_HERE, WATCH, matrix, reciprocity_flags
-from agent.people import people_rows
 from agent.relationships import Relationship, relationships
 from agent.storage.store import Store, parse_iso
 from agent.sync import sync_all

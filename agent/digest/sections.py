@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 
+from agent.colleague_figures import colleague_stats
 from agent.configuration.loader import Config
 from agent.digest.invitations import invitation_filename, proposed_rows
 from agent.followups import DRAFT_PROMPTS, waiting_drafts
 from agent.inference import ColleagueStats, MeetingRules
 from agent.landscape import reconnect
 from agent.mail import queue_problems
-from agent.people import colleague_stats
 from agent.planning.touchbases import Touchbase
 from agent.relationships import Relationship, relationships
 from agent.storage.store import Store, parse_iso
