@@ -8,6 +8,15 @@ from agent.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+LOCKED_INSTALL = "pip install -r requirements/ci.txt -e ."  # the tests install from the lock
+
+
+def test_the_lock_pins_every_dependency_and_covers_the_extras():
+    lock = (ROOT / "requirements" / "ci.txt").read_text(encoding="utf-8")
+    pins = [line.split(" ")[0] for line in lock.splitlines() if line and not line.startswith((" ", "#"))]
+    assert pins and all("==" in pin for pin in pins), [p for p in pins if "==" not in p]
+    names = {pin.split("==")[0].lower() for pin in pins}
+    assert {"click", "icalendar", "pytest", "pytest-xdist", "mcp", "ruff", "mypy", "radicale"} <= names
 
 
 def test_every_command_appears_in_the_readme():
@@ -18,7 +27,7 @@ def test_every_command_appears_in_the_readme():
 def test_readme_starts_with_the_demo_and_the_test_commands():
     first_block = re.search(r"```sh\n(.*?)```", README, re.S).group(1)
     lines = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
-    assert lines == ["pip install -e . && touchbase demo", "pip install -e '.[test]' && pytest"]
+    assert lines == ["pip install -e . && touchbase demo", f"{LOCKED_INSTALL} && pytest"]
 
 
 def test_ci_installs_lints_type_checks_then_runs_the_readme_test_command():
@@ -26,10 +35,11 @@ def test_ci_installs_lints_type_checks_then_runs_the_readme_test_command():
     lines = [line.strip() for line in script.splitlines() if line.strip() and not line.startswith("#")]
     assert lines[0] == "set -euo pipefail"  # any failing step fails the run
     steps = [line for line in lines[1:] if not line.startswith("cd ")]
-    assert steps == ["pip install --quiet --disable-pip-version-check -e '.[test]'",
+    assert steps == ["bash .ci/install-services",
+                     "pip install --quiet --disable-pip-version-check -r requirements/ci.txt -e .",
                      "ruff check agent connectors tests bench", "mypy", "pytest"]
     readme_test = re.search(r"```sh\n(.*?)```", README, re.S).group(1).splitlines()[1]
-    assert readme_test.split("#")[0].strip() == "pip install -e '.[test]' && pytest"
+    assert readme_test.split("#")[0].strip() == f"{LOCKED_INSTALL} && pytest"
 
 
 def test_every_linked_doc_exists():

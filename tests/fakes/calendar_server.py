@@ -13,8 +13,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from tests.fakes.quiet_http import QuietHTTPServer
 
 
 @dataclass
@@ -39,11 +41,12 @@ class CalendarServer:
     gzip: bool = False
     stall_seconds: float = 0.0
     log: list[Logged] = field(default_factory=list)
+    arrived: int = 0  # requests received, counted before any stall
     versions: dict[str, int] = field(default_factory=dict)
     modified: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     tls_context: ssl.SSLContext | None = None
-    _server: ThreadingHTTPServer | None = None
+    _server: QuietHTTPServer | None = None
 
     def publish(self, path: str, body: str | bytes) -> None:
         """Put (or replace) the calendar at `path`; its ETag and date change."""
@@ -75,7 +78,7 @@ class CalendarServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = QuietHTTPServer(("127.0.0.1", 0), Handler)
         if self.tls_context:
             self._server.socket = self.tls_context.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -91,6 +94,8 @@ class CalendarServer:
         """Answer one GET."""
         path = handler.path
         headers = {k.lower(): v for k, v in handler.headers.items()}
+        with self.lock:
+            self.arrived += 1
         if self.stall_seconds:
             time.sleep(self.stall_seconds)
         with self.lock:

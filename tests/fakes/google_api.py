@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +25,7 @@ from tests.fakes.google_accounts import SCOPE, AccountsMixin
 from tests.fakes.google_calendar import ApiError, FakeCalendar, copy_of, stamp
 from tests.fakes.google_calendar_api import CalendarApiMixin
 from tests.fakes.google_routes import Handler, route
+from tests.fakes.quiet_http import QuietHTTPServer
 
 ALL_SCOPES = [SCOPE + "calendar.events", SCOPE + "calendar.freebusy", SCOPE + "gmail.compose",
               SCOPE + "gmail.readonly"]
@@ -74,14 +74,14 @@ class GoogleEmulator(CalendarApiMixin, AccountsMixin):
         self.codes: dict[str, tuple[list[str], str]] = {}  # code -> (scopes, PKCE challenge)
         self.modified: list[tuple[str, str]] = []  # (method, event id) of every API write
         self._ids = itertools.count(1)
-        self.server: ThreadingHTTPServer | None = None
+        self.server: QuietHTTPServer | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> GoogleEmulator:
         """Serve on a free loopback port in a background thread."""
         handler = type("BoundHandler", (Handler,), {"emulator": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = QuietHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self

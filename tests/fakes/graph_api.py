@@ -16,7 +16,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from tests.fakes.graph_identity import Identity
 from tests.fakes.graph_routes import GraphRoutes, Result, error
 from tests.fakes.graph_state import Mailbox
+from tests.fakes.quiet_http import QuietHTTPServer
 from tests.fakes.smtp_server import TlsFiles, make_tls_files
 
 _FOLDER_MESSAGES = re.compile(r"^/me/mailFolders/(?P<folder>[^/]+)/messages$")
@@ -77,14 +78,14 @@ class GraphFake:
         self.routes = GraphRoutes(self.mailbox, "")
         self.tls: TlsFiles = make_tls_files(self.folder)
         self.lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: QuietHTTPServer | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> GraphFake:
         """Listen on a free loopback port with TLS, in a background thread."""
         handler = type("Handler", (_Handler,), {"fake": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = QuietHTTPServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
         server.socket = self.tls.server_context().wrap_socket(server.socket, server_side=True)
         self._server = server
