@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from agent.addresses import normalise_email
 from agent.errors import UserError
-from agent.storage.store import Store, iso
+from agent.storage import people_records
+from agent.storage.store import Store
 
 ROLES = ("sponsor", "anti-sponsor", "neutral")
 _CADENCE = re.compile(r"^\s*(\d+)\s*([dwm]?)\s*$")
@@ -30,16 +31,13 @@ def rate(store: Store, email: str, now: datetime, **fields: object) -> dict:
             raise UserError(f"--{key} must be a number from 1 to 5")
     if fields.get("role") is not None and fields["role"] not in ROLES:
         raise UserError(f"--role must be one of {', '.join(ROLES)}")
-    row = {k: v for k, v in fields.items() if v is not None}
-    row.update({"email": address, "rated_at": iso(now)})
-    store.table("people").upsert(row, pk="email")
-    return store.table("people").get(address)
+    return people_records.save_rating(
+        store, address, {k: v for k, v in fields.items() if v is not None}, now)
 
 
 def pause(store: Store, email: str, until: datetime, reason: str) -> None:
     """Leave `email` alone until `until` (no touchbase, not in reconnect lists)."""
-    store.table("people").upsert({"email": normalise_email(email), "paused_until": iso(until),
-                               "paused_reason": reason}, pk="email")
+    people_records.pause(store, normalise_email(email), until, reason)
 
 
 def pause_for(store: Store, email: str, now: datetime, days: int, reason: str) -> datetime:
@@ -51,10 +49,9 @@ def pause_for(store: Store, email: str, now: datetime, days: int, reason: str) -
 
 def resume(store: Store, email: str) -> None:
     """End a pause and take back a let-go."""
-    store.table("people").upsert({"email": normalise_email(email), "paused_until": None,
-                               "paused_reason": "", "let_go_at": None}, pk="email")
+    people_records.resume(store, normalise_email(email))
 
 
 def let_go(store: Store, email: str, now: datetime) -> None:
     """Stop suggesting `email`: no touchbase, not in reconnect lists (undo with resume)."""
-    store.table("people").upsert({"email": normalise_email(email), "let_go_at": iso(now)}, pk="email")
+    people_records.let_go(store, normalise_email(email), now)

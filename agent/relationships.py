@@ -8,6 +8,7 @@ from agent.colleague_figures import colleague_stats
 from agent.configuration.loader import Config
 from agent.inference import ColleagueStats, MeetingRules
 from agent.interactions import ContactLog, contact_log
+from agent.storage import people_records
 from agent.storage.store import Store, parse_iso
 
 ON_TRACK, BOOKED, DUE, OVERDUE = "on track", "booked", "due", "overdue"
@@ -75,7 +76,7 @@ def relationships(config: Config, store: Store, now: datetime,
     stats = colleague_stats(config, store, now) if stats is None else stats
     rules = MeetingRules(config)
     log = _contact_log(config, store, now)
-    rows = {row["email"]: row for row in store.table("people").rows}
+    rows = people_records.all_records(store)
     minimum = config.landscape.track_min_meetings
     emails = {email for email, row in rows.items() if _rated(row)}
     emails |= {email for email, entry in stats.items() if entry.meetings_past_year >= minimum}
@@ -91,7 +92,7 @@ def relationship_of(config: Config, store: Store, email: str, now: datetime,
                     stats: dict[str, ColleagueStats] | None = None) -> Relationship:
     """The relationship with one colleague, tracked or not (for `person` and `approve`)."""
     stats = colleague_stats(config, store, now) if stats is None else stats
-    row = next(iter(store.table("people").rows_where("email = ?", [email])), None)
+    row = people_records.record_of(store, email)
     return _relationship(config, email, stats.get(email), row, now, _contact_log(config, store, now))
 
 

@@ -16,6 +16,7 @@ from agent.notes import notes_of
 from agent.planning import touchbases as tb
 from agent.planning.planner import describe_touchbase
 from agent.relationships import Relationship, is_tracked, relationship_of
+from agent.storage import people_records
 from agent.storage.store import parse_iso
 
 pass_app = click.make_pass_decorator(App)
@@ -110,10 +111,9 @@ class PersonPage:
             ratings = ", ".join(f"{k} {getattr(rel, k)}" for k in ("vital", "quality", "trust")
                                 if getattr(rel, k) is not None)
             lines.append(f"  rated:        {ratings or '-'}; role {rel.role}")
-            row = self.app.store.conn.execute(
-                "SELECT motivators, demotivators FROM people WHERE email = ?", (rel.email,)).fetchone()
+            motives = people_records.motives(self.app.store, rel.email)
             lines += [f"  {key + ':':13} {value}" for key, value in
-                      zip(("motivators", "demotivators"), row or (), strict=False) if value]
+                      zip(("motivators", "demotivators"), motives, strict=True) if value]
         if rel.paused(self.app.now()):
             lines.append(f"  paused until: {self.when(rel.paused_until)}")
         if rel.let_go:

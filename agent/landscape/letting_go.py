@@ -8,6 +8,7 @@ from agent.configuration.loader import Config
 from agent.planning import touchbases as tb
 from agent.privacy import end_live_series
 from agent.ratings import let_go, resume
+from agent.storage import people_records
 from agent.storage.store import Store, parse_iso
 
 LET_GO_REASON = "you let this relationship go"
@@ -63,9 +64,8 @@ def _resync(config: Config, store: Store, targets: set[str], now: datetime) -> N
 
 def resume_now(store: Store, email: str, now: datetime) -> str:
     """End a pause or take back a let-go; says what changed, or that there was nothing to do."""
-    row = store.conn.execute(
-        "SELECT paused_until, let_go_at FROM people WHERE email = ?", (email,)).fetchone()
-    paused_text, let_go_text = row or (None, None)
+    row = people_records.record_of(store, email) or {}
+    paused_text, let_go_text = row.get("paused_until"), row.get("let_go_at")
     paused_until = parse_iso(paused_text) if paused_text else None
     if not let_go_text and (paused_until is None or paused_until <= now):
         return f"Nothing to resume: {email} is neither paused nor let go."

@@ -19,6 +19,7 @@ from agent.landscape.matrix import reconnect_list
 from agent.mail import OUTBOX, enqueue, flush_outgoing, new_message
 from agent.planning.prompts import display_name
 from agent.relationships import Relationship, relationships
+from agent.storage import people_records
 from agent.storage.store import Store, iso
 from agent.templating import render
 
@@ -141,8 +142,7 @@ def draft_text(config: Config, store: Store, rel: Relationship) -> str:
 
 def private_lines(store: Store, email: str) -> list[str]:
     """What motivates and demotivates `email`, for the user's eyes only (the morning email)."""
-    row = store.conn.execute(
-        "SELECT motivators, demotivators FROM people WHERE email = ?", (email,)).fetchone() or ("", "")
+    row = people_records.motives(store, email)
     labels = ("what motivates them", "what demotivates them")
     return [f"{label}: {value}" for label, value in zip(labels, row, strict=True) if (value or "").strip()]
 

@@ -188,6 +188,16 @@ def m007_occurrence_show_as(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE occurrences ADD COLUMN zone TEXT NOT NULL DEFAULT ''")
 
 
+EMAIL_NAMES = "instr(',' || lower(email) || ',', ?) > 0"
+"""The SQL condition: the `email` column (one address, or a comma-separated list for a group)
+names the address given as the parameter `named_in(address)`."""
+
+
+def named_in(address: str) -> str:
+    """The parameter of `EMAIL_NAMES` for a lower-cased `address`."""
+    return f",{address},"
+
+
 def address_digest(address: str) -> str:
     """The SHA-256 of a lower-cased address: what the store keeps of a forgotten person."""
     return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
