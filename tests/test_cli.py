@@ -237,3 +237,26 @@ def test_people_without_the_users_address_says_so(tmp_path):
     result = run_cli(config, "people", "--json", now=NOW)
     assert result.exit_code == 2
     assert result.output == f"touchbase: error: {config}: [user] email is not set\n"
+
+
+def test_click_usage_errors_read_like_the_agents_own_one_line_and_a_hint(tmp_path):
+    config = write_config(tmp_path, [])
+    result = run_cli(config, "rate", "x@acme.example", "--vital", "9")
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "touchbase: error: Invalid value for '--vital': 9 is not in the range 1<=x<=5.",
+        "hint: touchbase rate --help shows the options"]
+    unknown = run_cli(config, "--bogus")
+    assert unknown.exit_code == 2 and unknown.output.startswith("touchbase: error: No such option '--bogus'")
+    assert "Usage:" not in unknown.output and "Error:" not in unknown.output
+    assert run_cli(config, "no-such-command").exit_code == 2
+    assert run_cli(config, "--version").exit_code == 0
+
+
+def test_an_unanswered_confirmation_changes_nothing_and_exits_2(tmp_path):
+    config = write_config(tmp_path, [])
+    result = run_cli(config, "forget", "x@acme.example")  # no input: the prompt meets end of file
+    assert result.exit_code == 2
+    assert result.stderr == "touchbase: error: no answer given, nothing changed\n"
+    refused = run_cli(config, "forget", "x@acme.example", input="n\n")
+    assert refused.exit_code == 2 and "nothing erased" in refused.output

@@ -15,6 +15,7 @@ if stopping.wants_run(sys.argv):
 
 import logging
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -27,11 +28,28 @@ from agent.storage.private_files import describe_os_error, private_umask
 class Main(click.Group):
     """The root group: one place that turns errors into a message and an exit code."""
 
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        """click's entry point, with click's own errors (a bad option or value, a prompt left
+        unanswered) told in the agent's form: one `touchbase: error:` line, a hint line, exit 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("touchbase: error: no answer given, nothing changed", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            _show_click_error(exc)
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             try:
                 with private_umask():  # what the agent creates is 0600 / 0700
-                    return super().invoke(ctx)
+                    super().invoke(ctx)
+                    return None  # a command's return value is never an exit status
             except sqlite3.DatabaseError as exc:  # met after the store opened: damaged, locked
                 raise _store_failure(ctx.obj, exc) from exc
             except OSError as exc:  # a full disk, a read-only folder met outside the store
@@ -58,6 +76,17 @@ class Main(click.Group):
         """Every command name (all command modules imported first)."""
         _register()
         return super().list_commands(ctx)
+
+
+def _show_click_error(exc: click.ClickException) -> None:
+    """A click error as the agent's one line, then where to look for the right usage."""
+    from agent.safe_text import one_line
+
+    click.echo(f"touchbase: error: {one_line(exc.format_message())}", err=True)
+    context = getattr(exc, "ctx", None)
+    words = context.command_path.split()[1:] if context is not None else []
+    command = " ".join(["touchbase", *words])  # whatever name the program was started by
+    click.echo(f"hint: {command} --help shows the options", err=True)
 
 
 def _os_failure(exc: OSError) -> str:
