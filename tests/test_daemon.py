@@ -3,6 +3,7 @@ failing jobs recorded and retried while the loop keeps running."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -275,3 +276,16 @@ def test_notifier_sends_to_abstract_socket_and_respects_watchdog_pid():
     finally:
         sock.close()
     assert not Notifier({}).ready(), "no socket: nothing is sent, nothing fails"
+
+
+def test_log_lines_carry_the_users_zone_not_the_machines(config_path, tmp_path):
+    notify = NotifySocket(str(tmp_path / "notify.sock"))
+    proc = start_daemon(config_path, notify, TZ="UTC")  # the machine says UTC; the config Berlin
+    try:
+        notify.wait_for("READY=1")
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    stamped = [line for line in err.splitlines() if re.match(r"\d{4}-\d\d-\d\dT", line)]
+    assert stamped, err
+    assert all(re.match(r"\S+\+0[12]:00 ", line) for line in stamped), stamped  # CET or CEST

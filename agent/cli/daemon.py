@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import click
@@ -53,7 +54,7 @@ def _run(app: App, once: bool) -> None:
         raise UserError("--now only applies to `run --once`; the daemon runs on the real clock")
     from agent.daemon.loop import run_daemon
 
-    configure_logging(app.verbose)
+    configure_logging(app.verbose, config.zone)
     with StoreLock(config.store_path):
         code = run_daemon(config, app.store)
     raise SystemExit(code)
@@ -105,13 +106,14 @@ def _quiet_job_log(verbose: bool) -> Iterator[None]:
         logger.setLevel(level)
 
 
-def configure_logging(verbose: bool) -> None:
-    """Daemon logging to stderr: plain lines with a syslog priority when journald reads them."""
+def configure_logging(verbose: bool, zone: tzinfo) -> None:
+    """Daemon logging to stderr: plain lines with a syslog priority when journald reads them,
+    else each line stamped in the user's zone with its offset (as `status` shows times)."""
     handler = logging.StreamHandler(sys.stderr)
     if stderr_is_journal():
         handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(ZonedFormatter(zone, "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler],
                         force=True)
     for name in _QUIET_LOGGERS:
@@ -129,6 +131,18 @@ def stderr_is_journal() -> bool:
     except (ValueError, OSError, AttributeError):
         return True
     return (info.st_dev, info.st_ino) == (device, inode)
+
+
+class ZonedFormatter(logging.Formatter):
+    """Log lines stamped in a given zone, ISO 8601 with the offset (2026-10-05T09:00:03+02:00)."""
+
+    def __init__(self, zone: tzinfo, fmt: str) -> None:
+        super().__init__(fmt)
+        self.zone = zone
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's hook
+        """The record's instant in the zone."""
+        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="seconds")
 
 
 class JournalFormatter(logging.Formatter):
