@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agent.configuration.loader import load_config
-from agent.daemon.jobs import job_health
+from agent.daemon.jobs import JOBS, job_health
 from agent.daemon.lock import StoreLock, holder_pid
 from agent.daemon.loop import MAX_SLEEP_SECONDS, Daemon
 from agent.daemon.sdnotify import Notifier
@@ -235,10 +235,13 @@ def test_sleep_is_until_next_job_capped_by_watchdog(daemon_parts):
         watched.close()
     finally:
         daemon.close()
-    jobs = {tuple(sorted(job.job_func.args[0])): job for job in daemon.scheduler.jobs}
-    assert jobs[("digest", "followups", "mail", "sync")].interval == config.daemon.sync_minutes
+    jobs = {job.job_func.args[0]: job for job in daemon.scheduler.jobs}
+    # healing right after each sync; the reconnect hour before the planner, its drafts after
+    assert jobs[("sync", "heal", "followups", "mail", "digest")].interval == config.daemon.sync_minutes
+    daily = jobs[("reconnect-hour", "planner", "reconnect-drafts")]
+    assert {name for names in jobs for name in names} == set(JOBS), "every job is on the schedule"
     # schedule keeps next_run as naive system-local time; in the user's zone it is the configured time
-    assert jobs[("planner",)].next_run.astimezone(config.zone).strftime("%H:%M") == config.daemon.planner_time
+    assert daily.next_run.astimezone(config.zone).strftime("%H:%M") == config.daemon.planner_time
     assert jobs[("digest",)].next_run.astimezone(config.zone).strftime("%H:%M") == config.digest.time
 
 

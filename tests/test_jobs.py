@@ -12,6 +12,8 @@ from agent.configuration.loader import load_config
 from agent.daemon.jobs import JOBS, describe, job_health, record_job, run_job, run_once
 from agent.storage.store import Store
 from tests.helpers import Ev, calendar, run_cli, write_config
+from tests.mail_helpers import outbox_mail
+from tests.planning_helpers import drifting, write_calendar
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 10, 5, 11, 0, tzinfo=BERLIN)  # a Monday, after the 08:00 morning email
@@ -36,7 +38,8 @@ def parts(tmp_path):
 def test_jobs_run_in_order_and_a_failing_source_stops_nothing(parts):
     config, store, ics = parts  # cal.ics is missing: the sync job fails
     results = run_once(config, store, NOW)
-    assert [r.name for r in results] == list(JOBS) == ["sync", "followups", "planner", "mail", "digest"]
+    assert [r.name for r in results] == list(JOBS) == ["sync", "heal", "followups", "reconnect-hour", "planner",
+                                                        "reconnect-drafts", "mail", "digest"]
     sync = results[0]
     assert not sync.ok and "work:" in sync.error and "file not found" in sync.error
     health = {row["name"]: row for row in job_health(store)}
@@ -89,6 +92,30 @@ def test_run_once_cli_reports_each_job_and_status_shows_health(tmp_path):
     assert "daemon: not running" in status.output
     assert "job sync: last success never, FAILING (1 time in a row)" in status.output
     assert "  last error 2026-10-05 11:00: work: " in status.output  # in the user's zone
+
+
+def test_each_job_has_its_own_health_line_and_a_failing_one_stops_no_other(tmp_path):
+    """The reconnect hour, the planner and the reconnect drafts are jobs of their own: the hour
+    failing (no organiser) fails only its own line, in the output, `status` and the morning email."""
+    work = tmp_path / "work.ics"
+    write_calendar(work, drifting("alice@acme.example", NOW))
+    extra = '[landscape]\nreconnect_hour = true\n[digest]\nto = "me@acme.example"\n'
+    config_file = write_config(tmp_path, [work], extra=extra, user="", mode="off")
+    result = run_cli(config_file, "run", "--once", now=NOW.isoformat())
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert [line.split(":")[0] for line in lines] == list(JOBS)
+    assert "reconnect-hour: FAILED: " in result.output and "the reconnect hour needs an organiser" in result.output
+    assert {"heal: ok (nothing to do)", "planner: ok (nothing to do)",
+            "reconnect-drafts: ok (0 reconnect drafts)"} <= set(lines)
+    status = run_cli(config_file, "status", now=NOW.isoformat()).output
+    assert [line.split(":")[0] for line in status.splitlines() if line.startswith("job ")] == [
+        f"job {name}" for name in JOBS]
+    assert "job reconnect-hour: last success never, FAILING (1 time in a row)" in status
+    assert "job planner: last success 2026-10-05 11:00" in status
+    (email,) = outbox_mail(load_config(config_file))
+    text = email.get_body(("plain",)).get_content()
+    assert "job reconnect-hour failing (1 time)" in text and "job planner failing" not in text
 
 
 def test_describe_summarises_job_results():

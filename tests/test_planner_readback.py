@@ -212,7 +212,7 @@ def test_a_pending_row_is_found_by_tag_even_when_the_file_was_rewritten_by_other
     assert len(series_in_file(config)[ALICE]) == 1
 
 
-def test_the_sync_job_acts_on_declines_as_soon_as_they_are_synced(tmp_path):
+def test_the_heal_job_acts_on_declines_as_soon_as_they_are_synced(tmp_path):
     from agent.daemon.jobs import run_job
     from agent.planning.planner import new_declines_synced
 
@@ -220,10 +220,12 @@ def test_the_sync_job_acts_on_declines_as_soon_as_they_are_synced(tmp_path):
     now = _at("2026-12-02T08:00:00+01:00")
     assert run_job(config, store, "sync", now).ok
     assert not new_declines_synced(config, store, now)  # nothing declined: no read-back at all
+    assert run_job(config, store, "heal", now).detail == "nothing to do"
     (tmp_path / "replies.ics").write_text(calendar(imported_copy(event, ALICE, starts_from(event, DEC_1))))
-    result = run_job(config, store, "sync", now)
+    assert run_job(config, store, "sync", now).ok
+    result = run_job(config, store, "heal", now)
     assert result.ok, result.line()
-    assert "declines read back" in result.detail
+    assert result.detail.startswith("declines read back: ")
     (row,) = tb.load(store)
     assert (row.state, row.declines) == (tb.ENDED, 2)
     assert store.db["people"].get(ALICE)["paused_until"]

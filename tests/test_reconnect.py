@@ -80,14 +80,14 @@ def test_friday_drafts_are_written_once_per_person_per_week(tmp_path):
     cfg = setup(tmp_path, extra='[touchbase]\nmode = "off"\n')
     with opened(cfg) as (config, store):
         add_note(store, ALICE, "Training for a marathon", at(THURSDAY))
-        assert run_job(config, store, "planner", at(THURSDAY)).detail == "nothing to do"
+        assert run_job(config, store, "reconnect-drafts", at(THURSDAY)).detail == "0 reconnect drafts"
         assert drafts(config) == []
-        first = run_job(config, store, "planner", at(FRIDAY))
-        assert first.ok and first.detail == ("nothing to do; 2 reconnect drafts; saved to the local outbox, not in "
+        first = run_job(config, store, "reconnect-drafts", at(FRIDAY))
+        assert first.ok and first.detail == ("2 reconnect drafts; saved to the local outbox, not in "
                                              "your mail account: set [followups] transport to a google or "
                                              "outlook source to put drafts there")
-        again = run_job(config, store, "planner", at(FRIDAY) + timedelta(hours=6))
-        assert again.detail == "nothing to do"
+        again = run_job(config, store, "reconnect-drafts", at(FRIDAY) + timedelta(hours=6))
+        assert again.detail == "0 reconnect drafts"
     with opened(cfg) as (config, store):  # a restart the same week writes nothing more
         assert run_reconnect_drafts(config, store, at("2026-11-06T17:00:00+01:00")) == []
         written = drafts(config)

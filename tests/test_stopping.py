@@ -110,7 +110,8 @@ def test_sigterm_while_run_once_starts_stops_before_any_job(tmp_path):
     process.send_signal(signal.SIGTERM)  # the handler is in place: config not read yet
     _, err = process.communicate(timeout=60)
     assert process.returncode == 143, err
-    assert "stopped by SIGTERM before sync, followups, planner, mail, digest" in err
+    assert ("stopped by SIGTERM before sync, heal, followups, reconnect-hour, planner, reconnect-drafts, "
+            "mail, digest") in err
     assert integrity(config) == "ok"
 
 

@@ -26,8 +26,8 @@ _QUIET_LOGGERS = ("googleapiclient.discovery_cache", "urllib3", "caldav", "msal"
 
 @main.command()
 @click.option("--once", is_flag=True,
-              help="Run every job that is due once (sync, follow-ups, planner, mail retry, "
-                   "morning email), then exit.")
+              help="Run every job that is due once (sync, healing, follow-ups, reconnect hour, "
+                   "planner, reconnect drafts, mail retry, morning email), then exit.")
 @pass_app
 def run(app: App, once: bool) -> None:
     """Run the agent: the daemon, or with --once a single pass of every job."""

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from agent.configuration.loader import Config
-from agent.errors import SourceError
 from agent.storage.store import Store, iso
 
 log = logging.getLogger(__name__)
@@ -51,28 +50,24 @@ def job_sync(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) 
     errors = [r.error for r in results if not r.ok]
     parts = [f"{r.name}: {'unchanged' if r.unchanged else f'{r.occurrences} occurrences'}"
              for r in results if r.ok]
-    parts += _declines_read_back(config, store, now, errors)
     if errors:
         raise JobFailed("; ".join(errors))
     return ", ".join(parts) or "no sources configured"
 
 
-def _declines_read_back(config: Config, store: Store, now: datetime, errors: list[str]) -> list[str]:
+def job_heal(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
     """Act on touchbase declines and conflicts as soon as a sync brings them (the planner also
-    does daily): declines are read back, then instances in trouble healed (store-only checks
-    first, so a sync that changed nothing costs no request)."""
+    does daily): declines are read back, then instances in trouble healed. Store-only checks
+    come first, so after a sync that changed nothing this costs no request to any backend."""
     from agent.planning.planner import heal_after_sync, new_declines_synced, read_back_series
 
     parts = []
-    try:
-        if new_declines_synced(config, store, now):
-            parts.append(f"declines read back: {describe(read_back_series(config, store, now), 'action')}")
-        healed = heal_after_sync(config, store, now)
-        if healed is not None:
-            parts.append(f"touchbases healed: {describe(healed, 'action')}")
-    except SourceError as exc:
-        errors.append(str(exc))
-    return parts
+    if new_declines_synced(config, store, now):
+        parts.append(f"declines read back: {describe(read_back_series(config, store, now), 'action')}")
+    healed = heal_after_sync(config, store, now)
+    if healed is not None:
+        parts.append(f"touchbases healed: {describe(healed, 'action')}")
+    return "; ".join(parts) or "nothing to do"
 
 
 def job_followups(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
@@ -93,39 +88,28 @@ def drafts_detail(config: Config, detail: str) -> str:
     return f"{detail}; {DRAFTS_NOTICE}"
 
 
-def job_planner(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
-    """Keep the weekly Reconnect hour (first, so touchbases are booked around it), book or
-    propose touchbases, and read back declines; then, on the reconnect day, this week's
-    reconnect drafts (after booking: nobody gets a note and a new touchbase the same day).
-    The planner runs even when the reconnect hour fails, and the drafts even when the planner
-    fails; a failing part fails the job."""
-    from agent.landscape.reconnect import run_reconnect_drafts
-    from agent.planning.planner import run_planner
-
-    block, block_error = _reconnect_hour(config, store, now)
-    try:
-        detail = describe(run_planner(config, store, now), "action")
-    except Exception as exc:
-        if block_error:
-            raise JobFailed(f"{block_error}; {_message(exc)}") from exc
-        raise
-    finally:
-        drafts = run_reconnect_drafts(config, store, now)
-    if block_error:
-        raise JobFailed(block_error)
-    detail += f"; {drafts_detail(config, describe(drafts, 'reconnect draft'))}" if drafts else ""
-    return detail + "".join(f"; {line}" for line in block)
-
-
-def _reconnect_hour(config: Config, store: Store, now: datetime) -> tuple[list[str], str]:
-    """What keeping the Reconnect hour did, or why it failed (the planner runs either way)."""
+def job_reconnect_hour(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
+    """Keep the weekly Reconnect hour as configured (before the planner, so touchbases are
+    booked around it)."""
     from agent.landscape.reconnect_block import ensure_reconnect_block
 
-    try:
-        return ensure_reconnect_block(config, store, now), ""
-    except Exception as exc:  # noqa: BLE001 - reported by the job after the planner ran
-        log.debug("reconnect hour failed", exc_info=True)
-        return [], f"reconnect hour: {_message(exc)}"
+    done = ensure_reconnect_block(config, store, now)
+    return "; ".join(done) or ("nothing to do" if config.landscape.reconnect_hour else "off")
+
+
+def job_planner(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
+    """Read back the agent's series, heal them, and book or propose touchbases."""
+    from agent.planning.planner import run_planner
+
+    return describe(run_planner(config, store, now), "action")
+
+
+def job_reconnect_drafts(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
+    """On the reconnect day, this week's reconnect drafts (after the planner: nobody gets a note
+    and a new touchbase the same day)."""
+    from agent.landscape.reconnect import run_reconnect_drafts
+
+    return drafts_detail(config, describe(run_reconnect_drafts(config, store, now), "reconnect draft"))
 
 
 def job_mail(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
@@ -159,12 +143,18 @@ def _fail_on_undelivered(store: Store, kinds: tuple[str, ...], done: str) -> Non
 
 JOBS: dict[str, JobFunction] = {
     "sync": job_sync,
+    "heal": job_heal,
     "followups": job_followups,
+    "reconnect-hour": job_reconnect_hour,
     "planner": job_planner,
+    "reconnect-drafts": job_reconnect_drafts,
     "mail": job_mail,
     "digest": job_digest,
 }
-"""Every job, in the order `run_once` runs them."""
+"""Every job, one function each, in the order `run_once` runs them: healing right after the
+sync that brought the changes; the reconnect hour before the planner (touchbases are booked
+around it) and the reconnect drafts after it; the morning email last, so it tells what the
+others did."""
 
 
 def run_job(config: Config, store: Store, name: str, now: datetime,
@@ -187,7 +177,8 @@ def run_job(config: Config, store: Store, name: str, now: datetime,
 def run_once(config: Config, store: Store, now: datetime,
              heartbeat: Heartbeat | None = None,
              should_stop: Callable[[], object] | None = None) -> list[JobResult]:
-    """Run every job once, in order: sync, follow-ups, planner, mail retry, morning email.
+    """Run every job once, in the order of JOBS: sync, heal, follow-ups, reconnect hour,
+    planner, reconnect drafts, mail retry, morning email.
 
     `should_stop` is asked before each job: when it answers true (a SIGTERM arrived), the jobs
     not started yet are left for the next run and the results so far are returned.

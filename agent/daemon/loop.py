@@ -1,12 +1,13 @@
 """`touchbase run`: the jobs on a schedule, sleeping until the next one is due.
 
 One thread, one store connection. At start the daemon runs every job once (as `run --once`
-does), then: sync every `sync_minutes` followed by follow-ups, mail retry and a morning-email
-check (which also catches up after the machine slept); the planner daily at `planner_time`; the
-morning email at its time. Between jobs it sleeps on a self-pipe with a timeout, so a signal
-wakes it at once and nothing polls. SIGTERM/SIGINT (handled from the moment the command line
-knows it runs `run`, see agent.daemon.stopping) let the current job finish (its writes are
-transactions), then the daemon says STOPPING to systemd and exits 0.
+does), then: sync every `sync_minutes` followed by healing, follow-ups, mail retry and a
+morning-email check (which also catches up after the machine slept); the reconnect hour, the
+planner and the reconnect drafts daily at `planner_time`; the morning email at its time.
+Between jobs it sleeps on a self-pipe with a timeout, so a signal wakes it at once and nothing
+polls. SIGTERM/SIGINT (handled from the moment the command line knows it runs `run`, see
+agent.daemon.stopping) let the current job finish (its writes are transactions), then the
+daemon says STOPPING to systemd and exits 0.
 """
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ MAX_SLEEP_SECONDS = 300.0
 """Longest single sleep: the sleep clock stops while the machine is suspended, the schedule's
 wall clock does not, so waking now and then lets jobs missed during a suspend run soon after."""
 
-CYCLE = ("sync", "followups", "mail", "digest")
-"""What runs every `sync_minutes`: follow-ups right after each sync."""
+CYCLE = ("sync", "heal", "followups", "mail", "digest")
+"""What runs every `sync_minutes`: healing and follow-ups right after each sync."""
+
+DAILY = ("reconnect-hour", "planner", "reconnect-drafts")
+"""What runs daily at `planner_time`, in this order (as in `run --once`)."""
 
 
 class Waker:
@@ -95,7 +99,7 @@ class Daemon:
         zone = _schedule_zone(self.config)
         every = self.scheduler.every
         self.add(every(self.config.daemon.sync_minutes).minutes, *CYCLE)
-        self.add(every().day.at(self.config.daemon.planner_time, zone), "planner")
+        self.add(every().day.at(self.config.daemon.planner_time, zone), *DAILY)
         self.add(every().day.at(self.config.digest.time, zone), "digest")
 
     def add(self, job: schedule.Job, *names: str,
