@@ -15,6 +15,15 @@ from agent.model import Changes, OwnEvent, SeriesSpec, WorkingHours
 Interval = tuple[datetime, datetime]
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What a first read of a source found (as `touchbase init` checks it): a line to show, and
+    the time zone the calendar declares (X-WR-TIMEZONE or its VTIMEZONE), if any."""
+
+    found: str
+    declared_zone: str | None = None
+
+
 @dataclass
 class ConnectorContext:
     """What a connector may know about the agent: the user, the window, where data lives."""

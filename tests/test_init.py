@@ -201,3 +201,38 @@ def test_auth_without_such_a_source_says_how_to_add_one(tmp_path):
         assert result.exit_code == 2
         assert f"no {kind} source in [[sources]]; add one (docs/connect-{kind}.md)" in result.output
         assert f"touchbase init --force {flag}" in result.output
+
+
+def _berlin_calendar(path: Path) -> Path:
+    path.write_text(calendar().replace("BEGIN:VCALENDAR\n", "BEGIN:VCALENDAR\nX-WR-TIMEZONE:Europe/Berlin\n", 1)
+                    .replace("BEGIN:VCALENDAR\r\n", "BEGIN:VCALENDAR\r\nX-WR-TIMEZONE:Europe/Berlin\r\n", 1))
+    return path
+
+
+def test_interactive_init_asks_for_the_zone_offering_the_calendars_first(tmp_path, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")  # the machine says UTC, the calendar Europe/Berlin
+    ics = _berlin_calendar(tmp_path / "mine.ics")
+    target = tmp_path / "config.toml"
+    result = init(target, "--no-sign-in", input=f"me@acme.example\n1\n{ics}\n\n")  # Enter: the offer
+    assert result.exit_code == 0, result.output
+    assert "Your time zone (Enter for the calendar's) [Europe/Berlin]" in result.output
+    assert load_config(target).user.timezone == "Europe/Berlin"
+    other = tmp_path / "other.toml"
+    typed = f"me@acme.example\n1\n{ics}\nMars/Olympus\nAmerica/New_York\n"  # a wrong zone is asked again
+    result = init(other, "--no-sign-in", input=typed)
+    assert result.exit_code == 0, result.output
+    assert "'Mars/Olympus'" in result.output and load_config(other).user.timezone == "America/New_York"
+
+
+def test_init_by_flags_takes_the_zone_the_calendar_declares(tmp_path, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    ics = _berlin_calendar(tmp_path / "mine.ics")
+    target = tmp_path / "config.toml"
+    result = init(target, "--email", "me@acme.example", "--calendar", str(ics))
+    assert result.exit_code == 0, result.output
+    assert "Time zone: Europe/Berlin (declared by the calendar;" in result.output
+    assert load_config(target).user.timezone == "Europe/Berlin"
+    plain = tmp_path / "plain.ics"
+    plain.write_text(calendar())
+    result = init(tmp_path / "c2.toml", "--email", "me@acme.example", "--calendar", str(plain))
+    assert "(this machine's;" in result.output

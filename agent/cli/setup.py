@@ -87,13 +87,14 @@ def init(app: App, email: str | None, calendar: str | None, google: str | None, 
         raise UserError("--tenant goes with --outlook")
     if (username or password_env) and not caldav:
         raise UserError("--username and --password-env go with --caldav")
+    interactive = not (email and given)  # a question is asked: ask for the zone as well
     email = _checked_email(email) if email else click.prompt("Your work email address", value_proc=_ask_email)
-    zone = _pick_zone(zone)
+    _check_zone(zone)
     plan = _plan(target, calendar, google, outlook, tenant, caldav, username, password_env)
-    values = {"user": {"timezone": zone}, **plan.values}
-    text = starter_config(email, timezone=zone, sources=[plan.source], values=values)
+    declared = _probe(app, _starter(target, email, zone or system_timezone(), plan), plan)
+    zone = _pick_zone(zone, declared, interactive)
+    text = _starter_text(email, zone, plan)
     config = parse_config(tomllib.loads(text), target)  # every init form writes a valid config
-    _probe(app, config, plan)
     _write(target, text, plan)
     click.echo(f"Wrote {target}.")
     for note in plan.notes:
@@ -128,16 +129,46 @@ def _ask_email(value: str) -> str:
     return value
 
 
-def _pick_zone(zone: str | None) -> str:
+def _check_zone(zone: str | None) -> None:
+    """Refuse a --timezone that is no IANA zone, before anything is asked or read."""
+    problem = ZONE.test(zone) if zone else None
+    if problem:
+        raise UserError(f"--timezone {zone!r} {problem} (e.g. Europe/Berlin, America/New_York)")
+
+
+def _pick_zone(zone: str | None, declared: str | None, interactive: bool) -> str:
+    """The user's zone: --timezone, else (asked, when init asks questions) the zone the
+    calendar declares, else this machine's."""
     if zone:
-        problem = ZONE.test(zone)
-        if problem:
-            raise UserError(f"--timezone {zone!r} {problem} (e.g. Europe/Berlin, America/New_York)")
         click.echo(f"Time zone: {zone}")
         return zone
-    picked = system_timezone()
-    click.echo(f"Time zone: {picked} (this machine's; change [user] timezone or pass --timezone)")
-    return picked
+    machine = system_timezone()
+    offered = declared or machine
+    if interactive:
+        where = "the calendar's" if declared else "this machine's"
+        return str(click.prompt(f"Your time zone (Enter for {where})", default=offered,
+                                value_proc=_ask_zone))
+    where = "declared by the calendar" if declared else "this machine's"
+    click.echo(f"Time zone: {offered} ({where}; change [user] timezone or pass --timezone)")
+    return offered
+
+
+def _ask_zone(value: str) -> str:
+    problem = ZONE.test(value.strip())
+    if problem:
+        raise click.BadParameter(f"{value!r} {problem} (e.g. Europe/Berlin, America/New_York)")
+    return value.strip()
+
+
+def _starter_text(email: str, zone: str, plan: Plan) -> str:
+    """The config text init writes."""
+    values = {"user": {"timezone": zone}, **plan.values}
+    return starter_config(email, timezone=zone, sources=[plan.source], values=values)
+
+
+def _starter(target: Path, email: str, zone: str, plan: Plan) -> Config:
+    """The config init would write with `zone`, parsed (to read the calendar before the zone is chosen)."""
+    return parse_config(tomllib.loads(_starter_text(email, zone, plan)), target)
 
 
 def _plan(target: Path, calendar: str | None, google: str | None, outlook: str | None, tenant: str | None,
@@ -258,15 +289,16 @@ def _account_roles(name: str) -> dict[str, dict[str, Any]]:
 
 # --- checking the source, writing, signing in ----------------------------------------------
 
-def _probe(app: App, config: Config, plan: Plan) -> None:
-    """Read a calendar file or address once: a wrong one stops init, an unreachable one warns."""
+def _probe(app: App, config: Config, plan: Plan) -> str | None:
+    """Read a calendar file or address once: a wrong one stops init, an unreachable one warns.
+    Returns the zone the calendar declares, if any."""
     from agent.sources import make_context
     from connectors import connector_class
 
     source = config.sources[0]
     probe = getattr(connector_class(source.type), "probe", None)
     if probe is None:
-        return
+        return None
     options = dict(source.options)
     if plan.url:  # the url_file is written only once everything checked out
         options.pop("url_file", None)
@@ -277,10 +309,11 @@ def _probe(app: App, config: Config, plan: Plan) -> None:
     except Unreachable as exc:
         click.echo(f"Could not reach the calendar now ({str(exc).removeprefix(source.name + ': ')}); "
                    "it is read on the first sync.", err=True)
-        return
+        return None
     except SourceError as exc:
         raise UserError(f"calendar: {str(exc).removeprefix(source.name + ': ')}") from None
-    click.echo(f"Calendar found: {found}")
+    click.echo(f"Calendar found: {found.found}")
+    return found.declared_zone
 
 
 def _write(target: Path, text: str, plan: Plan) -> None:

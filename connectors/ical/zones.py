@@ -38,6 +38,22 @@ def known_zone(tzid: str) -> str | None:
     return None
 
 
+_DECLARED = re.compile(rb"^X-WR-TIMEZONE(?:;[^:\r\n]*)?:([^\r\n]+)", re.I | re.M)
+_VTIMEZONE_ID = re.compile(rb"^BEGIN:VTIMEZONE\r?\n(?:[^\r\n]*\r?\n)*?TZID(?:;[^:\r\n]*)?:([^\r\n]+)", re.I | re.M)
+
+
+def declared_zone(data: bytes) -> str | None:
+    """The tzdata name of the zone a calendar declares: its X-WR-TIMEZONE, else its first
+    VTIMEZONE that tzdata knows (a Windows name mapped); None when it declares none."""
+    head = data[:1 << 20]  # the calendar's properties and VTIMEZONEs come before the events
+    for pattern in (_DECLARED, _VTIMEZONE_ID):
+        for match in pattern.finditer(head):
+            zone = known_zone(match.group(1).decode("utf-8", "replace").strip())
+            if zone:
+                return zone
+    return None
+
+
 def _tzdata_has(name: str) -> bool:
     if not name or len(name) > 200:
         return False

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.errors import SourceError
 from agent.model import Changes, Occurrence
-from connectors.base import Connector, ConnectorContext, Interval
+from connectors.base import Connector, ConnectorContext, Interval, Probe
 from connectors.ical.zones import usable_timezones, used_zones
 from connectors.ics.blocks import ParsedFile, ends_complete, normalise, split_blocks, starts_calendar
 from connectors.ics.files import DEFAULT_MAX_BYTES, read_calendar_file
@@ -153,20 +153,22 @@ class IcsConnector(Connector):
         return read_calendar_file(self.name, path, self.max_bytes)
 
     @classmethod
-    def probe(cls, source: Any, context: ConnectorContext) -> str:
+    def probe(cls, source: Any, context: ConnectorContext) -> Probe:
         """Read the source's files and addresses once (as `touchbase init` checks them) and say
-        what was found; SourceError when one is missing or wrong, Unreachable when an address
-        cannot be reached (no network)."""
+        what was found, with the zone the first calendar declares; SourceError when one is
+        missing or wrong, Unreachable when an address cannot be reached (no network)."""
+        from connectors.ical.zones import declared_zone
         from connectors.ics.http import FetchPolicy
 
         connector = cls(source, context, policy=FetchPolicy(timeout=15, retries=1, max_wait=5))
-        found = []
+        found, zones = [], []
         for where, data in connector_inputs(connector):
             if not data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper().startswith(b"BEGIN:VCALENDAR"):
                 raise SourceError(source.name, f"{where}: this is not an iCalendar calendar (it does "
                                                "not start with BEGIN:VCALENDAR)")
             found.append(f"{where}: {data.count(b'BEGIN:VEVENT')} events")
-        return "; ".join(found)
+            zones.append(declared_zone(data))
+        return Probe("; ".join(found), next((zone for zone in zones if zone), None))
 
     @property
     def max_bytes(self) -> int:
