@@ -128,3 +128,24 @@ class WorkingHours:
         if weekday not in self.days or last.date() != first.date():
             return False
         return self.start <= first.time() and last.time() <= self.end
+
+
+@dataclass(frozen=True)
+class MailMessage:
+    """Who wrote to whom, when, in which thread: the metadata of one mail message.
+
+    Never a subject, a body, a snippet or an attachment name. `key` is the RFC 5322
+    Message-ID where the message has one (so one message seen in two folders or two sources is
+    one message), else the provider's id; `thread` is namespaced by provider (gmail:, graph:,
+    imap:). `recipients` are To and Cc, lower-cased. `bulk` is True when a List-Id or
+    List-Unsubscribe header, `Precedence: bulk|list|junk` or an `Auto-Submitted` other than
+    `no` marks it as list or machine mail.
+    """
+
+    key: str
+    thread: str
+    sender: str
+    recipients: tuple[str, ...]
+    instant: datetime
+    folder: str = ""
+    bulk: bool = False

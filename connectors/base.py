@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from agent.errors import ReadOnlySource
-from agent.model import Changes, OwnEvent, SeriesSpec, WorkingHours
+from agent.model import Changes, MailMessage, OwnEvent, SeriesSpec, WorkingHours
 
 Interval = tuple[datetime, datetime]
+MailSink = Callable[[list[MailMessage]], None]
+"""Takes one batch of mail metadata read (stored at once, so a long first read keeps its work)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Connector(ABC):
     read_only: ClassVar[bool] = False
     sees_attendee_busy: ClassVar[bool] = False  # busy() also covers other people
     is_mail_account: ClassVar[bool] = False  # create_draft() / send() work
+    reads_calendar: ClassVar[bool] = True  # False for a mail-only source (imap)
 
     def __init__(self, source: Any, context: ConnectorContext) -> None:
         self.source = source
@@ -54,6 +57,15 @@ class Connector(ABC):
     @abstractmethod
     def fetch_changes(self, state: dict) -> tuple[Changes, dict]:
         """Return what changed since `state` (empty dict: everything) and the new state."""
+
+    def reads_mail(self) -> bool:
+        """Whether this source's mail metadata is read (`mail = true`, or a mail-only source)."""
+        return not self.reads_calendar
+
+    def fetch_mail(self, state: dict, sink: MailSink) -> dict:
+        """Read mail metadata since `state` (empty dict: a first read over the window, plus
+        whole threads where needed), handing each batch to `sink`; returns the new state."""
+        raise ReadOnlySource(self.name, "this source holds no mail")
 
     def find_own_events(self) -> list[OwnEvent]:
         """The series this agent created, found by its tag (never by title)."""

@@ -7,9 +7,7 @@ deterministic UID, so a retry finds the object instead of creating a second one.
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
@@ -21,6 +19,7 @@ from agent.model import Changes, OwnEvent, SeriesSpec
 from connectors.base import Connector, Interval
 from connectors.ical import read as ical
 from connectors.ical.write import end_rrule, put_override, restamp, series_calendar, series_uid
+from connectors.secrets import password_origin, read_password
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -43,17 +42,10 @@ class CalDavConnector(Connector):
 
     def _password_origin(self) -> str:
         """Where the password comes from, for a hint (never the password)."""
-        return self.source.options.get("password_env") or "password_file"
+        return password_origin(self.source.options)
 
     def _password(self) -> str:
-        options = self.source.options
-        if options.get("password_file"):
-            path = Path(options["password_file"]).expanduser()
-            try:
-                return path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise SourceError(self.name, f"cannot read password_file {path}: {exc.strerror}") from None
-        return os.environ.get(options.get("password_env") or "", "")
+        return read_password(self.name, self.source.options)
 
     def _connect(self) -> list[Any]:
         if self._calendars is not None:

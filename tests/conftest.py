@@ -6,7 +6,8 @@ editable install elsewhere points to.
 The servers the tests talk to, all on 127.0.0.1, are fixtures here and nowhere else:
 `radicale_base` (one Radicale for the whole run) with `dav_calendar` (a fresh calendar per test),
 `smtp_server` (aiosmtpd, run in a `with` block) with `smtp_tls`, `google` (the Google Calendar
-emulator) with `fast_retries`, and `graph` (the Microsoft Graph emulator). Plain builders stay in
+emulator) with `fast_retries`, `graph` (the Microsoft Graph emulator), and `dovecot` (one real
+Dovecot IMAP server per run) with `imap_user` (a fresh, empty mailbox per test). Plain builders stay in
 tests/fakes/ and tests/*_helpers.py and are imported as usual.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 
 from tests.fakes.google_api import GoogleEmulator
 from tests.fakes.graph_api import GraphFake
+from tests.fakes.imap_server import Dovecot
 from tests.fakes.radicale_server import PASSWORD, fresh_calendar, radicale
 from tests.fakes.smtp_server import SmtpServer, TlsFiles, make_tls_files
 
@@ -114,3 +116,24 @@ def graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphFake
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake.tls.ca))
     yield fake
     fake.stop()
+
+
+# --- IMAP: Dovecot -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def dovecot(tmp_path_factory: pytest.TempPathFactory, smtp_tls: TlsFiles) -> Iterator[Dovecot]:
+    """One Dovecot for the whole run (fails, never skips, when dovecot is not installed)."""
+    server = Dovecot(tmp_path_factory.mktemp("dovecot"), smtp_tls).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def imap_user(dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh user with an empty mailbox on the shared Dovecot; its password is in
+    $TOUCHBASE_IMAP_PASSWORD, as an imap source with `password_env` reads it."""
+    from tests.fakes.imap_server import PASSWORD
+
+    monkeypatch.setenv("TOUCHBASE_IMAP_PASSWORD", PASSWORD)
+    return dovecot.add_user()

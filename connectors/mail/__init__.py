@@ -1,0 +1,1 @@
+"""Mail metadata readers shared by the mail sources: header parsing, and the IMAP mailbox."""
