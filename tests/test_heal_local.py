@@ -8,9 +8,9 @@ import icalendar
 import recurring_ical_events
 
 from agent.daemon.jobs import run_job
-from agent.planning import moves
 from agent.planning import touchbases as tb
 from agent.planning.planner import Planner, heal_after_sync, run_planner
+from agent.storage import instance_moves as moves
 from connectors.ical.read import TAG_PROPERTY
 from connectors.localcal import LocalCalendar
 from tests.helpers import calendar, run_cli

@@ -265,7 +265,7 @@ def test_google_no_slot_for_both_cancels_that_instance(tmp_path, google, fast_re
 
 
 def test_google_a_lost_answer_to_the_move_never_moves_twice(tmp_path, google, fast_retries):
-    from agent.planning import moves
+    from agent.storage import instance_moves as moves
     from tests.planning_helpers import actions
 
     config_path, master = _google_alice(tmp_path, google)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from agent.planning import moves
 from agent.planning.planner import run_planner
+from agent.storage import instance_moves as moves
 from tests.helpers import USER, Ev, run_cli
 from tests.planning_helpers import NOW, NOW_DT, drifting, open_all, series_in_file, setup, write_calendar
 

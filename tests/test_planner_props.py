@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from agent.configuration.loader import load_config
-from agent.planning import moves
 from agent.planning import touchbases as tb
 from agent.planning.planner import Planner, run_planner
+from agent.storage import instance_moves as moves
 from agent.storage.store import Store, parse_iso
 from agent.sync import sync_all
 from connectors.ical.read import TAG_PROPERTY

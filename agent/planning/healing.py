@@ -13,7 +13,7 @@ that starts within `[touchbase] heal_days` and more than `HEAL_MARGIN` from now 
 Such an instance is moved to the nearest slot free for both, inside working hours (the user's,
 and the colleague's where known), in the same or the next week, more than `HEAL_MARGIN` ahead,
 on a day with room under `max_per_day`; with no such slot it is cancelled. Each move is recorded
-`pending` with its slot before the write and `done` after (agent.planning.moves), so a crash never
+`pending` with its slot before the write and `done` after (agent.storage.instance_moves), so a crash never
 moves an instance twice. docs/touchbases.md "Healing" says the same for users.
 """
 from __future__ import annotations
@@ -24,11 +24,12 @@ from datetime import date, datetime, time, timedelta
 from agent.configuration.loader import WEEKDAYS
 from agent.errors import NotFound, SourceError
 from agent.model import Occurrence, WorkingHours
-from agent.planning import moves, slots
+from agent.planning import slots
 from agent.planning import touchbases as tb
 from agent.planning.hours import colleague_hours
 from agent.planning.readback import counts_as_series, declined_starts, occurrences_by_series
 from agent.planning.series_run import SeriesRun
+from agent.storage import instance_moves as moves
 from connectors.base import Connector
 
 HEAL_MARGIN = timedelta(hours=2)

@@ -20,7 +20,7 @@ from agent.configuration.loader import Config, SourceConfig, write_target
 from agent.errors import AlreadyExists, AuthError, ConfigError, NotFound, SourceError, UserError
 from agent.inference import MeetingRules
 from agent.model import SeriesSpec
-from agent.planning import moves, slots
+from agent.planning import slots
 from agent.planning import touchbases as tb
 from agent.planning.healing import Healer
 from agent.planning.hours import colleague_hours
@@ -32,6 +32,7 @@ from agent.planning.series_run import SeriesRun, describe_touchbase
 from agent.planning.targets import OpenConnector
 from agent.relationships import Relationship, relationship_of, relationships
 from agent.sources import local_source, open_connector
+from agent.storage import instance_moves as moves
 from agent.storage.store import Store
 from connectors import connector_class
 from connectors.base import Connector

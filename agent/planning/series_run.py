@@ -18,13 +18,14 @@ from agent.configuration.loader import Config, SourceConfig
 from agent.errors import SourceError
 from agent.inference import MeetingRules
 from agent.model import Occurrence, OwnEvent
-from agent.planning import moves, slots
+from agent.planning import slots
 from agent.planning import touchbases as tb
 from agent.planning.readback import count_declines, occurrences_by_series, own_by_series
 from agent.planning.recurrence import cadence_for, cadence_of
 from agent.planning.report import PlannerReport
 from agent.planning.targets import OpenConnector, WriteTargets, configured_source, where_written
 from agent.sources import open_connector
+from agent.storage import instance_moves as moves
 from agent.storage.store import Store, iso
 from connectors.base import Connector
 
