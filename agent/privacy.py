@@ -12,9 +12,10 @@ from agent.planning import touchbases as tb
 from agent.planning.readback import own_by_series
 from agent.planning.targets import source_named, where_written
 from agent.sources import open_connector
+from agent.storage import own_series
 from agent.storage.store import Store, address_digest, iso, scrub_text
 
-_TABLES_BY_EMAIL = ("people", "notes", "interactions", "touchbases", "followups", "actions")
+_TABLES_BY_EMAIL = ("people", "notes", "interactions", "followups", "actions")
 
 
 def end_live_series(config: Config, store: Store, email: str, now: datetime,
@@ -79,6 +80,7 @@ def forget(store: Store, email: str, now: datetime) -> dict[str, int]:
             counts[table] = conn.execute(
                 f"DELETE FROM {table} WHERE instr(',' || lower(email) || ',', ?) > 0",
                 (f",{address},",)).rowcount
+        counts["touchbases"] = own_series.forget_person(store, address)
         counts["actions"] += conn.execute(
             "DELETE FROM actions WHERE instr(lower(detail), ?) > 0", (address,)).rowcount
         counts["occurrences"] = _scrub_occurrences(store, address)
@@ -119,8 +121,8 @@ def export(config: Config, store: Store, now: datetime) -> dict:
         "people": list(store.table("people").rows),
         "notes": list(store.table("notes").rows_where(order_by="created")),
         "interactions": list(store.table("interactions").rows_where(order_by="at")),
-        "touchbases": list(store.table("touchbases").rows),
-        "own_blocks": list(store.table("own_blocks").rows),
+        "touchbases": own_series.rows(store, own_series.TOUCHBASE),
+        "own_blocks": own_series.rows(store, own_series.RECONNECT_BLOCK),
         "followups": list(store.table("followups").rows),
         "actions": list(store.table("actions").rows_where(order_by="at")),
         "colleagues": people_rows(config, store, now),

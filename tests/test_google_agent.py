@@ -4,6 +4,7 @@ nothing the agent did not create is touched."""
 from __future__ import annotations
 
 from agent.configuration.loader import load_config
+from agent.storage import own_series
 from agent.storage.store import Store
 from tests.fakes.google_setup import gev, google_config
 from tests.helpers import run_cli
@@ -57,7 +58,7 @@ def test_touchbase_and_draft_land_once_through_google(tmp_path, google, fast_ret
 
     store = Store(load_config(config).store_path)
     try:
-        rows = list(store.db["touchbases"].rows)
+        rows = own_series.rows(store)
         assert [(r["email"], r["state"], r["event_id"]) for r in rows] == [(BOB, "active", own[0]["id"])]
         assert store.db["followups"].count == 1
     finally:

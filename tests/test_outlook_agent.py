@@ -7,6 +7,7 @@ from datetime import datetime
 from agent.configuration.loader import load_config
 from agent.followups import run_followups
 from agent.planning.planner import run_planner
+from agent.storage import own_series
 from agent.storage.store import Store
 from agent.sync import sync_all
 from tests.fakes.graph_fixtures import NOW, at, outlook_config, sign_in
@@ -62,7 +63,7 @@ def test_touchbase_and_draft_land_once_through_outlook(tmp_path, graph):
     assert graph.mailbox.patched == [] and graph.mailbox.deleted == []
 
     store = Store(load_config(config).store_path)
-    rows = list(store.db["touchbases"].rows)
+    rows = own_series.rows(store)
     assert [(r["email"], r["state"], r["event_id"]) for r in rows] == [("bob@acme.example", "active", own[0]["id"])]
     assert store.db["followups"].count == 1
     assert run_cli(config, "status", now=NOW).exit_code == 0

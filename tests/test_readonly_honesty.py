@@ -9,6 +9,7 @@ from datetime import datetime
 import icalendar
 
 from agent.configuration.loader import load_config
+from agent.storage import own_series
 from agent.storage.store import Store
 from tests.helpers import run_cli, write_config
 from tests.mail_helpers import drafts, outbox_mail, parts
@@ -62,7 +63,7 @@ def test_a_proposal_reaches_the_morning_email_with_an_invitation_to_book_it(tmp_
     assert "RRULE" in event and "X-TOUCHBASE-AGENT" not in event
     slot = event.decoded("DTSTART")
     store = Store(cfg.store_path)
-    (row,) = list(store.table("touchbases").rows)
+    (row,) = own_series.rows(store)
     assert row["state"] == "proposed" and datetime.fromisoformat(row["start"]) == slot
     status = run_cli(config, "status", now=AFTER_DIGEST).output
     assert "morning email: last for 2026-11-30" in status and NOTICE in status

@@ -14,6 +14,7 @@ from agent.configuration.loader import load_config
 from agent.landscape.reconnect_block import DESCRIPTION, block_id, ensure_reconnect_block, load_blocks
 from agent.model import AGENT_TAG_NAME
 from agent.planning import touchbases as tb
+from agent.storage import own_series
 from agent.storage.store import Store
 from connectors.ical.read import TAG_PROPERTY, address_of
 from tests.fakes.google_setup import google_config
@@ -160,7 +161,9 @@ def test_an_interrupted_write_is_found_by_its_tag_not_written_twice(tmp_path):
     _run(config_path, THURSDAY)
     config = load_config(config_path)
     store = Store(config.store_path)
-    store.db.conn.execute("UPDATE own_blocks SET state = 'pending', event_id = ''")  # crashed after the write
+    (block,) = load_blocks(store)
+    block.state, block.event_id = "pending", ""  # crashed after the write
+    own_series.save(store, block)
     assert ensure_reconnect_block(config, store, _at(FRIDAY))[0].startswith(
         "reconnect hour found after an interrupted write")
     assert ensure_reconnect_block(config, store, _at(FRIDAY)) == []
@@ -242,3 +245,38 @@ def test_caldav_gets_one_weekly_block_without_attendees(tmp_path, dav_calendar):
     (obj,) = work.objects(load_objects=True)
     (ended,) = icalendar.Calendar.from_ical(obj.data).walk("VEVENT")
     assert "UNTIL" in ended["RRULE"]
+
+
+def test_a_store_from_before_the_unified_table_keeps_its_blocks_and_touchbases(tmp_path):
+    """m008 moves `own_blocks` into `own_series` (kind reconnect_block) and keeps the touchbases:
+    a block the user deleted stays deleted (never written again), a touchbase stays active."""
+    import sqlite_utils
+
+    from agent.storage.store import migrations
+
+    config_path = _local_setup(tmp_path, ON)
+    config = load_config(config_path)
+    config.store_path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(config.store_path)
+    migrations.apply(db, stop_before="m008_own_series")
+    db["own_blocks"].insert({"series_id": block_id(USER), "kind": "reconnect-hour", "target": "local",
+                             "state": "deleted", "created_at": "2026-11-02T08:00:00+00:00",
+                             "ended_at": "2026-11-20T08:00:00+00:00", "title": "Reconnect hour"})
+    db["touchbases"].insert({"series_id": tb.series_id_for("alice@acme.example", 1), "email": "alice@acme.example",
+                             "target": "local", "state": "active", "created_at": "2026-11-01T08:00:00+00:00",
+                             "declines": 1, "start": "2026-11-10T09:00:00+00:00", "rrule": "FREQ=MONTHLY"})
+    db.conn.close()
+    store = Store(config.store_path)
+    try:
+        assert "own_blocks" not in store.db.table_names() and "touchbases" not in store.db.table_names()
+        (block,) = load_blocks(store)
+        assert (block.series_id, block.kind, block.state, block.email) == (
+            block_id(USER), own_series.RECONNECT_BLOCK, "deleted", "")
+        assert block.ended_at == _at("2026-11-20T09:00:00+01:00")
+        (touchbase,) = tb.load(store)
+        assert (touchbase.email, touchbase.state, touchbase.declines, touchbase.kind) == (
+            "alice@acme.example", "active", 1, own_series.TOUCHBASE)
+        assert ensure_reconnect_block(config, store, _at(FRIDAY)) == []  # deleted by you: not written again
+        assert not config.local_calendar_path.exists()  # nothing written
+    finally:
+        store.close()

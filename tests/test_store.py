@@ -69,7 +69,7 @@ def test_an_old_store_is_migrated_and_keeps_its_data(tmp_path):
     store = Store(path)
     try:
         assert all_names(store) == migrations.names
-        assert {"touchbases", "followups", "digests", "jobs", "actions", "outgoing"} <= set(
+        assert {"own_series", "followups", "digests", "jobs", "actions", "outgoing"} <= set(
             store.db.table_names())
         [occ] = list(store.occurrences())
         assert (occ.resource, occ.title, occ.source) == ("uid-1", "Alice / me", "work")

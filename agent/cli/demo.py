@@ -24,6 +24,7 @@ from agent.errors import SourceError
 from agent.landscape.map import render_map
 from agent.landscape.matrix import KEEP_STRONG, MAINTAIN, START_HERE, WATCH, matrix, reciprocity_flags
 from agent.relationships import Relationship, relationships
+from agent.storage import own_series
 from agent.storage.store import Store, parse_iso
 from agent.sync import sync_all
 
@@ -178,9 +179,7 @@ def echo_agent(config: Config, store: Store, now: datetime, rels: list[Relations
 
 def echo_touchbases(config: Config, store: Store, names: dict[str, str]) -> list[str]:
     """The touchbase series the planner wrote, and the calendar file that holds them."""
-    if "touchbases" not in store.db.table_names():
-        return []
-    rows = sorted(store.table("touchbases").rows_where("ended_at IS NULL"),
+    rows = sorted((row for row in own_series.rows(store) if row["ended_at"] is None),
                   key=lambda r: (r.get("start") or "", r["email"]))
     if not rows:
         return []

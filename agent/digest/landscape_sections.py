@@ -23,8 +23,8 @@ from agent.landscape.matrix import (
     matrix,
     reciprocity_flags,
 )
-from agent.planning import touchbases as tb
 from agent.relationships import Relationship
+from agent.storage import own_series
 
 MATRIX_LIMIT = 12
 """Rows of the compact matrix; the whole landscape is in `touchbase map --html FILE`."""
@@ -38,9 +38,7 @@ RECIPROCITY_LIMIT = 3
 
 def booked_touchbases(ctx: DigestContext) -> set[str]:
     """Addresses with a touchbase series in the calendar (active, or being written)."""
-    rows = ctx.store.table("touchbases").rows_where(
-        f"state IN ({', '.join('?' * len(tb.BOOKED))})", list(tb.BOOKED), select="email")
-    return {row["email"] for row in rows}
+    return own_series.booked_emails(ctx.store)
 
 
 def capacity_section(ctx: DigestContext) -> Section | None:

@@ -2,69 +2,54 @@
 
 With `[landscape] reconnect_hour = true` the planner job keeps one weekly series, "Reconnect hour"
 (60 minutes on `reconnect_day` at `reconnect_time` in the user's zone, from the next such day), in
-the calendar touchbases are written to (`agent.planning.planner.target_source`: the local calendar file
-when that source only reads). It has no attendee, so nobody is invited, and it carries the agent's
-tag like every event the agent writes.
+the calendar touchbases are written to (`agent.planning.targets.target_source`: the local calendar
+file when that source only reads). It has no attendee, so nobody is invited, and it carries the
+agent's tag like every event the agent writes.
 
-It is recorded in the `own_blocks` table, not with the touchbases: it never counts toward
-`max_active` or `max_new_per_day` and never shows as a colleague's touchbase. The same states as a
-touchbase: `pending` (recorded just before the write; a crash is reconciled by the backend's tag
-lookup), `active`, `ended` (the agent ended it because the setting was turned off; turning it on
-again writes a new series), `deleted` (the user removed it: it is never written again).
+It is one of the agent's own series (`agent.storage.own_series`), of kind `reconnect_block`: it
+never counts toward `max_active` or `max_new_per_day` and never shows as a colleague's touchbase.
+The same state machine as a touchbase: `pending` (recorded just before the write; a crash is
+reconciled by the backend's tag lookup), `active`, `ended` (the agent ended it because the
+setting was turned off; turning it on again writes a new series), `deleted` (the user removed it:
+it is never written again).
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from agent.configuration.loader import WEEKDAYS, Config, SourceConfig
 from agent.errors import ConfigError
 from agent.model import OwnEvent, SeriesSpec
-from agent.planning.readback import own_by_series
+from agent.planning import readback
+from agent.planning.readback import calendar_says, own_by_series
 from agent.planning.slots import DAY_NAMES
-from agent.planning.targets import WriteTargets, configured_source, where_written
-from agent.planning.touchbases import ACTIVE, BOOKED, DELETED, ENDED, PENDING, series_record, series_row
+from agent.planning.targets import WriteTargets, configured_source, target_source, where_written
+from agent.storage import own_series
+from agent.storage.own_series import BOOKED, DELETED, ENDED, PENDING, RECONNECT_BLOCK, OwnSeries
 from agent.storage.store import Store
 from connectors.base import Connector
 
-KIND = "reconnect-hour"
+ID_PREFIX = "reconnect-hour"
 TITLE = "Reconnect hour"
 DESCRIPTION = ("Reserved by touchbase: send updates and reconnect notes; "
                "your Friday list is in the morning email.")
 MINUTES = 60
 
 
-@dataclass
-class Block:
-    """One row of the `own_blocks` table."""
-
-    series_id: str
-    kind: str
-    state: str
-    created_at: datetime
-    target: str = ""
-    event_id: str = ""
-    ended_at: datetime | None = None
-    start: datetime | None = None
-    rrule: str = ""
-    title: str = ""
-
-    def as_row(self) -> dict:
-        """The row as stored (datetimes as UTC ISO text)."""
-        return series_row(self)
+Block = OwnSeries
+"""The reconnect hour is an own series of kind `reconnect_block`, with nobody invited."""
 
 
 def block_id(email: str, number: int = 1) -> str:
     """The deterministic series id of the user's `number`th reconnect hour (also the UID stem)."""
     digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:24]
-    return f"{KIND}-{digest}" + (f"-{number}" if number > 1 else "")
+    return f"{ID_PREFIX}-{digest}" + (f"-{number}" if number > 1 else "")
 
 
-def load_blocks(store: Store, kind: str = KIND) -> list[Block]:
-    """Every block of `kind`, oldest first."""
-    rows = store.table("own_blocks").rows_where("kind = ?", [kind], order_by="created_at, series_id")
-    return [series_record(Block, row) for row in rows]
+def load_blocks(store: Store) -> list[Block]:
+    """Every reconnect hour the agent wrote, oldest first."""
+    return own_series.load(store, RECONNECT_BLOCK)
 
 
 def next_start(config: Config, now: datetime) -> datetime:
@@ -116,12 +101,21 @@ class _Keeper:
         source = self._source_named(latest.target)
         if source is None:
             return [f"reconnect hour: {latest.target!r} is no longer configured; left as it is"]
-        own = self._own(source, latest)
-        if latest.state == PENDING:
-            return [self._recovered(latest, source, own) if own else self._write(latest)]
-        if own is None or own.ended:
-            return [self._deleted(latest, "no longer in the calendar" if own is None
-                                  else "ended in the calendar")]
+        return self._follow(latest, source)
+
+    def _follow(self, block: Block, source: SourceConfig) -> list[str]:
+        """A booked block: what its calendar says of it, and what follows."""
+        own = self._own(source, block)
+        said = calendar_says(block, own)
+        if said == readback.WRITTEN:
+            assert own is not None
+            return [self._recovered(block, source, own)]
+        if said == readback.UNWRITTEN:
+            return [self._write(block)]
+        if said == readback.GONE:
+            return [self._deleted(block, "no longer in the calendar")]
+        if said == readback.ENDED_THERE:
+            return [self._deleted(block, "ended in the calendar")]
         return []
 
     def finish(self) -> None:
@@ -131,14 +125,13 @@ class _Keeper:
     # --- the steps -----------------------------------------------------------------------------
 
     def _new_row(self) -> Block:
-        from agent.planning.planner import target_source  # the planner's own rule for where series go
-
         taken = {row.series_id for row in self.rows}
         number = len(self.rows) + 1
         while block_id(self.config.user.email, number) in taken:
             number += 1
-        block = Block(series_id=block_id(self.config.user.email, number), kind=KIND, state=PENDING,
-                      created_at=self.now, target=target_source(self.config).name, title=TITLE)
+        block = Block(series_id=block_id(self.config.user.email, number), email="", state=PENDING,
+                      created_at=self.now, target=target_source(self.config).name, title=TITLE,
+                      kind=RECONNECT_BLOCK)
         self.rows.append(block)
         return block
 
@@ -146,19 +139,18 @@ class _Keeper:
         """Record the row as pending, write the series, then record it as active."""
         source = self._source_named(block.target)
         if source is None:  # a pending row whose target was removed from the config
-            from agent.planning.planner import target_source
-
             source = target_source(self.config)
             block.target = source.name
         if block.start is None or block.start <= self.now:
             block.start = next_start(self.config, self.now)
         spec = self._spec(block)
-        block.state, block.rrule = PENDING, spec.rrule
+        block.booking()
+        block.rrule = spec.rrule
         self._save(block)
         connector = self._connector(source)
-        block.event_id = connector.create_series(spec)
+        event_id = connector.create_series(spec)
         self.targets.wrote(source.name)
-        block.state = ACTIVE
+        block.written(event_id)
         detail = f"{self._describe(block)} {self._where(source)}"
         with self.store.atomic():
             self._save(block)
@@ -166,7 +158,7 @@ class _Keeper:
         return f"reconnect hour created: {detail}"
 
     def _recovered(self, block: Block, source: SourceConfig, own: OwnEvent) -> str:
-        block.state, block.event_id = ACTIVE, own.event_id or block.event_id
+        block.written(own.event_id)
         detail = f"{self._describe(block)} {self._where(source)}"
         with self.store.atomic():
             self._save(block)
@@ -174,7 +166,7 @@ class _Keeper:
         return f"reconnect hour found after an interrupted write: {detail}"
 
     def _deleted(self, block: Block, why: str) -> str:
-        block.state, block.ended_at = DELETED, self.now
+        block.deleted(self.now)
         with self.store.atomic():
             self._save(block)
             self.store.log_action("reconnect-hour-deleted-by-user", "", why, self.now)
@@ -192,7 +184,7 @@ class _Keeper:
             connector = self._connector(source)
             connector.end_series(own.event_id or block.event_id, self.now)
             self.targets.wrote(source.name)
-        block.state, block.ended_at = ENDED, self.now
+        block.ended(self.now)
         detail = f"reconnect_hour is off; ended {self._where(source)}"
         with self.store.atomic():
             self._save(block)
@@ -229,4 +221,4 @@ class _Keeper:
         return self.targets.get(source)
 
     def _save(self, block: Block) -> None:
-        self.store.table("own_blocks").upsert(block.as_row(), pk="series_id")
+        own_series.save(self.store, block)

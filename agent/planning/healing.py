@@ -28,7 +28,7 @@ from agent.planning import slots
 from agent.planning import touchbases as tb
 from agent.planning.hours import colleague_hours
 from agent.planning.readback import counts_as_series, declined_starts, occurrences_by_series
-from agent.planning.series_run import SeriesRun
+from agent.planning.series_run import RunState
 from agent.storage import instance_moves as moves
 from connectors.base import Connector
 
@@ -59,15 +59,19 @@ class Trouble:
     why: str  # conflict | declined | busy
 
 
-class Healer(SeriesRun):
-    """The healing half of a run (the planner runs it after the read-back)."""
+class Healer:
+    """The healing step of a run (the planner runs it after the read-back; a sync runs it alone)."""
 
-    _finished: set[str]  # series whose interrupted move this run finished (the store is stale)
+    def __init__(self, run: RunState) -> None:
+        self.run = run
+        self._finished: set[str] = set()
+        """Series whose interrupted move this run finished (the store shows them as before)."""
+        self._instances: list[Instance] | None = None
 
     def heal(self, ask_backend: bool = True) -> None:
         """Finish interrupted moves, then move or cancel every instance in trouble."""
         self._finished = set()
-        if self.config.touchbase.heal_days <= 0:
+        if self.run.config.touchbase.heal_days <= 0:
             return
         self.finish_pending()
         troubles = self.store_troubles()
@@ -79,29 +83,29 @@ class Healer(SeriesRun):
     def needs_healing(self) -> bool:
         """True when a move was interrupted or the store shows an instance in trouble (no request)."""
         self._finished = set()
-        if self.config.touchbase.heal_days <= 0:
+        if self.run.config.touchbase.heal_days <= 0:
             return False
-        return any(m.state == moves.PENDING for m in self.moves.values()) or bool(self.store_troubles())
+        return any(m.state == moves.PENDING for m in self.run.moves.values()) or bool(self.store_troubles())
 
     # --- finding trouble (store only) ----------------------------------------------------------
 
     def window(self) -> tuple[datetime, datetime]:
         """Instances starting in this span are checked."""
-        return self.now + HEAL_MARGIN, self.now + timedelta(days=self.config.touchbase.heal_days)
+        return self.run.now + HEAL_MARGIN, self.run.now + timedelta(days=self.run.config.touchbase.heal_days)
 
     def instances(self) -> list[Instance]:
         """Upcoming instances in the window of every live series (moves applied), from the store."""
-        if getattr(self, "_instances", None) is None:
+        if self._instances is None:
             self._instances = self._load_instances()
         return self._instances
 
     def _load_instances(self) -> list[Instance]:
-        rows = [r for r in self.rows if r.state == tb.ACTIVE and r.event_id]
+        rows = [r for r in self.run.rows if r.state == tb.ACTIVE and r.event_id]
         if not rows:
             return []
         low, high = self.window()
         ids = [key for row in rows for key in (row.series_id, row.event_id)]
-        synced = occurrences_by_series(self.store.tagged_occurrences(ids, low - timedelta(days=1), high), rows)
+        synced = occurrences_by_series(self.run.store.tagged_occurrences(ids, low - timedelta(days=1), high), rows)
         result = []
         for row in rows:
             result += self._instances_of(row, synced.get(row.series_id, []), low, high)
@@ -109,9 +113,9 @@ class Healer(SeriesRun):
 
     def _instances_of(self, row: tb.Touchbase, synced: list[Occurrence], low: datetime,
                       high: datetime) -> list[Instance]:
-        mine = {m.original_start: m for m in self.moves.values() if m.series_id == row.series_id}
+        mine = {m.original_start: m for m in self.run.moves.values() if m.series_id == row.series_id}
         moved_to = {m.new_start: m for m in mine.values() if m.new_start}
-        declined = declined_starts(synced, row.email, self.rules)
+        declined = declined_starts(synced, row.email, self.run.rules)
         found: dict[datetime, Instance] = {}
         for occ in synced:
             if occ.cancelled or not low <= occ.start < high or occ.start in found:
@@ -144,14 +148,14 @@ class Healer(SeriesRun):
         """True when a later instance of the series is not declined: the colleague declined this
         one, not the series."""
         ids = [inst.row.series_id, inst.row.event_id]
-        synced = occurrences_by_series(self.store.tagged_occurrences(ids), [inst.row])
-        declined = declined_starts(synced.get(inst.row.series_id, []), inst.row.email, self.rules)
+        synced = occurrences_by_series(self.run.store.tagged_occurrences(ids), [inst.row])
+        declined = declined_starts(synced.get(inst.row.series_id, []), inst.row.email, self.run.rules)
         return not counts_as_series(declined, inst.start)
 
     def _user_busy_in(self, start: datetime, end: datetime) -> list[slots.Interval]:
         """The user's busy time from the store, without the agent's own events."""
-        return [(occ.start, occ.end) for occ in self.store.occurrences(start - timedelta(days=1), end)
-                if not occ.tag and slots.blocks_user(occ, self.rules) and occ.end > start]
+        return [(occ.start, occ.end) for occ in self.run.store.occurrences(start - timedelta(days=1), end)
+                if not occ.tag and slots.blocks_user(occ, self.run.rules) and occ.end > start]
 
     # --- the colleague's busy time (one request per series with instances in the window) -------
 
@@ -165,21 +169,20 @@ class Healer(SeriesRun):
                 by_row.setdefault(inst.row.series_id, []).append(inst)
         troubles = []
         low, high = self.window()
-        today = self.now.astimezone(self.config.zone).date().isoformat()
-        checked = dict(self.store.db.conn.execute("SELECT series_id, day FROM busy_checks").fetchall())
+        today = self.run.now.astimezone(self.run.config.zone).date().isoformat()
+        checked = moves.busy_checked(self.run.store)
         for group in by_row.values():
             row = group[0].row
-            connector = self._target_connector(row) if checked.get(row.series_id) != today else None
+            connector = self.run.target_connector(row) if checked.get(row.series_id) != today else None
             if connector is None or not connector.sees_attendee_busy:
                 continue
-            if self.apply:
-                self.store.db.conn.execute("INSERT OR REPLACE INTO busy_checks (series_id, day) "
-                                           "VALUES (?, ?)", (row.series_id, today))
+            if self.run.apply:
+                moves.record_busy_check(self.run.store, row.series_id, today)
             try:
                 theirs = slots.BusyIndex(iv for iv in connector.colleague_busy(low, high, row.email)
                                          if not any(iv == (i.start, i.end) for i in group))
             except SourceError as exc:
-                self.report.errors.append(str(exc))
+                self.run.fail(exc)
                 continue
             troubles += [Trouble(i, "busy") for i in group if not theirs.is_free(i.start, i.end)]
         return troubles
@@ -188,14 +191,14 @@ class Healer(SeriesRun):
 
     def finish_pending(self) -> None:
         """Write again the moves a crash interrupted (the same slot: idempotent), then record them."""
-        rows = {row.series_id: row for row in self.rows}
-        for move in [m for m in self.moves.values() if m.state == moves.PENDING]:
+        rows = {row.series_id: row for row in self.run.rows}
+        for move in [m for m in self.run.moves.values() if m.state == moves.PENDING]:
             row = rows.get(move.series_id)
             if row is None or row.state != tb.ACTIVE:
-                if self.apply:  # the series ended or is gone: nothing left to finish
-                    moves.remove(self.store, move.key)
+                if self.run.apply:  # the series ended or is gone: nothing left to finish
+                    moves.remove(self.run.store, move.key)
                 continue
-            connector = self._target_connector(row)
+            connector = self.run.target_connector(row)
             if connector is None:
                 continue
             self._finished.add(row.series_id)  # the store shows it as before: checked next sync
@@ -205,57 +208,57 @@ class Healer(SeriesRun):
                 self._leave(row, Instance(row, move.original_start, move.original_start,
                                           move.original_start))
             except SourceError as exc:
-                self.report.errors.append(str(exc))
+                self.run.fail(exc)
 
     def _heal_one(self, trouble: Trouble) -> None:
         inst, row = trouble.instance, trouble.instance.row
-        connector = self._target_connector(row)
+        connector = self.run.target_connector(row)
         if connector is None:
             return
         try:
             slot = self._heal_slot(connector, inst, other_day=trouble.why == "declined")
-            earlier = self.moves.get(moves.move_key(row.series_id, inst.original))
+            earlier = self.run.moves.get(moves.move_key(row.series_id, inst.original))
             move = moves.Move(row.series_id, row.email, inst.original, slot, moves.PENDING,
-                              self._reason(trouble, slot), self.now,
+                              self._reason(trouble, slot), self.run.now,
                               (earlier.moves + 1) if earlier else 1)
             self._write(connector, row, move)
         except NotFound:
             self._leave(row, inst)
         except SourceError as exc:
-            self.report.errors.append(str(exc))
+            self.run.fail(exc)
 
     def _leave(self, row: tb.Touchbase, inst: Instance) -> None:
         """The backend has no such instance: you changed it yourself; it is left alone from now on."""
         move = moves.Move(row.series_id, row.email, inst.start, inst.start, moves.LEFT,
-                          "changed outside the agent: left alone", self.now)
-        if self.apply:
-            moves.save(self.store, move)
-        self.moves[move.key] = move
-        self.report.notes.append(f"One touchbase with {self._name(row.email) or row.email} on "
-                                 f"{inst.start.astimezone(self.config.zone):%a %d %b %H:%M} was changed "
+                          "changed outside the agent: left alone", self.run.now)
+        if self.run.apply:
+            moves.save(self.run.store, move)
+        self.run.moves[move.key] = move
+        self.run.report.notes.append(f"One touchbase with {self.run.name(row.email) or row.email} on "
+                                 f"{inst.start.astimezone(self.run.config.zone):%a %d %b %H:%M} was changed "
                                  "outside the agent: left as it is")
 
     def _write(self, connector: Connector, row: tb.Touchbase, move: moves.Move) -> None:
         """Record the move pending, write it, record it done with its line for the morning email."""
         kind = "moved" if move.new_start else "instance-cancelled"
-        if self.apply:
-            moves.save(self.store, move)
+        if self.run.apply:
+            moves.save(self.run.store, move)
             if move.new_start is not None:
                 connector.move_instance(row.event_id, move.original_start, move.new_start)
             else:
                 connector.cancel_instance(row.event_id, move.original_start)
-            self.targets.wrote(connector.name)
+            self.run.targets.wrote(connector.name)
             move.state = moves.DONE
-            with self.store.atomic():
-                moves.save(self.store, move)
-                self._log(f"touchbase-{kind}", row.email, move.reason)
-        self.moves[move.key] = move
-        self.report.add(kind, row.email, self._name(row.email), move.reason)
+            with self.run.store.atomic():
+                moves.save(self.run.store, move)
+                self.run.log(f"touchbase-{kind}", row.email, move.reason)
+        self.run.moves[move.key] = move
+        self.run.report.add(kind, row.email, self.run.name(row.email), move.reason)
 
     def _reason(self, trouble: Trouble, slot: datetime | None) -> str:
         """'moved your touchbase with Mei from Wed 11 to Thu 12 10:30: Mei declined it'."""
-        inst, zone = trouble.instance, self.config.zone
-        who = self._name(inst.row.email) or inst.row.email
+        inst, zone = trouble.instance, self.run.config.zone
+        who = self.run.name(inst.row.email) or inst.row.email
         old = inst.start.astimezone(zone)
         why = WHY[trouble.why].format(who=who.split(" ")[0])
         if slot is None:
@@ -269,14 +272,14 @@ class Healer(SeriesRun):
     def _heal_slot(self, connector: Connector, inst: Instance, other_day: bool) -> datetime | None:
         """The nearest start free for both in the instance's week or the next, or None; on
         another day when `other_day` (a colleague who declined may be away all that day)."""
-        zone, length = self.config.zone, inst.end - inst.start
+        zone, length = self.run.config.zone, inst.end - inst.start
         monday = inst.start.astimezone(zone).date() - timedelta(days=inst.start.astimezone(zone).weekday())
         low = datetime.combine(monday, time(0), zone)
         high = low + timedelta(days=14)
         busy = slots.BusyIndex([*self._user_busy_in(low, high), *self._other_touchbases(inst, low, high),
-                                *connector.busy(low, high, [inst.row.email]), *self._taken])
+                                *connector.busy(low, high, [inst.row.email]), *self.run.taken])
         hours = self._colleague_hours(connector, inst.row.email)
-        load = self._day_load()
+        load = self.run.day_load()
         load.remove(inst.start)
         day = inst.start.astimezone(zone).date()
         candidates = [start for start in self._candidate_starts(monday, length, hours)
@@ -288,14 +291,14 @@ class Healer(SeriesRun):
             return None
         best = min(candidates, key=lambda s: (abs(s - inst.start), -s.timestamp()))
         load.add([best])
-        self._taken.append((best, best + length))
+        self.run.taken.append((best, best + length))
         return best
 
     def _candidate_starts(self, monday: date, length: timedelta,
                           hours: WorkingHours | None) -> list[datetime]:
-        zone, earliest = self.config.zone, self.now + HEAL_MARGIN
-        opens, closes = slots.working_hours(self.config)
-        days = set(self.config.touchbase.working_days)
+        zone, earliest = self.run.config.zone, self.run.now + HEAL_MARGIN
+        opens, closes = slots.working_hours(self.run.config)
+        days = set(self.run.config.touchbase.working_days)
         result = []
         for offset in range(14):
             day = monday + timedelta(days=offset)
@@ -315,10 +318,6 @@ class Healer(SeriesRun):
 
     def _colleague_hours(self, connector: Connector, email: str) -> WorkingHours | None:
         try:
-            return colleague_hours(self.config, self.store, connector, email)
+            return colleague_hours(self.run.config, self.run.store, connector, email)
         except SourceError:
             return None
-
-    def _target_connector(self, row: tb.Touchbase) -> Connector | None:
-        source = self._source_named(row.target)
-        return self._connector(source) if source is not None else None

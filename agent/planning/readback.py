@@ -13,7 +13,9 @@ from datetime import datetime
 
 from agent.inference import MeetingRules
 from agent.model import Occurrence, OwnEvent
-from agent.planning.touchbases import Touchbase
+from agent.storage.own_series import PENDING, OwnSeries
+
+WRITTEN, UNWRITTEN, GONE, ENDED_THERE, RUNNING = "written", "unwritten", "gone", "ended-there", "running"
 
 
 def own_by_series(events: Iterable[OwnEvent]) -> dict[str, OwnEvent]:
@@ -26,7 +28,21 @@ def own_by_series(events: Iterable[OwnEvent]) -> dict[str, OwnEvent]:
     return result
 
 
-def series_keys(row: Touchbase) -> set[str]:
+def calendar_says(row: OwnSeries, own: OwnEvent | None) -> str:
+    """What the write target says about a booked series (`own`: the agent's event found there).
+
+    A pending row: `written` (found: the run that wrote it was interrupted) or `unwritten` (the
+    write never happened). An active one: `gone` (the user deleted it), `ended-there` (ended in
+    the calendar) or `running`. The same for every kind of the agent's own series.
+    """
+    if row.state == PENDING:
+        return WRITTEN if own is not None else UNWRITTEN
+    if own is None:
+        return GONE
+    return ENDED_THERE if own.ended else RUNNING
+
+
+def series_keys(row: OwnSeries) -> set[str]:
     """The ids under which occurrences of `row`'s series may be stored."""
     keys = {row.series_id}
     if row.event_id:
@@ -35,7 +51,7 @@ def series_keys(row: Touchbase) -> set[str]:
 
 
 def occurrences_by_series(occurrences: Iterable[Occurrence],
-                          rows: list[Touchbase]) -> dict[str, list[Occurrence]]:
+                          rows: list[OwnSeries]) -> dict[str, list[Occurrence]]:
     """Synced occurrences grouped under the series id of the row they belong to."""
     lookup: dict[str, str] = {}
     for row in rows:

@@ -5,14 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from agent.configuration.loader import Config, SourceConfig
+from agent.configuration.loader import Config, SourceConfig, write_target
 from agent.errors import ConfigError
 from agent.sources import LOCAL_SOURCE, local_source, open_connector
 from agent.storage.store import Store
 from agent.sync import sync_source
+from connectors import connector_class
 from connectors.base import Connector
 
 OpenConnector = Callable[[Config, SourceConfig, datetime], Connector]
+
+
+def target_source(config: Config) -> SourceConfig:
+    """Where the agent writes its own series: `write_to` (or the first source), or the local
+    calendar file when that source only reads."""
+    name = write_target(config)
+    if not name:
+        return local_source(config)
+    source = config.source(name)
+    if connector_class(source.type).read_only:
+        return local_source(config)
+    return source
 
 
 def source_named(config: Config, name: str) -> SourceConfig:

@@ -1,74 +1,23 @@
-"""The `touchbases` table: every series the agent planned, proposed, booked or ended.
+"""Touchbases: the agent's own series of kind `touchbase`, one colleague each.
 
-States: `proposed` (waiting for `touchbase approve`), `pending` (recorded just before the write; a
-crash leaves it behind and the next run reconciles it by the backend's tag lookup), `active`,
-`ended` (the agent ended it after declines), `deleted` (the user removed it: never re-created).
+They are kept with the Reconnect hour in one table and one state machine
+(`agent.storage.own_series`: proposed, pending, active, ended, deleted); this module is the
+touchbase side of it: loading and saving touchbases, grouping them by colleague, their ids.
 """
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, fields
-from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
 
-from agent.storage.store import Store, iso, parse_iso
+from agent.storage import own_series
+from agent.storage.own_series import ACTIVE, BOOKED, DELETED, ENDED, LIVE, PENDING, PROPOSED, OwnSeries
+from agent.storage.store import Store
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
+__all__ = ["ACTIVE", "BOOKED", "DELETED", "ENDED", "LIVE", "PENDING", "PROPOSED", "Touchbase",
+           "by_email", "load", "of_person", "remove", "save", "series_id_for"]
 
-Record = TypeVar("Record", bound="DataclassInstance")
-
-PROPOSED, PENDING, ACTIVE, ENDED, DELETED = "proposed", "pending", "active", "ended", "deleted"
-BOOKED = (PENDING, ACTIVE)
-LIVE = (PROPOSED, PENDING, ACTIVE)
-
-
-@dataclass
-class Touchbase:
-    """One row of the `touchbases` table."""
-
-    series_id: str
-    email: str
-    state: str
-    created_at: datetime
-    target: str = ""
-    event_id: str = ""
-    ended_at: datetime | None = None
-    declines: int = 0
-    start: datetime | None = None
-    rrule: str = ""
-    title: str = ""
-
-    def as_row(self) -> dict:
-        """The row as stored (datetimes as UTC ISO text)."""
-        return series_row(self)
-
-
-_TIMES = ("created_at", "ended_at", "start")
-
-
-def series_row(record: DataclassInstance) -> dict:
-    """A series record (Touchbase, or the agent's own block) as its table row."""
-    row = {f.name: getattr(record, f.name) for f in fields(record)}
-    for key in _TIMES:
-        row[key] = iso(row[key]) if row[key] else None
-    return row
-
-
-def series_record(cls: type[Record], row: dict) -> Record:
-    """The `cls` record of a stored row: times parsed, empty texts and counts filled in."""
-    values = {}
-    for f in fields(cls):
-        value = row.get(f.name)
-        if f.name in _TIMES:
-            value = parse_iso(value) if value else None
-        elif f.type in ("str", str):
-            value = value or ""
-        elif f.type in ("int", int):
-            value = value or 0
-        values[f.name] = value
-    return cls(**values)
+Touchbase = OwnSeries
+"""A touchbase is an own series of kind `touchbase` (the record's default kind)."""
 
 
 def series_id_for(email: str, number: int) -> str:
@@ -78,9 +27,8 @@ def series_id_for(email: str, number: int) -> str:
 
 
 def load(store: Store) -> list[Touchbase]:
-    """Every touchbase row, oldest first."""
-    return [series_record(Touchbase, row)
-            for row in store.table("touchbases").rows_where(order_by="created_at, series_id")]
+    """Every touchbase, oldest first."""
+    return own_series.load(store, own_series.TOUCHBASE)
 
 
 def by_email(rows: list[Touchbase]) -> dict[str, list[Touchbase]]:
@@ -92,15 +40,15 @@ def by_email(rows: list[Touchbase]) -> dict[str, list[Touchbase]]:
 
 
 def of_person(store: Store, email: str) -> list[Touchbase]:
-    """The rows of one colleague, oldest first."""
-    return [row for row in load(store) if row.email == email]
+    """The touchbases with one colleague, oldest first."""
+    return own_series.of_person(store, email)
 
 
 def save(store: Store, row: Touchbase) -> None:
     """Insert or replace `row`."""
-    store.table("touchbases").upsert(row.as_row(), pk="series_id")
+    own_series.save(store, row)
 
 
 def remove(store: Store, series_id: str) -> None:
     """Forget a row that never became a series (a withdrawn proposal, a write that never happened)."""
-    store.db.conn.execute("DELETE FROM touchbases WHERE series_id = ?", (series_id,))
+    own_series.remove(store, series_id)

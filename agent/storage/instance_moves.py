@@ -1,4 +1,5 @@
-"""The `instance_moves` table: single instances of touchbase series the agent moved or cancelled.
+"""The `instance_moves` table: single instances of touchbase series the agent moved or cancelled;
+and the `busy_checks` table: the day each series' colleague was last asked whether they are busy.
 
 A move is recorded `pending` (with the slot it goes to) before the calendar is written, and `done`
 after; a run that finds a pending move writes the same slot again (the connectors' instance
@@ -42,7 +43,7 @@ def move_key(series_id: str, original_start: datetime) -> str:
 def load(store: Store) -> dict[str, Move]:
     """Every recorded move, by key."""
     result = {}
-    for row in store.db.conn.execute(
+    for row in store.conn.execute(
             "SELECT series_id, email, original_start, new_start, state, reason, at, moves "
             "FROM instance_moves"):
         move = Move(row[0], row[1], parse_iso(row[2]), parse_iso(row[3]) if row[3] else None,
@@ -53,7 +54,7 @@ def load(store: Store) -> dict[str, Move]:
 
 def save(store: Store, move: Move) -> None:
     """Insert or replace `move`."""
-    store.db.conn.execute(
+    store.conn.execute(
         "INSERT OR REPLACE INTO instance_moves (key, series_id, email, original_start, new_start, "
         "state, reason, at, moves) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (move.key, move.series_id, move.email, iso(move.original_start),
@@ -68,4 +69,14 @@ def moved_starts(moves: dict[str, Move], series_id: str) -> set[datetime]:
 
 def remove(store: Store, key: str) -> None:
     """Forget a pending move whose series is no longer live (nothing left to finish)."""
-    store.db.conn.execute("DELETE FROM instance_moves WHERE key = ?", (key,))
+    store.conn.execute("DELETE FROM instance_moves WHERE key = ?", (key,))
+
+
+def busy_checked(store: Store) -> dict[str, str]:
+    """Series id -> the day (ISO date, user's zone) its colleague's busy time was last asked."""
+    return dict(store.conn.execute("SELECT series_id, day FROM busy_checks").fetchall())
+
+
+def record_busy_check(store: Store, series_id: str, day: str) -> None:
+    """Remember that the colleague of `series_id` was asked on `day` (asked once a day)."""
+    store.conn.execute("INSERT OR REPLACE INTO busy_checks (series_id, day) VALUES (?, ?)", (series_id, day))

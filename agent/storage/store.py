@@ -188,6 +188,25 @@ def m007_occurrence_show_as(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE occurrences ADD COLUMN zone TEXT NOT NULL DEFAULT ''")
 
 
+@migrations()
+def m008_own_series(db: sqlite_utils.Database) -> None:
+    """One table for the agent's own series: touchbases and the Reconnect hour, told apart by kind.
+
+    `touchbases` becomes `own_series` (its rows of kind `touchbase`); the rows of `own_blocks`
+    move in as kind `reconnect_block`, with their ids, states and times as they were.
+    """
+    db.execute("ALTER TABLE touchbases RENAME TO own_series")
+    db.execute("ALTER TABLE own_series ADD COLUMN kind TEXT NOT NULL DEFAULT 'touchbase'")
+    db.execute("DROP INDEX IF EXISTS touchbases_email")
+    db.execute("CREATE INDEX own_series_email ON own_series (email)")
+    db.execute("CREATE INDEX own_series_kind ON own_series (kind, created_at)")
+    db.execute("""INSERT INTO own_series (series_id, kind, email, target, event_id, state, created_at,
+        ended_at, declines, start, rrule, title)
+        SELECT series_id, 'reconnect_block', '', target, event_id, state, created_at, ended_at, 0,
+        start, rrule, title FROM own_blocks""")
+    db.execute("DROP TABLE own_blocks")
+
+
 EMAIL_NAMES = "instr(',' || lower(email) || ',', ?) > 0"
 """The SQL condition: the `email` column (one address, or a comma-separated list for a group)
 names the address given as the parameter `named_in(address)`."""
