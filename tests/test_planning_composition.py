@@ -1,6 +1,10 @@
 """The planner is composed, not inherited: read-back, healing and booking are collaborators that
-share one explicit run state, and none of them inherits from another."""
+share one explicit run state, and none of them inherits from another. Its tables have owners in
+agent/storage/: no SQL and no direct table access in planning/ or the reconnect hour."""
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 from agent.planning.booking import Booking
 from agent.planning.cadence_change import CadenceChange
@@ -33,3 +37,17 @@ def test_the_steps_of_one_run_share_one_state(tmp_path):
         assert planner.run() is state.report
     finally:
         store.close()
+
+
+ROOT = Path(__file__).parent.parent
+NO_TABLE_ACCESS = re.compile(r"\.table\(|\.db\b|\.conn\b|execute\(|\b(SELECT|INSERT|UPDATE|DELETE)\b")
+
+
+def test_planning_and_the_reconnect_hour_ask_the_table_owners():
+    modules = [*sorted((ROOT / "agent" / "planning").glob("*.py")),
+               ROOT / "agent" / "landscape" / "reconnect_block.py"]
+    found = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+             for path in modules
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if NO_TABLE_ACCESS.search(line)]
+    assert found == []

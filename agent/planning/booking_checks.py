@@ -8,12 +8,12 @@ store, rated before, is known). A near-miss names the known address it was proba
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass, field
 
 from agent.configuration.loader import Config
 from agent.errors import UserError
 from agent.inference import MeetingRules
+from agent.storage import people_records
 from agent.storage.store import Store
 
 PERSON = "person"
@@ -31,12 +31,12 @@ def known_addresses(config: Config, store: Store) -> KnownAddresses:
     """The addresses in the stored occurrences (organisers are persons), aliases mapped."""
     rules = MeetingRules(config)
     known = KnownAddresses()
-    for organizer, attendees in store.conn.execute("SELECT organizer, attendees FROM occurrences"):
-        if organizer:
-            known.persons.add(rules.normalise(organizer))
-        for attendee in json.loads(attendees):
-            address, kind = rules.normalise(attendee[0]), attendee[3]
-            (known.persons if kind == PERSON else known.facilities).add(address)
+    for occ in store.occurrences():
+        if occ.organizer:
+            known.persons.add(rules.normalise(occ.organizer))
+        for attendee in occ.attendees:
+            address = rules.normalise(attendee.email)
+            (known.persons if attendee.kind == PERSON else known.facilities).add(address)
     known.persons -= known.facilities
     return known
 
@@ -52,7 +52,7 @@ def check_booking_target(config: Config, store: Store, address: str, force: bool
     known = known_addresses(config, store)
     if address in known.facilities:
         raise UserError(f"{address} is a room or resource in your calendar, not a person")
-    if force or address in known.persons or _in_store(store, address):
+    if force or address in known.persons or people_records.is_known(store, address):
         return
     hint = near_miss(address, known.persons - rules.user)
     raise UserError(f"{address} appears in no synced event"
@@ -73,8 +73,3 @@ def near_miss(address: str, candidates: set[str]) -> str | None:
     matches = difflib.get_close_matches(address, others, n=1, cutoff=0.85)
     return matches[0] if matches else None
 
-
-def _in_store(store: Store, address: str) -> bool:
-    """Rated or touched before (a colleague added with --force stays known)."""
-    row = store.conn.execute("SELECT 1 FROM people WHERE email = ?", (address,)).fetchone()
-    return row is not None

@@ -19,7 +19,7 @@ from agent.planning.cadence_change import record_new_cadence
 from agent.planning.readback import calendar_says, count_declines, occurrences_by_series, own_by_series
 from agent.planning.series_run import RunState
 from agent.storage import instance_moves as moves
-from agent.storage.store import iso
+from agent.storage import people_records
 from connectors.base import Connector
 
 
@@ -126,8 +126,7 @@ class ReadBack:
         until = run.now + timedelta(days=run.config.landscape.pause_days)
         reason = f"declined the touchbase {row.declines} times"
         if run.apply:
-            run.store.table("people").upsert({"email": row.email, "paused_until": iso(until),
-                                              "paused_reason": reason}, pk="email")
+            people_records.pause(run.store, row.email, until, reason)
         detail = f"left alone until {until.astimezone(run.config.zone):%Y-%m-%d} ({reason})"
         run.log("touchbase-paused", row.email, detail)
         run.report.add("paused", row.email, name, detail)

@@ -22,6 +22,7 @@ from agent.planning.report import PlannerReport
 from agent.planning.targets import OpenConnector, WriteTargets, configured_source, where_written
 from agent.sources import open_connector
 from agent.storage import instance_moves as moves
+from agent.storage import people_records
 from agent.storage.store import Store
 from connectors.base import Connector
 
@@ -44,7 +45,7 @@ class RunState:
         self.rules = MeetingRules(config)
         self.report = PlannerReport(mode=config.touchbase.mode, apply=apply)
         self.rows = tb.load(store)
-        self.people = {row["email"]: row for row in store.table("people").rows}
+        self.people = people_records.all_records(store)
         self.moves = moves.load(store)
         self.taken: list[slots.Interval] = []
         """Slots booked, planned or healed into in this run."""

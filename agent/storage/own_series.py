@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from agent.storage.store import Store, iso, parse_iso
+from agent.storage.store import EMAIL_NAMES, Store, iso, named_in, parse_iso
 
 TOUCHBASE, RECONNECT_BLOCK = "touchbase", "reconnect_block"
 PROPOSED, PENDING, ACTIVE, ENDED, DELETED = "proposed", "pending", "active", "ended", "deleted"
@@ -124,5 +124,5 @@ def remove(store: Store, series_id: str) -> None:
 
 def forget_person(store: Store, address: str) -> int:
     """Delete every touchbase with `address` (`forget`); returns how many rows went."""
-    return store.conn.execute("DELETE FROM own_series WHERE kind = ? AND lower(email) = ?",
-                              (TOUCHBASE, address.lower())).rowcount
+    return store.conn.execute(f"DELETE FROM own_series WHERE kind = ? AND {EMAIL_NAMES}",
+                              (TOUCHBASE, named_in(address))).rowcount
