@@ -122,9 +122,9 @@ def graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphFake
 
 
 @pytest.fixture(scope="session")
-def dovecot(tmp_path_factory: pytest.TempPathFactory, smtp_tls: TlsFiles) -> Iterator[Dovecot]:
+def dovecot(smtp_tls: TlsFiles) -> Iterator[Dovecot]:
     """One Dovecot for the whole run (fails, never skips, when dovecot is not installed)."""
-    server = Dovecot(tmp_path_factory.mktemp("dovecot"), smtp_tls).start()
+    server = Dovecot(smtp_tls).start()
     yield server
     server.stop()
 

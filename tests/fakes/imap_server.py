@@ -1,9 +1,9 @@
 """A real IMAP server for the tests: Dovecot (Debian `dovecot-imapd`) on loopback ports.
 
 One server per test run, with its own base_dir, config, log and mail folders in a temporary
-folder. Users live in a passwd-file with plaintext passwords, written at start (`add_user` hands out
-the next unused one), so each test gets a fresh, empty mailbox. Every mailbox has
-INBOX and a sent folder named "Envoyés" (modified UTF-7 on the wire) that only its RFC 6154
+folder of its own (removed at stop). Users live in a passwd-file with plaintext passwords,
+written at start (`add_user` hands out the next unused one), so each test gets a fresh, empty
+mailbox. Every mailbox has INBOX and a sent folder named "Envoyés" (modified UTF-7 on the wire) that only its RFC 6154
 `\\Sent` special-use attribute marks as the sent folder. Ports: plain IMAP with STARTTLS, and
 IMAPS, both with the suite's test certificate. At each logout Dovecot logs the messages whose
 headers and bodies were fetched (`fetch_counts`): the no-change and never-a-body checks read it.
@@ -42,8 +42,9 @@ def free_port() -> int:
 class Dovecot:
     """A running Dovecot; `add_user()` gives a fresh mailbox."""
 
-    folder: Path
     tls: TlsFiles
+    folder: Path = Path()  # set by start(): outside pytest's 0700 folders, which the
+    # unprivileged Dovecot processes (auth, imap) must be able to reach
     port: int = 0
     ssl_port: int = 0
     process: subprocess.Popen | None = None
@@ -56,8 +57,10 @@ class Dovecot:
             raise RuntimeError("dovecot is not installed: apt-get install -y dovecot-imapd "
                                "(.ci/run installs it)")
         self.port, self.ssl_port = free_port(), free_port()
-        for sub in ("run", "mail"):
-            (self.folder / sub).mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix="touchbase-dovecot-"))
+        self.folder.chmod(0o711)
+        (self.folder / "run").mkdir()
+        (self.folder / "mail").mkdir()
         (self.folder / "users").write_text("".join(
             f"u{n:03d}:{{PLAIN}}{PASSWORD}::::::\n" for n in range(USERS)))
         (self.folder / "dovecot.conf").write_text(self._config())
@@ -73,6 +76,7 @@ class Dovecot:
             self.process.terminate()
             self.process.wait(timeout=20)
             self.process = None
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def add_user(self) -> str:
         """A user whose mailbox is still empty (password PASSWORD); returns the user name."""
@@ -188,10 +192,6 @@ service stats {{
         if os.geteuid() == 0:
             owner, group = self._mail_ids()
             os.chown(path, owner, group)
-            for parent in [path, *path.parents]:  # the mail user must reach its folder
-                if str(parent) in ("/", tempfile.gettempdir()):
-                    break
-                parent.chmod(parent.stat().st_mode | 0o011)
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 20
