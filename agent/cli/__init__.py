@@ -36,7 +36,10 @@ class Main(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.Abort:
+        except click.exceptions.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C outside a command
+                click.echo("touchbase: interrupted", err=True)
+                sys.exit(130)
             click.echo("touchbase: error: no answer given, nothing changed", err=True)
             sys.exit(2)
         except click.ClickException as exc:
