@@ -10,7 +10,7 @@ from agent.cli import main
 from agent.cli.app import App
 from agent.errors import UserError
 from agent.inference import MeetingRules
-from agent.interactions import DEFAULT_KIND, KINDS, log_interaction, parse_when
+from agent.interactions import DEFAULT_KIND, KINDS, Interaction, log_interaction, parse_when
 from agent.notes import add_note, delete_note, edit_note, notes_of
 from agent.relationships import relationship_of
 from agent.storage.store import parse_iso
@@ -39,14 +39,20 @@ def colleague_address(app: App, email: str) -> str:
 def log_command(app: App, email: str, when_text: str | None, kind: str, note_text: str) -> None:
     """Log contact outside the calendar (a call, a coffee, a chat): it counts for status,
     strength and last contact, never as a calendar meeting."""
-    address = colleague_address(app, email)
+    _, line = log_contact(app, colleague_address(app, email), when_text, kind, note_text)
+    click.echo(line)
+
+
+def log_contact(app: App, address: str, when_text: str | None, kind: str,
+                note_text: str) -> tuple[Interaction, str]:
+    """Record contact with `address` (checked already); returns it and the line `log` prints."""
     now = app.now()
     at = parse_when(when_text, app.config.zone, now)
-    log_interaction(app.store, address, at, kind, note_text, now)
+    logged = log_interaction(app.store, address, at, kind, note_text, now)
     rel = relationship_of(app.config, app.store, address, now)
     local = at.astimezone(app.config.zone)
-    click.echo(f"Logged a {kind} with {address} on {local:%a %d %b %Y %H:%M}; "
-               f"status: {rel.status} (aim: every {rel.cadence_days} days).")
+    return logged, (f"Logged a {kind} with {address} on {local:%a %d %b %Y %H:%M}; "
+                    f"status: {rel.status} (aim: every {rel.cadence_days} days).")
 
 
 @main.command("note")
@@ -72,9 +78,14 @@ def note_command(app: App, args: tuple[str, ...], edit_id: int | None, delete_id
         return
     if len(args) < 2:
         raise UserError("usage: touchbase note EMAIL TEXT... (or --edit ID TEXT..., --delete ID)")
-    address = colleague_address(app, args[0])
-    note_id = add_note(app.store, address, " ".join(args[1:]), app.now())
-    click.echo(f"Noted for {address} (note {note_id}).")
+    _, line = keep_note(app, colleague_address(app, args[0]), " ".join(args[1:]))
+    click.echo(line)
+
+
+def keep_note(app: App, address: str, text: str) -> tuple[int, str]:
+    """Keep a note about `address` (checked already); returns its id and the line `note` prints."""
+    note_id = add_note(app.store, address, text, app.now())
+    return note_id, f"Noted for {address} (note {note_id})."
 
 
 @main.command("notes")

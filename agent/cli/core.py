@@ -14,6 +14,7 @@ from agent.cli import main
 from agent.cli.app import App, reported_by_command
 from agent.colleague_figures import colleague_stats, people_rows
 from agent.errors import UserError
+from agent.ratings import ROLES
 from agent.safe_text import one_line
 from agent.storage.store import parse_iso
 from agent.sync import sync_all
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from agent.relationships import Relationship
 
 pass_app = click.make_pass_decorator(App)
+
+STATUSES = ("on-track", "booked", "due", "overdue")
+"""The values of `people --status` (a status with its space as a hyphen)."""
 
 
 def progress_printer() -> Callable[[int, int], None]:
@@ -70,9 +74,9 @@ def sync(app: App) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
-@click.option("--status", "status_filter", type=click.Choice(["on-track", "booked", "due", "overdue"]),
+@click.option("--status", "status_filter", type=click.Choice(STATUSES),
               help="Only tracked colleagues with this status.")
-@click.option("--role", type=click.Choice(["sponsor", "anti-sponsor", "neutral"]),
+@click.option("--role", type=click.Choice(ROLES),
               help="Only tracked colleagues with this role.")
 @click.option("--quadrant", type=click.Choice(["start-here", "keep-strong", "maintain-lightly", "let-it-rest"]),
               help="Only tracked colleagues in this quadrant of the matrix.")
@@ -83,6 +87,20 @@ def sync(app: App) -> None:
 def people(app: App, as_json: bool, status_filter: str | None, role: str | None,
            quadrant: str | None, tracked: bool, sort_by: str) -> None:
     """The colleagues you meet, with counts, last and next meeting, status and quadrant."""
+    rows = people_json(app, status_filter, role, quadrant, tracked, sort_by)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("Nobody to show: run `touchbase sync` first, or loosen the filters.")
+        return
+    click.echo(format_people_table(rows))
+
+
+def people_json(app: App, status_filter: str | None = None, role: str | None = None,
+                quadrant: str | None = None, tracked: bool = False, sort_by: str = "meetings") -> list[dict]:
+    """The `people --json` list: every colleague in `sort_by` order, filtered as the options of
+    `people` say (a filter on status, role or quadrant keeps tracked colleagues only)."""
     app.require_user()  # without it no meeting can count
     rows = annotated_people(app, sort_by)
     wanted = {"status": status_filter, "role": role, "quadrant": quadrant}
@@ -91,13 +109,7 @@ def people(app: App, as_json: bool, status_filter: str | None, role: str | None,
             rows = [r for r in rows if (r.get(key) or "").replace(" ", "-") == value]
     if tracked or any(wanted.values()):
         rows = [r for r in rows if r.get("tracked")]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        click.echo("Nobody to show: run `touchbase sync` first, or loosen the filters.")
-        return
-    click.echo(format_people_table(rows))
+    return rows
 
 
 def annotated_people(app: App, sort_by: str = "meetings") -> list[dict]:
@@ -189,6 +201,12 @@ class StatusReport:
 @pass_app
 def status(app: App, as_json: bool) -> None:
     """Sources, last successful sync, errors and counts (times in your zone)."""
+    report = status_report(app)
+    click.echo(json.dumps(report.data, indent=2) if as_json else "\n".join(report.lines))
+
+
+def status_report(app: App) -> StatusReport:
+    """What `status` shows (its text lines, and in `report.data` the `status --json` object)."""
     config, store = app.config, app.store
     report = StatusReport(config.zone)
     count = store.occurrence_count()
@@ -200,7 +218,7 @@ def status(app: App, as_json: bool) -> None:
     report.add("sources", [_source_status(report, name, rows.get(name, {})) for name in names])
     for hook in STATUS_HOOKS:
         hook(app, report)
-    click.echo(json.dumps(report.data, indent=2) if as_json else "\n".join(report.lines))
+    return report
 
 
 def _source_status(report: StatusReport, name: str, row: dict) -> dict:

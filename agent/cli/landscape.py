@@ -46,12 +46,24 @@ def rate_command(app: App, email: str, vital: int | None, quality: int | None, t
     addresses in no synced event (unless --force)."""
     address = normalise_email(email)
     check_booking_target(app.config, app.store, address, force)
-    row = rate(app.store, address, app.now(), vital=vital, quality=quality, trust=trust, role=role,
-               cadence_days=parse_cadence(cadence) if cadence else None,
-               motivators=motivators, demotivators=demotivators, name=name)
-    shown = ", ".join(f"{k}={row[k]}" for k in ("vital", "quality", "trust", "role", "cadence_days")
-                      if row.get(k) is not None)
-    click.echo(f"Rated {row['email']}: {shown or 'tracked'}")
+    _, line = rate_colleague(app, address, vital=vital, quality=quality, trust=trust, role=role,
+                             cadence=cadence, motivators=motivators, demotivators=demotivators,
+                             name=name)
+    click.echo(line)
+
+
+RATED = ("vital", "quality", "trust", "role", "cadence_days")
+"""The fields `rate` reports back."""
+
+
+def rate_colleague(app: App, address: str, cadence: str | None = None,
+                   **fields: int | str | None) -> tuple[dict, str]:
+    """Rate `address` (checked already): `fields` as `rate` takes them, `cadence` as text
+    (30d, 2w, 1m); returns the stored row and the line `rate` prints."""
+    row = rate(app.store, address, app.now(), cadence_days=parse_cadence(cadence) if cadence else None,
+               **fields)
+    shown = ", ".join(f"{k}={row[k]}" for k in RATED if row.get(k) is not None)
+    return row, f"Rated {row['email']}: {shown or 'tracked'}"
 
 
 @main.command("map")

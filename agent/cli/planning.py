@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import click
 
@@ -22,15 +23,11 @@ pass_app = click.make_pass_decorator(App)
 @pass_app
 def plan(app: App, as_json: bool) -> None:
     """Show what the touchbase planner would do now; changes nothing."""
-    app.require_user()
-    report = Planner(app.config, app.store, app.now(), apply=False).run()
+    view = plan_view(app)
+    report, active, waiting = view.report, view.active, view.waiting
     limits = app.config.touchbase
-    rows = tb.load(app.store)
-    active = sum(1 for r in rows if r.state in tb.BOOKED)
-    waiting = [r for r in rows if r.state == tb.PROPOSED and r.email not in
-               {a.email for a in report.actions}]
     if as_json:
-        click.echo(json.dumps(_plan_json(app, report, active, waiting), indent=2))
+        click.echo(json.dumps(plan_json(app, view), indent=2))
     else:
         click.echo(f"mode: {limits.mode}; {active} touchbase(s) active of max_active {limits.max_active}, "
                    f"at most {limits.max_new_per_day} new a day (`touchbase plan` changes nothing)")
@@ -44,8 +41,29 @@ def plan(app: App, as_json: bool) -> None:
         raise SystemExit(1)
 
 
-def _plan_json(app: App, report: PlannerReport, active: int, waiting: list[tb.Touchbase]) -> dict:
+@dataclass
+class PlanView:
+    """What `plan` reports: the dry run, the touchbases booked, the proposals still waiting."""
+
+    report: PlannerReport
+    active: int
+    waiting: list[tb.Touchbase]
+
+
+def plan_view(app: App) -> PlanView:
+    """Run the planner as of the app's now without changing anything."""
+    app.require_user()
+    report = Planner(app.config, app.store, app.now(), apply=False).run()
+    rows = tb.load(app.store)
+    active = sum(1 for r in rows if r.state in tb.BOOKED)
+    waiting = [r for r in rows if r.state == tb.PROPOSED and r.email not in
+               {a.email for a in report.actions}]
+    return PlanView(report, active, waiting)
+
+
+def plan_json(app: App, view: PlanView) -> dict:
     """The `plan --json` object: what the planner would do, and the proposals still waiting."""
+    report, active, waiting = view.report, view.active, view.waiting
     limits = app.config.touchbase
     return {
         "mode": limits.mode, "changes_nothing": True, "active": active,

@@ -41,8 +41,14 @@ def known_addresses(config: Config, store: Store) -> KnownAddresses:
     return known
 
 
-def check_booking_target(config: Config, store: Store, address: str, force: bool = False) -> None:
-    """Raise a UserError when `address` (normalised) must not be booked or rated."""
+FORCE_HINT = "check the spelling, or use --force to book or rate them anyway"
+"""What the refusal of an unknown address suggests on the command line."""
+
+
+def check_booking_target(config: Config, store: Store, address: str, force: bool = False,
+                         hint: str = FORCE_HINT) -> None:
+    """Raise a UserError when `address` (normalised) must not be booked or rated; `hint` ends
+    the refusal of an address seen nowhere (what the user can do about it)."""
     rules = MeetingRules(config)
     if address in rules.user:
         raise UserError(f"{address} is your own address: touchbases are with colleagues")
@@ -54,10 +60,10 @@ def check_booking_target(config: Config, store: Store, address: str, force: bool
         raise UserError(f"{address} is a room or resource in your calendar, not a person")
     if force or address in known.persons or people_records.is_known(store, address):
         return
-    hint = near_miss(address, known.persons - rules.user)
+    meant = near_miss(address, known.persons - rules.user)
     raise UserError(f"{address} appears in no synced event"
-                    + (f": did you mean {hint}?" if hint else "")
-                    + " (check the spelling, or use --force to book or rate them anyway)")
+                    + (f": did you mean {meant}?" if meant else "")
+                    + f" ({hint})")
 
 
 def near_miss(address: str, candidates: set[str]) -> str | None:
