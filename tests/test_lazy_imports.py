@@ -3,6 +3,7 @@ library, no icalendar (nothing is parsed), no sqlite-utils (the store is up to d
 command's dependencies. What a short run imports is most of its time (see docs/performance.md)."""
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,9 @@ from tests.helpers import Ev, calendar, write_config
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-03-02T08:00:00+01:00"
 HEAVY = ("icalendar", "recurring_ical_events", "sqlite_utils", "numpy", "googleapiclient", "msal",
-         "caldav", "jinja2", "agent.digest.morning", "agent.planning.planner", "agent.cli.demo")
+         "caldav", "jinja2", "agent.digest.morning", "agent.planning.planner", "agent.cli.demo",
+         "mcp", "mcp_types", "agent.mcp.server", "agent.mcp.answers")
+MCP = {"mcp", "mcp_types", "agent.mcp.server", "agent.mcp.answers"}
 PROGRAM = """import atexit, sys
 sys.path.insert(0, {repo!r})
 atexit.register(lambda: print("LOADED", sorted(m for m in {heavy!r} if m in sys.modules)))
@@ -35,6 +38,11 @@ def run(script: Path, config: Path, *args: str) -> str:
     return done.stdout
 
 
+def loaded(output: str) -> set[str]:
+    """The modules of HEAVY a run reported loading."""
+    return set(ast.literal_eval(output.rsplit("LOADED ", 1)[1]))
+
+
 def test_an_unchanged_sync_loads_no_heavy_module(tmp_path):
     ics = tmp_path / "cal.ics"
     ics.write_text(calendar(Ev("a", "20260210T100000", "20260210T110000",
@@ -51,5 +59,16 @@ def test_an_unchanged_sync_loads_no_heavy_module(tmp_path):
 def test_other_commands_still_see_every_command(tmp_path):
     config = write_config(tmp_path, [])
     listed = run(program(tmp_path), config, "--help")
-    for name in ("sync", "people", "demo", "run", "plan"):
+    for name in ("sync", "people", "demo", "run", "plan", "mcp"):
         assert f"  {name} " in listed
+    assert not MCP & loaded(listed)
+
+
+def test_only_touchbase_mcp_loads_the_mcp_sdk(tmp_path):
+    ics = tmp_path / "cal.ics"
+    ics.write_text(calendar(Ev("a", "20260210T100000", "20260210T110000",
+                               attendees=("mailto:ann@acme.example",))), encoding="utf-8")
+    config = write_config(tmp_path, [ics])
+    script = program(tmp_path)
+    for command in (["run", "--once"], ["people", "--json"], ["status"], ["person", "ann@acme.example"]):
+        assert not MCP & loaded(run(script, config, *command)), command  # the daemon and the rest
