@@ -126,14 +126,12 @@ def without_notes(person: dict) -> dict:
             "notes_withheld": True}
 
 
-def counts(config: Path) -> dict[str, int]:
-    """Rows per table the write tools touch (read straight from the store file)."""
-    conn = sqlite3.connect(load_config(config).store_path)
-    try:
-        return {table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                for table in ("notes", "interactions", "people", "touchbases")}
-    finally:
-        conn.close()
+def snapshot(config: Path) -> Any:
+    """Everything the user's data holds (ratings, notes, logged contact, touchbases), as
+    `touchbase export` writes it."""
+    result = run_cli(config, "export", now=NOW)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
 
 
 @pytest.fixture(scope="module")
@@ -237,7 +235,7 @@ def test_notes_are_withheld_by_default(reader):
 
 def test_write_tools_are_not_listed_and_refused_without_allow_writes(reader):
     client, config = reader
-    before = counts(config)
+    before = snapshot(config)
     calls = {"log_contact": {"email": BOB, "kind": "call"}, "add_note": {"email": BOB, "text": "x"},
              "rate": {"email": BOB, "vital": 5}, "approve": {"email": BOB}}
     for name, arguments in calls.items():
@@ -245,7 +243,7 @@ def test_write_tools_are_not_listed_and_refused_without_allow_writes(reader):
         line = client.refusal(name, **arguments)
         assert line == (f"{name} changes your data, and this server is read-only: "
                         "start it with `touchbase mcp --allow-writes` to allow it")
-    assert counts(config) == before
+    assert snapshot(config) == before
     assert cli_json(config, "person", BOB)["vital"] is None
 
 
@@ -315,7 +313,7 @@ def test_write_tools_are_listed_and_work_beside_the_daemon(writer):
 
 def test_write_tools_make_the_cli_checks(writer):
     client, config, _ = writer
-    before = counts(config)
+    before = snapshot(config)
     assert client.refusal("add_note", email=USER, text="x") == f"{USER} is your own address"
     assert client.refusal("log_contact", email=ROOM) == \
         f"{ROOM} is a room or resource in your calendar, not a person"
@@ -332,15 +330,14 @@ def test_write_tools_make_the_cli_checks(writer):
     assert client.refusal("log_contact", email=CARL, when="2026-12-24").startswith(
         "--when '2026-12-24' is in the future")
     assert client.refusal("add_note", email=CARL, text="  ") == "add_note: text is empty"
-    assert counts(config) == before
+    assert snapshot(config) == before
     assert client.answer("add_note", email=CARL, text="still serving")["email"] == CARL
 
 
 def test_a_write_waits_for_a_transaction_of_another_process(writer):
     client, config, _ = writer
     conn = sqlite3.connect(load_config(config).store_path, isolation_level=None, check_same_thread=False)
-    conn.execute("BEGIN IMMEDIATE")  # as the daemon's sync batch would hold it
-    conn.execute("UPDATE jobs SET failures = failures")
+    conn.execute("BEGIN IMMEDIATE")  # holds the write lock, as the daemon's sync batch would
     release = threading.Timer(1.0, lambda: conn.execute("COMMIT"))
     release.start()
     started = time.monotonic()
