@@ -6,34 +6,19 @@ figures). Private like notes: it never goes into anything that can be sent.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from agent.errors import UserError
-from agent.storage.store import Store, iso, parse_iso
+from agent.model import Interaction
+from agent.storage import interactions as logged
+from agent.storage.store import Store
 
 KINDS = ("call", "coffee", "chat", "email", "other")
 DEFAULT_KIND = "other"
 NOON = time(12, 0)
 """A logged date without a time is read as noon of that day in the user's zone."""
-
-
-@dataclass(frozen=True)
-class Interaction:
-    """One logged contact."""
-
-    id: int
-    email: str
-    at: datetime
-    kind: str
-    note: str
-
-    def as_dict(self, zone: ZoneInfo) -> dict:
-        """The JSON shape (`people --json`, `person --json`): local ISO 8601 with offset."""
-        return {"id": self.id, "at": self.at.astimezone(zone).isoformat(), "kind": self.kind,
-                "note": self.note}
 
 
 def parse_when(text: str | None, zone: ZoneInfo, now: datetime) -> datetime:
@@ -69,39 +54,18 @@ def log_interaction(store: Store, email: str, at: datetime, kind: str, note: str
     """Record contact with `email` (already normalised) at `at`; returns it."""
     if kind not in KINDS:
         raise UserError(f"--kind must be one of {', '.join(KINDS)}")
-    cursor = store.db.conn.execute(
-        "INSERT INTO interactions (email, at, kind, note, created) VALUES (?, ?, ?, ?, ?)",
-        (email, iso(at), kind, (note or "").strip(), iso(now)))
-    return Interaction(int(cursor.lastrowid or 0), email, at, kind, (note or "").strip())
+    return logged.add(store, Interaction(0, email, at, kind, (note or "").strip()), now)
 
 
 def interactions_of(store: Store, email: str, since: datetime | None = None,
                     until: datetime | None = None) -> list[Interaction]:
     """Logged interactions with `email`, newest first, optionally within [since, until]."""
-    sql, args = "SELECT id, email, at, kind, note FROM interactions WHERE email = ?", [email]
-    sql, args = _bounded(sql, args, since, until)
-    rows = store.db.conn.execute(sql + " ORDER BY at DESC, id DESC", args)
-    return [_interaction(row) for row in rows]
+    return logged.with_person(store, email, since, until)
 
 
 def all_interactions(store: Store, until: datetime | None = None) -> list[Interaction]:
     """Every logged interaction up to `until`, oldest first."""
-    sql, args = _bounded("SELECT id, email, at, kind, note FROM interactions WHERE 1", [], None, until)
-    return [_interaction(row) for row in store.db.conn.execute(sql + " ORDER BY at, id", args)]
-
-
-def _bounded(sql: str, args: list, since: datetime | None,
-             until: datetime | None) -> tuple[str, list]:
-    if since is not None:
-        sql, args = sql + " AND at >= ?", [*args, iso(since)]
-    if until is not None:
-        sql, args = sql + " AND at <= ?", [*args, iso(until)]
-    return sql, args
-
-
-def _interaction(row: Iterable) -> Interaction:
-    ident, email, at, kind, note = row
-    return Interaction(int(ident), email, parse_iso(at), kind, note)
+    return logged.up_to(store, until)
 
 
 @dataclass

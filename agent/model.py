@@ -149,3 +149,19 @@ class MailMessage:
     instant: datetime
     folder: str = ""
     bulk: bool = False
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One logged contact."""
+
+    id: int
+    email: str
+    at: datetime
+    kind: str
+    note: str
+
+    def as_dict(self, zone: ZoneInfo) -> dict:
+        """The JSON shape (`people --json`, `person --json`): local ISO 8601 with offset."""
+        return {"id": self.id, "at": self.at.astimezone(zone).isoformat(), "kind": self.kind,
+                "note": self.note}

@@ -8,23 +8,20 @@ from datetime import datetime
 
 from agent.addresses import normalise_email
 from agent.errors import UserError
-from agent.storage.store import Store, iso
+from agent.storage import notes as kept
+from agent.storage.store import Store
 
 
 def add_note(store: Store, email: str, text: str, now: datetime) -> int:
     """Keep `text` about `email`; returns the note's id."""
     if not text.strip():
         raise UserError("the note is empty")
-    cursor = store.db.conn.execute(
-        "INSERT INTO notes (email, created, text) VALUES (?, ?, ?)",
-        (normalise_email(email), iso(now), text.strip()))
-    return int(cursor.lastrowid or 0)
+    return kept.add(store, normalise_email(email), text.strip(), now)
 
 
 def notes_of(store: Store, email: str) -> list[dict]:
     """All notes about `email`, newest first."""
-    return list(store.table("notes").rows_where("email = ?", [normalise_email(email)],
-                                             order_by="created desc, id desc"))
+    return kept.about(store, normalise_email(email))
 
 
 def last_note(store: Store, email: str) -> str | None:
@@ -35,7 +32,7 @@ def last_note(store: Store, email: str) -> str | None:
 
 def note_by_id(store: Store, note_id: int) -> dict:
     """The note with this id; an unknown id is a usage error (exit 2)."""
-    row = next(iter(store.table("notes").rows_where("id = ?", [note_id])), None)
+    row = kept.by_id(store, note_id)
     if row is None:
         raise UserError(f"no note with id {note_id} (`touchbase notes EMAIL` lists them)")
     return row
@@ -46,12 +43,12 @@ def edit_note(store: Store, note_id: int, text: str) -> dict:
     if not text.strip():
         raise UserError("the note is empty (to remove it: touchbase note --delete ID)")
     note_by_id(store, note_id)
-    store.db.conn.execute("UPDATE notes SET text = ? WHERE id = ?", (text.strip(), note_id))
+    kept.rewrite(store, note_id, text.strip())
     return note_by_id(store, note_id)
 
 
 def delete_note(store: Store, note_id: int) -> dict:
     """Remove note `note_id`; returns the note that was removed."""
     row = note_by_id(store, note_id)
-    store.db.conn.execute("DELETE FROM notes WHERE id = ?", (note_id,))
+    kept.delete(store, note_id)
     return row

@@ -21,6 +21,7 @@ from agent.landscape import reconnect
 from agent.mail import queue_problems
 from agent.planning.touchbases import Touchbase
 from agent.relationships import Relationship, relationships
+from agent.storage import notes as kept
 from agent.storage.store import Store, parse_iso
 
 RECONNECT_LIMIT = 10
@@ -89,8 +90,7 @@ class DigestContext:
 
     @cached_property
     def _notes(self) -> dict[str, str]:
-        rows = self.store.db.conn.execute("SELECT email, text FROM notes ORDER BY created, id")
-        return {email: text for email, text in rows}
+        return kept.newest_by_email(self.store)
 
     def last_note(self, email: str) -> str | None:
         """The newest note about `email` (all notes read in one query)."""
