@@ -34,6 +34,7 @@ from agent.mail import (
 from agent.model import Occurrence
 from agent.relationships import Relationship, relationships
 from agent.safe_text import one_line
+from agent.storage import drafts, occurrences
 from agent.storage.store import Store, iso, parse_iso
 from agent.templating import render
 
@@ -92,7 +93,7 @@ def qualifying_meetings(config: Config, store: Store, now: datetime) -> list[Fol
         counted = rules.count(occ)
         if counted is None or counted.others > config.followups.max_attendees:
             continue
-        if not store.table("followups").count_where("key = ?", [draft_key(occ)]):
+        if not drafts.exists(store, draft_key(occ)):
             found.append((occ, counted.colleagues))
     if not found:
         return []
@@ -133,10 +134,7 @@ class Spacing:
         """`occ` is the first stored, not cancelled occurrence of its recurring series."""
         if not occ.series_id:
             return False
-        row = self.store.db.conn.execute(
-            "SELECT 1 FROM occurrences WHERE series_id = ? AND start < ? AND cancelled = 0 LIMIT 1",
-            (occ.series_id, iso(occ.start))).fetchone()
-        return row is None
+        return not occurrences.series_held_before(self.store, occ.series_id, occ.start)
 
     def _recent(self, email: str, start: datetime) -> bool:
         last = self.latest.get(email) or last_drafted(self.store, email)
@@ -145,10 +143,7 @@ class Spacing:
 
 def last_drafted(store: Store, email: str) -> datetime | None:
     """The start of the latest meeting a follow-up draft to `email` was written for."""
-    row = store.db.conn.execute(
-        "SELECT max(meeting_start) FROM followups WHERE kind = ? "
-        "AND instr(',' || email || ',', ?) > 0", (KIND, f",{email},")).fetchone()
-    return parse_iso(row[0]) if row and row[0] else None
+    return drafts.last_meeting_to(store, email, KIND)
 
 
 def draft_key(occ: Occurrence) -> str:
@@ -163,7 +158,7 @@ def _emails(people: list[Relationship]) -> str:
 
 def _drafted_elsewhere(store: Store, start: str, emails: str) -> bool:
     """A draft exists for the same meeting (start and people) read from another calendar."""
-    return bool(store.table("followups").count_where("meeting_start = ? AND email = ?", [start, emails]))
+    return drafts.exists_for_meeting(store, start, emails)
 
 
 def _write_draft(config: Config, store: Store, meeting: FollowupMeeting, now: datetime) -> str:
@@ -178,11 +173,7 @@ def _write_draft(config: Config, store: Store, meeting: FollowupMeeting, now: da
     emails = _emails(meeting.people)
     with store.atomic():
         enqueue(store, message, KIND, transport, now)
-        store.table("followups").insert({
-            "key": meeting.key, "email": emails, "created_at": iso(now),
-            "meeting_start": iso(occ.start), "title": occ.title, "location": transport,
-            "kind": KIND,
-        })
+        drafts.record(store, meeting.key, emails, now, occ.start, occ.title, transport, KIND)
     who = ", ".join(f"{p.name} <{p.email}>" if p.name else p.email for p in meeting.people)
     start = occ.start.astimezone(config.zone)
     where = f"the outbox's Drafts folder, {DRAFTS_NOTICE}" if transport == OUTBOX else f"{transport} drafts"
@@ -229,8 +220,7 @@ def waiting_drafts(config: Config, store: Store, now: datetime) -> list[dict]:
     whether they were sent).
     """
     since = now - timedelta(days=WAITING_DAYS)
-    rows = list(store.table("followups").rows_where(
-        "created_at >= ? AND kind = ?", [iso(since), KIND], order_by="created_at, key"))
+    rows = drafts.written_since(store, since, KIND)
     if not rows:
         return []
     present = _outbox_draft_keys(config, store) if any(r["location"] == OUTBOX for r in rows) else set()

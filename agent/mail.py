@@ -26,9 +26,10 @@ from pathlib import Path
 
 from agent.addresses import recipients
 from agent.configuration.loader import Config, SmtpConfig
-from agent.errors import SourceError, StoreError, TouchbaseError, UserError
+from agent.errors import SourceError, TouchbaseError, UserError
 from agent.safe_text import one_line, printable, server_reply
-from agent.storage.store import Store, iso
+from agent.storage import mail_queue
+from agent.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +87,7 @@ def _domain_of(address: str) -> str:
 def enqueue(store: Store, message: EmailMessage, kind: str, transport: str,
             now: datetime) -> int:
     """Keep `message` in the `outgoing` table until it is delivered; returns its id."""
-    table = store.table("outgoing")
-    table.insert({
-        "created_at": iso(now), "kind": kind, "transport": transport,
-        "raw": message.as_bytes(policy=policy.default), "attempts": 0,
-    })
-    if table.last_pk is None:
-        raise StoreError("the outgoing mail queue did not return the id of the queued mail")
-    return int(table.last_pk)
+    return mail_queue.add(store, message.as_bytes(policy=policy.default), kind, transport, now)
 
 
 def flush_outgoing(config: Config, store: Store, now: datetime) -> int:
@@ -108,8 +102,7 @@ def flush_outgoing(config: Config, store: Store, now: datetime) -> int:
     for row in pending(store):
         transport = row["transport"]
         if transport in broken:
-            store.db.conn.execute("UPDATE outgoing SET last_error = ? WHERE id = ?",
-                                  (broken[transport], row["id"]))
+            mail_queue.mark_error(store, row["id"], broken[transport])
             continue
         error = _deliver_row(config, store, row, now)
         if error is None:
@@ -121,29 +114,18 @@ def flush_outgoing(config: Config, store: Store, now: datetime) -> int:
 
 def pending(store: Store) -> list[dict]:
     """Queued mail not yet delivered, oldest first (with its raw bytes)."""
-    return list(store.table("outgoing").rows_where("sent_at IS NULL", order_by="id"))
+    return mail_queue.pending(store)
 
 
 def queue_problems(store: Store, kinds: tuple[str, ...] = ()) -> list[str]:
     """One line per transport whose queued mail (of `kinds`, or any) could not be delivered yet."""
-    where = "sent_at IS NULL AND last_error IS NOT NULL"
-    if kinds:
-        where += f" AND kind IN ({', '.join('?' for _ in kinds)})"
-    rows = store.db.conn.execute(
-        f"SELECT transport, count(*), max(id) FROM outgoing WHERE {where} "
-        "GROUP BY transport ORDER BY transport", kinds)
-    lines = []
-    for transport, count, last_id in rows.fetchall():
-        error = store.table("outgoing").get(last_id)["last_error"]
-        lines.append(f"{count} mail(s) waiting for {transport}: {error}")
-    return lines
+    return [f"{count} mail(s) waiting for {transport}: {error}"
+            for transport, count, error in mail_queue.stuck(store, kinds)]
 
 
 def mail_status(store: Store, outgoing_id: int) -> dict:
     """The queue row of one mail (sent_at, attempts, last_error), without its raw bytes."""
-    row = dict(store.table("outgoing").get(outgoing_id))
-    row.pop("raw", None)
-    return row
+    return mail_queue.status(store, outgoing_id)
 
 
 def _deliver_row(config: Config, store: Store, row: dict, now: datetime) -> str | None:
@@ -153,12 +135,10 @@ def _deliver_row(config: Config, store: Store, row: dict, now: datetime) -> str 
     run knows an earlier attempt may have got through and looks the mail up before sending it
     again (`already_delivered`). The mail is marked sent the moment the transport accepts it.
     """
-    conn = store.db.conn
-    conn.execute("UPDATE outgoing SET attempts = attempts + 1 WHERE id = ?", (row["id"],))
+    mail_queue.count_attempt(store, row["id"])
 
     def accepted() -> None:
-        conn.execute("UPDATE outgoing SET sent_at = ?, last_error = NULL WHERE id = ?",
-                     (iso(now), row["id"]))
+        mail_queue.mark_sent(store, row["id"], now)
 
     try:
         message = parse_raw(row["raw"])
@@ -172,7 +152,7 @@ def _deliver_row(config: Config, store: Store, row: dict, now: datetime) -> str 
     except (TouchbaseError, ValueError, TypeError, LookupError) as exc:  # this mail only
         error = printable(str(exc)) if isinstance(exc, TouchbaseError) else \
             f"cannot deliver this mail: {type(exc).__name__}: {printable(str(exc))}"
-        conn.execute("UPDATE outgoing SET last_error = ? WHERE id = ?", (error, row["id"]))
+        mail_queue.mark_error(store, row["id"], error)
         log.error("mail %s (%s) not delivered, will retry: %s", row["id"], row["kind"], error)
         return error
     return None

@@ -1,8 +1,9 @@
 """Forgetting a person, and exporting the user's own data."""
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from agent.addresses import normalise_email
 from agent.colleague_figures import people_rows
@@ -12,10 +13,37 @@ from agent.planning import touchbases as tb
 from agent.planning.readback import own_by_series
 from agent.planning.targets import source_named, where_written
 from agent.sources import open_connector
-from agent.storage import own_series
-from agent.storage.store import Store, address_digest, iso, scrub_text
+from agent.storage import (
+    actions,
+    drafts,
+    forgotten,
+    interactions,
+    mail_queue,
+    notes,
+    occurrences,
+    own_series,
+    people_records,
+    sources,
+)
+from agent.storage.store import Store
 
-_TABLES_BY_EMAIL = ("people", "notes", "interactions", "followups", "actions")
+_FORGETTING: tuple[tuple[str, Callable[[Store, str], int]], ...] = (
+    ("people", people_records.forget), ("notes", notes.forget),
+    ("interactions", interactions.forget), ("followups", drafts.forget),
+    ("actions", actions.forget), ("touchbases", own_series.forget_person),
+    ("occurrences", occurrences.forget), ("outgoing", mail_queue.forget),
+)
+"""What can name a person, each with its owner's `forget` (erases a lower-cased address,
+returns how many rows it changed), in the order `forget` reports them."""
+
+_EXPORTS: tuple[tuple[str, Callable[[Store], list[dict]]], ...] = (
+    ("people", people_records.export), ("notes", notes.export),
+    ("interactions", interactions.export),
+    ("touchbases", partial(own_series.rows, kind=own_series.TOUCHBASE)),
+    ("own_blocks", partial(own_series.rows, kind=own_series.RECONNECT_BLOCK)),
+    ("followups", drafts.export), ("actions", actions.export),
+)
+"""The user's own data in `touchbase export`: each part with its owner's export."""
 
 
 def end_live_series(config: Config, store: Store, email: str, now: datetime,
@@ -69,62 +97,23 @@ def _what(config: Config, row: tb.Touchbase) -> str:
 def forget(store: Store, email: str, now: datetime) -> dict[str, int]:
     """Erase everything about `email`; events keep only what other colleagues need.
 
-    Returns how many rows each table lost or had rewritten. The address is remembered only as
-    a SHA-256 digest so that a later sync strips it again.
+    Each table's owner erases its part; returns how many rows each table lost or had rewritten.
+    The address is remembered only as a SHA-256 digest so that a later sync strips it again.
     """
     address = normalise_email(email)
-    counts: dict[str, int] = {}
     with store.atomic():
-        conn = store.db.conn
-        for table in _TABLES_BY_EMAIL:  # `email` may hold a comma-separated list (group drafts)
-            counts[table] = conn.execute(
-                f"DELETE FROM {table} WHERE instr(',' || lower(email) || ',', ?) > 0",
-                (f",{address},",)).rowcount
-        counts["touchbases"] = own_series.forget_person(store, address)
-        counts["actions"] += conn.execute(
-            "DELETE FROM actions WHERE instr(lower(detail), ?) > 0", (address,)).rowcount
-        counts["occurrences"] = _scrub_occurrences(store, address)
-        counts["outgoing"] = conn.execute(
-            "DELETE FROM outgoing WHERE instr(lower(CAST(raw AS TEXT)), ?) > 0", (address,)).rowcount
-        conn.execute("INSERT OR IGNORE INTO forgotten (digest, at) VALUES (?, ?)",
-                     (address_digest(address), iso(now)))
-    store.forgotten.add(address_digest(address))
+        counts = {table: forget_in(store, address) for table, forget_in in _FORGETTING}
+        sources.forget(store, address)
+        forgotten.remember(store, address, now)
     return counts
 
 
-def _scrub_occurrences(store: Store, address: str) -> int:
-    conn = store.db.conn
-    digests = {address_digest(address)}
-    rows = conn.execute(
-        "SELECT source, key, resource, series_id, title, organizer, attendees FROM occurrences "
-        "WHERE instr(lower(attendees || organizer || key || resource || series_id || title), ?) > 0",
-        (address,)).fetchall()
-    for source, key, resource, series_id, title, organizer, attendees in rows:
-        kept = [a for a in json.loads(attendees) if a[0].lower() != address]
-        clear = organizer.lower() == address
-        conn.execute(
-            "UPDATE occurrences SET attendees = ?, organizer = CASE WHEN ? THEN '' ELSE organizer END, "
-            "organizer_name = CASE WHEN ? THEN '' ELSE organizer_name END, key = ?, resource = ?, "
-            "series_id = ?, title = ? WHERE source = ? AND key = ?",
-            (json.dumps(kept), clear, clear, scrub_text(key, digests), scrub_text(resource, digests),
-             scrub_text(series_id, digests), scrub_text(title, digests), source, key))
-    for name, state in conn.execute("SELECT name, state FROM sources").fetchall():
-        conn.execute("UPDATE sources SET state = ? WHERE name = ?", (scrub_text(state, digests), name))
-    return len(rows)
-
-
 def export(config: Config, store: Store, now: datetime) -> dict:
-    """The user's own data as one JSON-ready object."""
+    """The user's own data as one JSON-ready object, each table's part from its owner."""
     return {
         "exported_at": now.isoformat(),
         "user": config.user.email,
-        "people": list(store.table("people").rows),
-        "notes": list(store.table("notes").rows_where(order_by="created")),
-        "interactions": list(store.table("interactions").rows_where(order_by="at")),
-        "touchbases": own_series.rows(store, own_series.TOUCHBASE),
-        "own_blocks": own_series.rows(store, own_series.RECONNECT_BLOCK),
-        "followups": list(store.table("followups").rows),
-        "actions": list(store.table("actions").rows_where(order_by="at")),
+        **{table: rows(store) for table, rows in _EXPORTS},
         "colleagues": people_rows(config, store, now),
     }
 
@@ -148,14 +137,14 @@ def _outbox_forgotten(config: Config, address: str) -> list[str]:
     if not config.outbox_path.exists():
         return []
     try:
-        drafts = remove_mail_to(drafts_folder(config), address)
+        removed = remove_mail_to(drafts_folder(config), address)
         mail = remove_mail_to(outbox(config), address)
     except (TouchbaseError, OSError) as exc:
         return [f"Could not clean the outbox {config.outbox_path} ({exc}); "
                 "delete their drafts there yourself."]
-    if not drafts + mail:
+    if not removed + mail:
         return []
-    return [f"Removed {drafts} draft(s) and {mail} mail(s) to {address} from the outbox "
+    return [f"Removed {removed} draft(s) and {mail} mail(s) to {address} from the outbox "
             f"{config.outbox_path}."]
 
 
@@ -182,17 +171,10 @@ def unreachable_copies(config: Config, store: Store, address: str) -> list[str]:
     from agent.mail import OUTBOX, SMTP
     from agent.sources import LOCAL_SOURCE
 
-    needle = f",{address},"
-    lines = []
-    drafts = store.db.conn.execute(
-        "SELECT location, count(*) FROM followups WHERE instr(',' || lower(email) || ',', ?) > 0 "
-        "AND location NOT IN (?, '') GROUP BY location ORDER BY location", (needle, OUTBOX)).fetchall()
+    lines: list[str] = []
     lines += [f"Cannot reach {n} draft(s) to {address} in {where} drafts: delete them there yourself."
-              for where, n in drafts]
-    sent = store.db.conn.execute(
-        "SELECT transport, count(*) FROM outgoing WHERE sent_at IS NOT NULL AND transport != ? "
-        "AND instr(lower(CAST(raw AS TEXT)), ?) > 0 GROUP BY transport ORDER BY transport",
-        (OUTBOX, address)).fetchall()
+              for where, n in drafts.outside(store, address, OUTBOX)]
+    sent = mail_queue.delivered_naming(store, address, OUTBOX)
     lines += [f"Cannot reach {n} mail(s) naming {address} already handed to {where}"
               f"{' (in the recipients mailboxes)' if where == SMTP else ' (in that mailbox)'}: "
               "delete them there yourself." for where, n in sent]

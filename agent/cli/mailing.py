@@ -10,6 +10,7 @@ from agent.digest.morning import build_digest, send_digest_now
 from agent.errors import UserError
 from agent.mail import DRAFTS_NOTICE, OUTBOX, OUTBOX_NOTICE, pending, queue_problems
 from agent.safe_text import one_line, printable
+from agent.storage import digests
 
 pass_app = click.make_pass_decorator(App)
 
@@ -40,15 +41,15 @@ def digest(app: App, mode: str, as_html: bool) -> None:
 def mail_status_lines(app: App, report: StatusReport) -> None:
     """`status`: the last morning email and mail still waiting to go out."""
     store = app.store
-    row = store.db.conn.execute(
-        "SELECT day, status, sent_at, transport FROM digests ORDER BY day DESC LIMIT 1").fetchone()
-    local_only = bool(row) and row[1] == "sent" and row[3] == OUTBOX
-    last = ({"day": row[0], "status": row[1], "at": report.iso(row[2]), "transport": row[3],
-             "local_outbox_only": local_only} if row else None)
-    if local_only:
-        line = f"morning email: last for {row[0]} (at {report.when(row[2])}) {OUTBOX_NOTICE} ({app.config.outbox_path})"
+    row = digests.latest(store)
+    local_only = row is not None and row["status"] == "sent" and row["transport"] == OUTBOX
+    last = ({"day": row["day"], "status": row["status"], "at": report.iso(row["sent_at"]),
+             "transport": row["transport"], "local_outbox_only": local_only} if row else None)
+    if row and local_only:
+        line = (f"morning email: last for {row['day']} (at {report.when(row['sent_at'])}) "
+                f"{OUTBOX_NOTICE} ({app.config.outbox_path})")
     elif row:
-        line = f"morning email: last {row[1]} for {row[0]} (at {report.when(row[2])})"
+        line = f"morning email: last {row['status']} for {row['day']} (at {report.when(row['sent_at'])})"
     else:
         line = "morning email: none yet"
     report.add("morning_email", last, line)

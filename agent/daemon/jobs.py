@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from agent.configuration.loader import Config
-from agent.storage.store import Store, iso
+from agent.storage import job_runs
+from agent.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -195,15 +196,7 @@ def run_once(config: Config, store: Store, now: datetime,
 
 def record_job(store: Store, name: str, ok: bool, message: str, now: datetime) -> None:
     """Remember how job `name` went at `now` (a success resets the failure count)."""
-    row = store.db.conn.execute("SELECT failures FROM jobs WHERE name = ?", (name,)).fetchone()
-    failures = row[0] if row else 0
-    if ok:
-        values = {"name": name, "last_success": iso(now), "failures": 0}
-    else:
-        values = {"name": name, "last_error": message, "last_error_at": iso(now),
-                  "failures": failures + 1}
-    with store.atomic():
-        store.table("jobs").upsert(values, pk="name")
+    job_runs.record(store, name, ok, message, now)
 
 
 def job_health(store: Store) -> list[dict]:
@@ -212,7 +205,7 @@ def job_health(store: Store) -> list[dict]:
     `failing` is true when the latest run failed; `last_error` stays as history after a success.
     Jobs are listed in run order, then any other recorded name.
     """
-    rows = {row["name"]: dict(row) for row in store.table("jobs").rows}
+    rows = {row["name"]: row for row in job_runs.every_job(store)}
     order = [n for n in JOBS if n in rows] + sorted(n for n in rows if n not in JOBS)
     health = []
     for name in order:

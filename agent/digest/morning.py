@@ -19,7 +19,8 @@ from agent.digest.landscape_sections import register as register_landscape_secti
 from agent.digest.sections import DigestContext, Section, build_sections
 from agent.errors import SourceError, UserError
 from agent.mail import OUTBOX, OUTBOX_NOTICE, enqueue, flush_outgoing, mail_status, new_message
-from agent.storage.store import Store, iso
+from agent.storage import digests, mail_queue
+from agent.storage.store import Store
 from agent.templating import render
 
 KIND = "digest"
@@ -82,8 +83,7 @@ def is_due(config: Config, store: Store, now: datetime) -> bool:
 
 def day_record(store: Store, day: date) -> dict | None:
     """The `digests` row of `day` (sent, queued or skipped), or None."""
-    rows = list(store.table("digests").rows_where("day = ?", [day.isoformat()]))
-    return rows[0] if rows else None
+    return digests.of_day(store, day)
 
 
 def send_digest_if_due(config: Config, store: Store, now: datetime) -> str | None:
@@ -155,25 +155,19 @@ def settle_queued_days(store: Store) -> int:
     """Days recorded 'queued' whose email has gone out since (a retry by the mail job, found in
     sent mail after a crash) read 'sent', at the time it went; returns how many changed."""
     changed = 0
-    days = store.db.conn.execute("SELECT day FROM digests WHERE status = 'queued'").fetchall()
-    rows = store.db.conn.execute(
-        "SELECT sent_at, raw FROM outgoing WHERE kind = ? ORDER BY id DESC", (KIND,)).fetchall() if days else []
-    for (day,) in days:
+    days = digests.queued_days(store)
+    rows = mail_queue.of_kind(store, KIND) if days else []
+    for day in days:
         key = f"{KIND}|{day}".encode()
         sent = [at for at, raw in rows if key in bytes(raw)]
         if sent and all(sent):
-            changed += store.db.conn.execute(
-                "UPDATE digests SET status = 'sent', sent_at = ? WHERE day = ? AND status = 'queued'",
-                (sent[0], day)).rowcount
+            changed += digests.mark_sent(store, day, str(sent[0]))
     return changed
 
 
 def _claim_day(store: Store, day: date, now: datetime, transport: str, status: str,
                exclusive: bool = True) -> None:
-    verb = "INSERT" if exclusive else "INSERT OR IGNORE"
-    store.db.conn.execute(
-        f"{verb} INTO digests (day, sent_at, transport, status) VALUES (?, ?, ?, ?)",
-        (day.isoformat(), iso(now), transport, status))
+    digests.claim(store, day, now, transport, status, exclusive)
 
 
 def _deliver(config: Config, store: Store, digest: Digest, outgoing_id: int, now: datetime) -> str:
@@ -182,9 +176,7 @@ def _deliver(config: Config, store: Store, digest: Digest, outgoing_id: int, now
     recipient = config.digest.to or config.user.email
     transport = config.digest.transport
     if row["sent_at"]:
-        store.db.conn.execute(
-            "UPDATE digests SET status = 'sent', sent_at = ? WHERE day = ? AND status = 'queued'",
-            (row["sent_at"], digest.day.isoformat()))
+        digests.mark_sent(store, digest.day.isoformat(), row["sent_at"])
         if transport == OUTBOX:
             return f"morning email of {digest.day} for {recipient} {OUTBOX_NOTICE} ({config.outbox_path})"
         return f"morning email of {digest.day} sent via {transport} to {recipient}"

@@ -21,6 +21,7 @@ from agent.landscape import reconnect
 from agent.mail import queue_problems
 from agent.planning.touchbases import Touchbase
 from agent.relationships import Relationship, relationships
+from agent.storage import digests, job_runs
 from agent.storage import notes as kept
 from agent.storage.store import Store, parse_iso
 
@@ -99,10 +100,8 @@ class DigestContext:
     @cached_property
     def previous_digest_at(self) -> datetime:
         """When the last morning email before today went out (default: a day ago)."""
-        row = self.store.db.conn.execute(
-            "SELECT max(sent_at) FROM digests WHERE day < ? AND status != 'skipped'",
-            (self.today.isoformat(),)).fetchone()
-        return parse_iso(row[0]) if row and row[0] else self.now - timedelta(days=1)
+        last = digests.last_sent_before(self.store, self.today)
+        return parse_iso(last) if last else self.now - timedelta(days=1)
 
     def name(self, email: str) -> str:
         """The display name of a colleague (their address when unknown)."""
@@ -347,7 +346,7 @@ def _source_item(ctx: DigestContext, name: str, row: dict) -> Item:
 
 def _job_items(ctx: DigestContext) -> list[Item]:
     items = []
-    for row in ctx.store.table("jobs").rows_where(order_by="name"):
+    for row in job_runs.every_job(ctx.store):
         if row.get("last_error") and (row.get("last_error_at") or "") >= (row.get("last_success") or ""):
             failures = row.get("failures") or 1
             items.append(Item(f"job {row['name']} failing ({failures} time{'s' if failures != 1 else ''})",

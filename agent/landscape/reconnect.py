@@ -19,8 +19,8 @@ from agent.landscape.matrix import reconnect_list
 from agent.mail import OUTBOX, enqueue, flush_outgoing, new_message
 from agent.planning.prompts import display_name
 from agent.relationships import Relationship, relationships
-from agent.storage import people_records
-from agent.storage.store import Store, iso
+from agent.storage import drafts, people_records
+from agent.storage.store import Store
 from agent.templating import render
 
 KIND = "reconnect"
@@ -72,10 +72,7 @@ def note_kind(rel: Relationship) -> str:
 def drafted_this_week(config: Config, store: Store, now: datetime) -> dict[str, str]:
     """Reconnect drafts written in `now`'s week: address -> where the draft is."""
     suffix = f"|{iso_week(config, now)}"
-    rows = store.db.conn.execute(
-        "SELECT email, location FROM followups WHERE kind = ? AND key LIKE ?",
-        (KIND, f"{KIND}|%{suffix}"))
-    return {email: location for email, location in rows}
+    return drafts.locations_by_email(store, KIND, suffix)
 
 
 def where(location: str) -> str:
@@ -112,10 +109,7 @@ def _write_draft(config: Config, store: Store, rel: Relationship, week: str,
     try:
         with store.atomic():
             enqueue(store, message, DRAFT_KIND, transport, now)
-            store.table("followups").insert({
-                "key": key, "email": rel.email, "created_at": iso(now), "meeting_start": None,
-                "title": subject, "location": transport, "kind": KIND,
-            })
+            drafts.record(store, key, rel.email, now, None, subject, transport, KIND)
     except sqlite3.IntegrityError:
         return ""
     who = f"{rel.name} <{rel.email}>" if rel.name else rel.email

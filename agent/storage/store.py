@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import sqlite3
@@ -12,8 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import StoreError
-from agent.model import Attendee, Changes, Occurrence
-from agent.safe_text import printable
+from agent.model import Changes, Occurrence
 from agent.storage.failures import store_error
 from agent.storage.private_files import private_folder, tighten
 
@@ -239,7 +237,9 @@ class Store:
         self.path = path
         self.conn = self._open(path, timeout)
         self._db: sqlite_utils.Database | None = None
-        self.forgotten = {row[0] for row in self.conn.execute("SELECT digest FROM forgotten")}
+        from agent.storage.forgotten import digests
+
+        self.forgotten = digests(self.conn)
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -278,50 +278,20 @@ class Store:
         """A context manager: everything inside commits together or not at all."""
         return self.db.atomic()
 
-    # --- occurrences -------------------------------------------------------------------------
+    # --- shorthands for the most used owners (agent/storage/occurrences.py, sources.py, actions.py)
 
     def apply_changes(self, source: str, changes: Changes) -> None:
         """Apply one sync batch of `source` in a single transaction."""
-        conn = self.db.conn
-        with self.atomic():
-            if changes.full:
-                conn.execute("DELETE FROM occurrences WHERE source = ?", (source,))
-            else:
-                gone = [scrub_text(r, self.forgotten) for r in [*changes.removed, *changes.upserts]]
-                conn.executemany("DELETE FROM occurrences WHERE source = ? AND resource = ?",
-                                 ((source, r) for r in gone))
-            rows = (
-                _occurrence_row(source, _scrub(occ, self.forgotten) if self.forgotten else occ)
-                for items in changes.upserts.values() for occ in items
-            )
-            conn.executemany(
-                "INSERT OR REPLACE INTO occurrences (source, resource, key, title, start, \"end\", "
-                "all_day, cancelled, organizer, organizer_name, attendees, series_id, tag, "
-                "calendar, user_response, transparent, zone) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
+        from agent.storage import occurrences
+
+        occurrences.apply_changes(self, source, changes)
 
     def occurrences(self, start: datetime | None = None, end: datetime | None = None,
                     source: str | None = None) -> Iterator[Occurrence]:
         """Stored occurrences starting in [start, end), in start order."""
-        clauses, params = [], []
-        if start is not None:
-            clauses.append("start >= ?")
-            params.append(iso(start))
-        if end is not None:
-            clauses.append("start < ?")
-            params.append(iso(end))
-        if source is not None:
-            clauses.append("source = ?")
-            params.append(source)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        cursor = self.db.conn.execute(
-            f"SELECT resource, key, title, start, \"end\", all_day, cancelled, organizer, "
-            f"organizer_name, attendees, series_id, tag, calendar, user_response, source, "
-            f"transparent, zone "
-            f"FROM occurrences {where} ORDER BY start", params)
-        for row in cursor:
-            yield _row_occurrence(row)
+        from agent.storage import occurrences
+
+        return occurrences.between(self, start, end, source)
 
     def tagged_occurrences(self, uids: Iterable[str] = (), start: datetime | None = None,
                            end: datetime | None = None) -> Iterator[Occurrence]:
@@ -330,80 +300,65 @@ class Store:
 
         The planner reads its own touchbases back this way wherever they were synced (declines).
         """
-        uids = list(uids)
-        marks = ",".join("?" * len(uids))
-        extra = f" OR series_id IN ({marks}) OR resource IN ({marks})" if uids else ""
-        span, bounds = "", []
-        if start is not None and end is not None:
-            span, bounds = " AND start >= ? AND start < ?", [iso(start), iso(end)]
-        cursor = self.db.conn.execute(
-            f"SELECT resource, key, title, start, \"end\", all_day, cancelled, organizer, "
-            f"organizer_name, attendees, series_id, tag, calendar, user_response, source, "
-            f"transparent, zone "
-            f"FROM occurrences WHERE (tag != ''{extra}){span} ORDER BY start", uids + uids + bounds)
-        for row in cursor:
-            yield _row_occurrence(row)
+        from agent.storage import occurrences
+
+        return occurrences.tagged(self, uids, start, end)
 
     def organiser_zone(self, email: str) -> str:
         """The zone most of the timed events `email` organised were written in ("" if unknown)."""
-        row = self.db.conn.execute(
-            "SELECT zone FROM occurrences WHERE organizer = ? AND zone != '' AND all_day = 0 "
-            "GROUP BY zone ORDER BY count(*) DESC, max(start) DESC LIMIT 1", (email,)).fetchone()
-        return str(row[0]) if row else ""
+        from agent.storage import occurrences
+
+        return occurrences.organiser_zone(self, email)
 
     def occurrence_count(self, source: str | None = None) -> int:
         """How many occurrences are stored (for one source or all)."""
-        if source is None:
-            return self.conn.execute("SELECT count(*) FROM occurrences").fetchone()[0]
-        return self.conn.execute(
-            "SELECT count(*) FROM occurrences WHERE source = ?", (source,)).fetchone()[0]
+        from agent.storage import occurrences
 
-    # --- sources -----------------------------------------------------------------------------
+        return occurrences.count(self, source)
 
     def source_state(self, name: str) -> dict:
         """The connector state saved after the last successful sync of `name`."""
-        row = self.conn.execute("SELECT state FROM sources WHERE name = ?", (name,)).fetchone()
-        return json.loads(row[0]) if row else {}
+        from agent.storage import sources
+
+        return sources.state(self, name)
 
     def record_sync(self, name: str, type_name: str, state: dict, when: datetime,
                     skipped: int | None) -> None:
         """Remember a successful sync of `name` (`skipped` None: keep the last count)."""
-        row = {
-            "name": name, "type": type_name, "state": scrub_text(json.dumps(state), self.forgotten),
-            "last_success": iso(when), "needs_reauth": None,
-            "occurrences": self.occurrence_count(name),
-        }
-        if skipped is not None:
-            row["skipped"] = skipped
-        _upsert_source(self.conn, row)
+        from agent.storage import sources
+
+        sources.record_sync(self, name, type_name, state, when, skipped)
 
     def record_source_error(self, name: str, type_name: str, message: str, when: datetime,
                             needs_reauth: str | None = None) -> None:
         """Remember a failed sync of `name` (shown by status and the morning email)."""
-        self.table("sources").upsert({
-            "name": name, "type": type_name, "last_error": message,
-            "last_error_at": iso(when), "needs_reauth": needs_reauth,
-        }, pk="name")
+        from agent.storage import sources
+
+        sources.record_error(self, name, type_name, message, when, needs_reauth)
 
     def sources(self) -> list[dict]:
         """Every source's health row."""
-        return list(self.table("sources").rows_where(order_by="name"))
+        from agent.storage import sources
+
+        return sources.health(self)
 
     def forget_source(self, name: str) -> None:
         """Drop a source's occurrences and state (its token expired for good, or it was removed)."""
-        with self.atomic():
-            self.db.conn.execute("DELETE FROM occurrences WHERE source = ?", (name,))
-            self.db.conn.execute("DELETE FROM sources WHERE name = ?", (name,))
+        from agent.storage import sources
 
-    # --- actions -----------------------------------------------------------------------------
+        sources.drop(self, name)
 
     def log_action(self, kind: str, email: str, detail: str, when: datetime) -> None:
         """Record something the agent did, for the morning email."""
-        self.table("actions").insert({"at": iso(when), "kind": kind, "email": email, "detail": detail})
+        from agent.storage import actions
+
+        actions.log(self, kind, email, detail, when)
 
     def actions_since(self, since: datetime) -> list[dict]:
         """What the agent did since `since`, oldest first."""
-        return list(self.table("actions").rows_where("at >= ?", [iso(since)], order_by="at, id"))
+        from agent.storage import actions
+
+        return actions.since(self, since)
 
 
 def _prepare_private(path: Path) -> None:
@@ -415,15 +370,6 @@ def _prepare_private(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
     for suffix in ("", "-wal", "-shm"):
         tighten(path.with_name(path.name + suffix), "the store")
-
-
-def _upsert_source(conn: sqlite3.Connection, row: dict) -> None:
-    """Insert or update a `sources` row by name, setting only the given columns (like
-    sqlite-utils' upsert, without importing it on the sync path)."""
-    columns = list(row)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "name")
-    conn.execute(f"INSERT INTO sources ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
-                 f"ON CONFLICT(name) DO UPDATE SET {updates}", [row[c] for c in columns])
 
 
 def _schema_is_current(conn: sqlite3.Connection) -> bool:
@@ -466,46 +412,3 @@ def scrub_text(text: str, forgotten: set[str]) -> str:
         return text
 
     return _ADDRESS.sub(replace, text)
-
-
-def _scrub(occ: Occurrence, forgotten: set[str]) -> Occurrence:
-    """`occ` without the attendees, organiser and ids mentioning a forgotten address."""
-    occ.attendees = tuple(a for a in occ.attendees if address_digest(a.email) not in forgotten)
-    if address_digest(occ.organizer) in forgotten:
-        occ.organizer, occ.organizer_name = "", ""
-    for name in ("resource", "key", "series_id", "title"):
-        setattr(occ, name, scrub_text(getattr(occ, name), forgotten))
-    return occ
-
-
-def _occurrence_row(source: str, occ: Occurrence) -> tuple:
-    """The row of an occurrence; names and titles from calendar data without control characters
-    (an ESC sequence in a title must not reach a terminal, a line break not a header)."""
-    attendees = json.dumps([
-        [a.email, _clean(a.name), a.response, a.kind, int(a.optional)] for a in occ.attendees
-    ])
-    return (source, occ.resource, occ.key, _clean(occ.title), iso(occ.start), iso(occ.end),
-            int(occ.all_day), int(occ.cancelled), occ.organizer, _clean(occ.organizer_name),
-            attendees,
-            occ.series_id, occ.tag, occ.calendar, occ.user_response, int(occ.transparent), occ.zone)
-
-
-def _clean(value: object) -> object:
-    """Text without control characters; anything else as it is (SQLite judges it)."""
-    return printable(value) if isinstance(value, str) else value
-
-
-def _row_occurrence(row: Iterable) -> Occurrence:
-    (resource, key, title, start, end, all_day, cancelled, organizer, organizer_name,
-     attendees, series_id, tag, calendar, user_response, source, transparent, zone) = row
-    people = tuple(
-        Attendee(email=a[0], name=a[1], response=a[2], kind=a[3], optional=bool(a[4]))
-        for a in json.loads(attendees)
-    )
-    return Occurrence(
-        resource=resource, key=key, title=title, start=parse_iso(start), end=parse_iso(end),
-        all_day=bool(all_day), cancelled=bool(cancelled), organizer=organizer,
-        organizer_name=organizer_name, attendees=people, series_id=series_id, tag=tag,
-        calendar=calendar, user_response=user_response, source=source,
-        transparent=bool(transparent), zone=zone,
-    )
