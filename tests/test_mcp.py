@@ -184,10 +184,12 @@ def test_lists_the_read_tools_with_schemas_an_assistant_can_follow(reader):
     for tool in tools.values():
         assert len(tool.description) > 80 and tool.annotations.read_only_hint
         assert tool.input_schema["type"] == "object" and tool.input_schema["additionalProperties"] is False
+        assert tool.output_schema["type"] == "object"  # the SDK's client checks each result against it
     status_option = next(p for p in main.commands["people"].params if p.name == "status_filter")
     assert tools["people"].input_schema["properties"]["status"]["enum"] == list(status_option.type.choices)
     assert tools["people"].input_schema["properties"]["limit"]["minimum"] == 1
     assert tools["person"].input_schema["required"] == ["email"]
+    assert tools["people"].output_schema["required"] == ["people"]
 
 
 def test_people_equals_the_cli_json_with_its_filter_and_limit(reader):
@@ -390,3 +392,13 @@ def test_nothing_but_protocol_messages_on_stdout(reader):
     assert answers[1]["result"]["structuredContent"]["people"]
     assert answers[2]["result"]["isError"] is True
     assert "agent.mcp" in errors  # --verbose logs, on stderr only
+
+
+def test_the_docs_show_every_tool_and_the_readme_the_client_config():
+    from agent.mcp.catalogue import TOOLS
+
+    page = (REPO / "docs" / "mcp.md").read_text(encoding="utf-8")
+    for name in TOOLS:
+        assert f"\n### {name}" in page and f'{{"name": "{name}", "arguments": ' in page, name
+    readme = (REPO / "README.md").read_text(encoding="utf-8").split("## Use it from your AI assistant", 1)[1]
+    assert '"mcpServers"' in readme and '"servers"' in readme and '"args": ["mcp"]' in readme

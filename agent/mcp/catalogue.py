@@ -32,6 +32,15 @@ class ToolSpec:
         return {"type": "object", "properties": self.properties, "required": list(self.required),
                 "additionalProperties": False}
 
+    def output_schema(self) -> dict[str, Any]:
+        """The JSON Schema of a result: an object; `people` wraps the CLI's list in "people"."""
+        if self.name != "people":
+            return {"type": "object"}
+        return {"type": "object", "required": ["people"],
+                "properties": {"people": {"type": "array", "items": {"type": "object",
+                                                                     "required": ["email"]}},
+                               "notes_withheld": {"type": "boolean"}}}
+
 
 READ_TOOLS = (
     ToolSpec("people", (

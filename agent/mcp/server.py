@@ -60,7 +60,8 @@ def sdk_tool(tool: ToolSpec) -> types.Tool:
                                   idempotent_hint=not tool.writes or tool.name == "rate",
                                   open_world_hint=tool.name == "approve")
     return types.Tool(name=tool.name, description=tool.description,
-                      input_schema=tool.input_schema(), annotations=hints)
+                      input_schema=tool.input_schema(), output_schema=tool.output_schema(),
+                      annotations=hints)
 
 
 def tool_result(outcome: Outcome) -> types.CallToolResult:
