@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from agent.errors import AuthError, NotFound, SourceError, UserError
 from agent.model import Changes, OwnEvent, SeriesSpec
-from connectors.base import Connector, ConnectorContext, Interval
+from connectors.base import Connector, ConnectorContext, Interval, MailSink
 from connectors.google import auth as google_auth
 from connectors.google.http import Caller, RetryPolicy, list_request, rfc3339
 from connectors.google.mapping import (
@@ -133,6 +133,21 @@ class GoogleConnector(Connector):
                             (self.context.window_start, self.context.window_end),
                             self.context.user_emails, self.context.warn, self.context.progress)
         return sync.fetch(state)
+
+    def reads_mail(self) -> bool:
+        """Whether `mail = true`: Gmail is read for who wrote to whom (connectors.google.mail)."""
+        return bool(self.options.get("mail"))
+
+    def fetch_mail(self, state: dict, sink: MailSink) -> dict:
+        """Gmail metadata since `state` (see connectors.google.mail); needs gmail.readonly."""
+        from connectors.google.mail import GmailReader
+
+        gmail = self._service("gmail")
+        granted = google_auth.granted_scopes(self._credentials)
+        if granted and not set(granted) & google_auth.SCOPES_READING_MAIL:
+            raise AuthError(self.name, "reading Gmail needs the gmail.readonly permission, which "
+                                       "the saved sign-in does not have.", fix=self.fix)
+        return GmailReader(gmail.users(), self.caller, self.context).read(state, sink)
 
     def find_own_events(self) -> list[OwnEvent]:
         """The agent's series masters, found by the private extended property (never by title)."""

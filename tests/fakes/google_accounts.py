@@ -125,6 +125,8 @@ class AccountsMixin:
 
     def api_messages_list(self, scopes, query, body, user):
         wanted = (query.get("q") or [""])[0].strip()
+        if wanted.startswith("after:"):  # the mailbox the mail signal reads
+            return self.list_mailbox(scopes, query)  # type: ignore[attr-defined]
         if wanted and set(scopes) & (GMAIL_READERS | {SCOPE + "gmail.metadata"}) == {SCOPE + "gmail.metadata"}:
             raise ApiError(403, "forbidden", "Metadata scope does not support 'q' parameter")
         self._need(scopes, GMAIL_READERS | {SCOPE + "gmail.metadata"})

@@ -8,6 +8,7 @@ nextPageToken (pages can be made short or empty on purpose), nextSyncToken only 
 page, syncToken rejected together with timeMin/timeMax/q/..., 410 fullSyncRequired once a token
 expires, 409 duplicate on a reused event id. It can inject 429 (with and without Retry-After),
 500, 403 rateLimitExceeded / quotaExceeded and dropped connections, and it counts requests.
+The Gmail mailbox the mail signal reads (messages, threads, history) is tests.fakes.gmail_mailbox.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.fakes.gmail_mailbox import GmailMailboxMixin
 from tests.fakes.google_accounts import SCOPE, AccountsMixin
 from tests.fakes.google_calendar import ApiError, FakeCalendar, copy_of, stamp
 from tests.fakes.google_calendar_api import CalendarApiMixin
@@ -45,7 +47,7 @@ class Fault:
     message: str = ""  # the human text (default: Google's usual one for the reason)
 
 
-class GoogleEmulator(CalendarApiMixin, AccountsMixin):
+class GoogleEmulator(CalendarApiMixin, AccountsMixin, GmailMailboxMixin):
     """The fake Google account of `owner`: calendars, Gmail, OAuth clients and tokens."""
 
     def __init__(self, owner: str = "me@acme.example", timezone_name: str = "Europe/Berlin") -> None:
@@ -74,6 +76,7 @@ class GoogleEmulator(CalendarApiMixin, AccountsMixin):
         self.codes: dict[str, tuple[list[str], str]] = {}  # code -> (scopes, PKCE challenge)
         self.modified: list[tuple[str, str]] = []  # (method, event id) of every API write
         self._ids = itertools.count(1)
+        self.init_mailbox()
         self.server: QuietHTTPServer | None = None
 
     # --- lifecycle ------------------------------------------------------------------------

@@ -23,6 +23,10 @@ ROUTES = [
     ("GET", r"/gmail/v1/users/(?P<user>[^/]+)/drafts", "drafts.list"),
     ("POST", r"/gmail/v1/users/(?P<user>[^/]+)/messages/send", "messages.send"),
     ("GET", r"/gmail/v1/users/(?P<user>[^/]+)/messages", "messages.list"),
+    ("GET", r"/gmail/v1/users/(?P<user>[^/]+)/messages/(?P<message_id>[^/]+)", "messages.get"),
+    ("GET", r"/gmail/v1/users/(?P<user>[^/]+)/threads/(?P<thread_id>[^/]+)", "threads.get"),
+    ("GET", r"/gmail/v1/users/(?P<user>[^/]+)/history", "history.list"),
+    ("GET", r"/gmail/v1/users/(?P<user>[^/]+)/profile", "users.getProfile"),
 ]
 _COMPILED = [(verb, re.compile(f"^{pattern}$"), name) for verb, pattern, name in ROUTES]
 
