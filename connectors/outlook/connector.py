@@ -22,7 +22,7 @@ import requests
 
 from agent.errors import AuthError, NotFound, SourceError
 from agent.model import Changes, Occurrence, OwnEvent, SeriesSpec, WorkingHours
-from connectors.base import Connector, ConnectorContext, Interval
+from connectors.base import Connector, ConnectorContext, Interval, MailSink
 from connectors.outlook import mapping as gm
 from connectors.outlook.auth import (
     CALENDAR_SCOPES,
@@ -93,6 +93,21 @@ class OutlookConnector(Connector):
     def sent_reader(self) -> GraphClient:
         """Graph with the permission to look in Sent Items (Mail.ReadBasic)."""
         return self._client("sent", [SENT_LOOKUP_SCOPE])
+
+    @property
+    def mail_reader(self) -> GraphClient:
+        """Graph with the permission to read mail metadata (Mail.ReadBasic)."""
+        return self._client("sent", [SENT_LOOKUP_SCOPE])
+
+    def reads_mail(self) -> bool:
+        """Whether `mail = true`: the mailbox is read for who wrote to whom."""
+        return bool(self.source.options.get("mail"))
+
+    def fetch_mail(self, state: dict, sink: MailSink) -> dict:
+        """Mail metadata since `state` (see connectors.outlook.mail)."""
+        from connectors.outlook.mail import GraphMailReader
+
+        return GraphMailReader(self.mail_reader, self.context).read(state, sink)
 
     def _client(self, kind: str, scopes: list[str]) -> GraphClient:
         if kind not in self._clients:

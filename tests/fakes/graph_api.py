@@ -8,7 +8,8 @@ REQUESTS_CA_BUNDLE, with verification on.
 Test controls: `mailbox` (the calendar and mail data), `identity` (tokens), `inject()` for 429 /
 503 / 401 answers, `drop()` for a connection cut before or after the request is processed,
 `routes.expire_delta_tokens()`, `routes.replay`, `routes.leak_outside` and `routes.after_send` (called
-with each mail sendMail accepted, before the answer); `log` counts requests.
+with each mail sendMail accepted, before the answer); `mail` (messages/delta per folder and
+conversations, tests.fakes.graph_mail); `log` counts requests.
 """
 from __future__ import annotations
 
@@ -22,12 +23,15 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tests.fakes.graph_identity import Identity
+from tests.fakes.graph_mail import GraphMail
 from tests.fakes.graph_routes import GraphRoutes, Result, error
 from tests.fakes.graph_state import Mailbox
 from tests.fakes.quiet_http import QuietHTTPServer
 from tests.fakes.smtp_server import TlsFiles, make_tls_files
 
 _FOLDER_MESSAGES = re.compile(r"^/me/mailFolders/(?P<folder>[^/]+)/messages$")
+_FOLDER_DELTA = re.compile(r"^/me/mailFolders/(?P<folder>[^/]+)/messages/delta$")
+MAIL_READERS = {"Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"}
 CLIENT_ID = "5a1c2f0e-7d3b-4c41-9a8e-1f2e3d4c5b6a"
 TENANT = "contoso-test"
 SCOPES_NEEDED = {"/me/messages": {"Mail.ReadWrite"},
@@ -76,6 +80,7 @@ class GraphFake:
         self.mailbox = Mailbox(self.user)
         self.identity = Identity(self.client_id, self.user)
         self.routes = GraphRoutes(self.mailbox, "")
+        self.mail = GraphMail(self.mailbox, "")
         self.tls: TlsFiles = make_tls_files(self.folder)
         self.lock = threading.RLock()
         self._server: QuietHTTPServer | None = None
@@ -91,6 +96,7 @@ class GraphFake:
         self._server = server
         self.identity.base_url = self.url
         self.routes.base = self.graph_endpoint
+        self.mail.base = self.graph_endpoint
         threading.Thread(target=server.serve_forever, daemon=True).start()
         return self
 
@@ -138,6 +144,7 @@ class GraphFake:
         with self.lock:
             self.mailbox = Mailbox(self.user)
             self.routes = GraphRoutes(self.mailbox, self.graph_endpoint)
+            self.mail = GraphMail(self.mailbox, self.graph_endpoint)
             self.faults.clear()
             self.log.clear()
 
@@ -170,10 +177,27 @@ class GraphFake:
             return error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
         route = path[len("/v1.0"):]
         needed = next((v for k, v in SCOPES_NEEDED.items() if route.startswith(k)), {"Calendars.ReadWrite"})
+        if method == "GET" and route.startswith("/me/messages"):
+            needed = MAIL_READERS
         if not grant.scopes & needed:
             return error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
         prefer = _prefer(headers.get("prefer", ""))
-        return self.route(method, route, query, body, prefer)
+        basic_only = not grant.scopes & {"Mail.Read", "Mail.ReadWrite"}
+        mail = self.mail_route(method, route, query, prefer, basic_only)
+        return mail if mail is not None else self.route(method, route, query, body, prefer)
+
+    def mail_route(self, method: str, route: str, query: dict[str, str], prefer: dict[str, str],
+                   basic_only: bool) -> Result | None:
+        """The mail-signal requests (tests.fakes.graph_mail), or None for any other."""
+        if method != "GET":
+            return None
+        delta = _FOLDER_DELTA.match(route)
+        with self.mailbox.lock:
+            if delta:
+                return self.mail.delta(unquote(delta["folder"]), query, prefer, basic_only)
+            if route == "/me/messages":
+                return self.mail.conversation(query, basic_only)
+        return None
 
     def route(self, method: str, route: str, query: dict[str, str], body: Any,
               prefer: dict[str, str]) -> Result:
