@@ -10,12 +10,12 @@ from agent.addresses import normalise_email
 from agent.cli import main
 from agent.cli.app import App
 from agent.errors import UserError
-from agent.landscape.letting_go import let_go_now, resume_now
+from agent.landscape.letting_go import end_live_series, let_go_now, resume_now
 from agent.landscape.map import render_map
 from agent.landscape.matrix import matrix, reciprocity_flags
 from agent.planning import touchbases as tb
 from agent.planning.booking_checks import check_booking_target
-from agent.privacy import end_live_series, export, forget, forget_beyond_the_store
+from agent.privacy import export, forget, forget_beyond_the_store
 from agent.ratings import ROLES, parse_cadence, rate
 from agent.relationships import relationships
 from agent.storage.private_files import private_folder, write_private

@@ -4,10 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from agent.configuration.loader import Config
+from agent.addresses import normalise_email
+from agent.configuration.loader import Config, SourceConfig
+from agent.errors import TouchbaseError
 from agent.planning import touchbases as tb
-from agent.privacy import end_live_series
+from agent.planning.readback import own_by_series
+from agent.planning.targets import source_named, where_written
 from agent.ratings import let_go, resume
+from agent.sources import open_connector
 from agent.storage import people_records
 from agent.storage.store import Store, parse_iso
 
@@ -49,6 +53,54 @@ def let_go_now(config: Config, store: Store, email: str, now: datetime) -> LetGo
             result.lines.append(f"Withdrew the proposed touchbase with {email}.")
     _resync(config, store, targets, now)
     return result
+
+
+def end_live_series(config: Config, store: Store, email: str, now: datetime,
+                    ended: set[str] | None = None) -> list[str]:
+    """End the agent's own live touchbase series with `email` (before `forget` erases them).
+
+    Each series is ended after `now` through its write target's connector, found by the agent's
+    tag as the planner does after declines. Returns one line per series: ended, or could not be
+    ended (the target cannot be reached) and where it still is. Never raises for a backend.
+    `ended`, when given, receives the ids of the series no longer live in their calendar.
+    """
+    address = normalise_email(email)
+    rows = [row for row in tb.of_person(store, address) if row.state in tb.BOOKED]
+    lines = []
+    for target in sorted({row.target for row in rows}):
+        group = [row for row in rows if row.target == target]
+        where = where_written(config, target, hint=False)
+        try:
+            lines += _end_in(config, source_named(config, target), group, where, now, ended)
+        except Exception as exc:  # noqa: BLE001 - forgetting goes on; the user is told where it is
+            reason = str(exc) if isinstance(exc, TouchbaseError) else f"{type(exc).__name__}: {exc}"
+            lines += [f"Could not end the touchbase series {_what(config, row)} {where} ({reason}); "
+                      "it is still there: delete it yourself." for row in group]
+    return lines
+
+
+def _end_in(config: Config, source: SourceConfig, rows: list[tb.Touchbase], where: str,
+            now: datetime, ended: set[str] | None = None) -> list[str]:
+    connector = open_connector(config, source, now)
+    try:
+        own = own_by_series(connector.find_own_events())
+        lines = []
+        for row in rows:
+            event = own.get(row.series_id)
+            if event is not None and not event.ended:  # else never written, deleted or ended
+                connector.end_series(event.event_id or row.event_id, now)
+                lines.append(f"Ended the touchbase series {_what(config, row)} {where}.")
+            if ended is not None:
+                ended.add(row.series_id)
+        return lines
+    finally:
+        connector.close()
+
+
+def _what(config: Config, row: tb.Touchbase) -> str:
+    from agent.planning.series_run import describe_touchbase
+
+    return f"{row.title or row.series_id!r} ({describe_touchbase(config, row)})"
 
 
 def _resync(config: Config, store: Store, targets: set[str], now: datetime) -> None:
