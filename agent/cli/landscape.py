@@ -1,7 +1,6 @@
-"""Landscape commands: rate, map, let-go, resume, forget, export."""
+"""Landscape commands: rate, map, let-go, resume."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -9,13 +8,10 @@ import click
 from agent.addresses import normalise_email
 from agent.cli import main
 from agent.cli.app import App
-from agent.errors import UserError
-from agent.landscape.letting_go import end_live_series, let_go_now, resume_now
+from agent.landscape.letting_go import let_go_now, resume_now
 from agent.landscape.map import render_map
 from agent.landscape.matrix import matrix, reciprocity_flags
-from agent.planning import touchbases as tb
 from agent.planning.booking_checks import check_booking_target
-from agent.privacy import export, forget, forget_beyond_the_store
 from agent.ratings import ROLES, parse_cadence, rate
 from agent.relationships import relationships
 from agent.storage.private_files import private_folder, write_private
@@ -102,39 +98,3 @@ def let_go_command(app: App, email: str) -> None:
 def resume_command(app: App, email: str) -> None:
     """End a pause or a let-go for a colleague (says what it changed)."""
     click.echo(resume_now(app.store, normalise_email(email), app.now()))
-
-
-@main.command("forget")
-@click.argument("email")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@pass_app
-def forget_command(app: App, email: str, yes: bool) -> None:
-    """End the agent's touchbase series with a person, then erase everything about them from
-    the store (events keep what others need)."""
-    address = normalise_email(email)
-    if not yes and not click.confirm(f"Erase everything about {address}?", default=False):
-        raise UserError("nothing erased")
-    booked = {row.series_id for row in tb.of_person(app.store, address) if row.state in tb.BOOKED}
-    ended: set[str] = set()
-    for line in end_live_series(app.config, app.store, address, app.now(), ended):
-        click.echo(line)
-    for line in forget_beyond_the_store(app.config, app.store, address, app.now()):
-        click.echo(line)
-    counts = forget(app.store, address, app.now())
-    touched = ", ".join(f"{table} {n}" for table, n in counts.items() if n)
-    click.echo(f"Forgot {address} ({touched or 'nothing stored'}).")
-    if booked - ended:
-        raise SystemExit(1)  # erased, but a series is still in a calendar: the line above says where
-
-
-@main.command("export")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file (default: stdout).")
-@pass_app
-def export_command(app: App, output: str | None) -> None:
-    """Write your own data (ratings, notes, touchbases, figures) as JSON."""
-    text = json.dumps(export(app.config, app.store, app.now()), indent=2, default=str)
-    if output:
-        write_private(Path(output).expanduser(), text + "\n", "export")
-        click.echo(f"Wrote {output}")
-    else:
-        click.echo(text)
