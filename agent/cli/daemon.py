@@ -46,7 +46,7 @@ def _run(app: App, once: bool) -> None:
             results = run_once(config, app.store, app.now(), should_stop=stopping.requested)
         for result in results:
             click.echo(result.line(), err=not result.ok)
-        _exit_when_stopped(len(results))
+        _exit_when_stopped(sum(not result.stopped for result in results))
         if not all(r.ok for r in results):
             raise SystemExit(1)
         return

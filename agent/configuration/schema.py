@@ -432,6 +432,8 @@ SOURCE_TYPES: dict[str, SourceType] = {
                         example="~/.config/touchbase/calendar-url"),
         max_bytes=Option(50 * 1024 * 1024, "read at most this many bytes of a file or address",
                          minimum=1024, maximum=1024 ** 3),
+        deadline_seconds=Option(120, "one read of an address (retries and waits included) ends "
+                                "after this long", minimum=1, maximum=3600),
         calendar_name=Option("", "accepted for older files; has no effect"),
     )),
     "caldav": SourceType("a CalDAV server (Nextcloud, Radicale, iCloud...)", True, _keyed(

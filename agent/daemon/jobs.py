@@ -16,6 +16,7 @@ from typing import Any
 from agent.configuration.loader import Config
 from agent.storage import job_runs
 from agent.storage.store import Store
+from agent.time_limits import Interrupted
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,12 @@ class JobResult:
     ok: bool
     detail: str = ""
     error: str = ""
+    stopped: bool = False  # a stop request ended it while it waited on the network
 
     def line(self) -> str:
         """One line for the terminal or the log."""
+        if self.stopped:
+            return f"{self.name}: not finished: {self.error}"
         if self.ok:
             return f"{self.name}: ok" + (f" ({self.detail})" if self.detail else "")
         return f"{self.name}: FAILED: {self.error}"
@@ -164,6 +168,9 @@ def run_job(config: Config, store: Store, name: str, now: datetime,
     func = func or JOBS[name]
     try:
         detail = func(config, store, now, heartbeat or _nothing) or ""
+    except Interrupted as stop:  # SIGTERM during a network wait: not a failure of the job
+        log.info("job %s: %s", name, stop)
+        return JobResult(name, ok=False, error=str(stop), stopped=True)
     except Exception as exc:  # noqa: BLE001 - a failing job must not stop the others
         exc = _as_fact(store, exc)
         message = _message(exc)

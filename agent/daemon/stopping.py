@@ -1,8 +1,10 @@
 """Clean stops: SIGTERM and SIGINT ask `run` (the daemon and `run --once`) to stop after the
 current unit of work, from the first instant the command line knows it is `run`.
 
-The handler only records the request (and wakes whoever listens, e.g. the daemon's sleep): the
-write in progress finishes, no new job starts, and the process exits. A second SIGINT (Ctrl-C
+The handler records the request (and wakes whoever listens, e.g. the daemon's sleep): the
+write in progress finishes, no new job starts, and the process exits. A wait on the network
+(a fetch, a Retry-After sleep, a token refresh; see agent.time_limits) ends at once instead,
+so a stop never waits for a slow server. A second SIGINT (Ctrl-C
 twice) stops at once with KeyboardInterrupt; an open transaction is then rolled back.
 Exit statuses (docs/background.md): the daemon exits 0 (a requested stop is its normal end);
 `run --once` stopped before its last job exits 128 + the signal (143 for SIGTERM, 130 for SIGINT),
@@ -13,6 +15,8 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 from typing import Any
+
+from agent import time_limits
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -57,6 +61,7 @@ def uninstall() -> None:
     _State.installed = False
     _State.signum = None
     _State.listeners.clear()
+    time_limits.reset()
 
 
 def requested() -> int | None:
@@ -87,6 +92,7 @@ def _on_signal(signum: int, frame: Any) -> None:
     _State.signum = signum
     for listener in list(_State.listeners):
         listener()
+    time_limits.request_stop(signum)  # raises Interrupted inside a network wait
 
 
 def command_word(argv: list[str]) -> str | None:

@@ -15,14 +15,14 @@ main thread of a process (the agent's, or a parsing worker's), where signals are
 from __future__ import annotations
 
 import re
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
 import icalendar
+
+from agent import time_limits as limits
 
 MAX_INSTANCES = 5000
 """More instances than this in the window: the series is skipped."""
@@ -148,21 +148,5 @@ class TooSlow(Exception):
 def time_limit(seconds: float) -> Iterator[None]:
     """Raise TooSlow in the body once `seconds` have passed (main thread only; elsewhere the
     body runs unbounded). An outer timer (a test's hang guard) is restored, less the time used."""
-    if (threading.current_thread() is not threading.main_thread()
-            or not hasattr(signal, "setitimer")):
+    with limits.time_limit(seconds, TooSlow):
         yield
-        return
-    started = time.monotonic()
-    previous = signal.signal(signal.SIGALRM, _too_slow)
-    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer > 0:
-            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 0.001))
-
-
-def _too_slow(signum: int, frame: object) -> None:
-    raise TooSlow

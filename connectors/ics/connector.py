@@ -160,7 +160,7 @@ class IcsConnector(Connector):
         from connectors.ical.zones import declared_zone
         from connectors.ics.http import FetchPolicy
 
-        connector = cls(source, context, policy=FetchPolicy(timeout=15, retries=1, max_wait=5))
+        connector = cls(source, context, policy=FetchPolicy(timeout=15, retries=1, max_wait=5, deadline=30))
         found, zones = [], []
         for where, data in connector_inputs(connector):
             if not data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper().startswith(b"BEGIN:VCALENDAR"):
@@ -178,13 +178,19 @@ class IcsConnector(Connector):
 
     def _policy(self) -> FetchPolicy:
         """The HTTP limits for this source's address: the given policy, or the defaults with the
-        source's `max_bytes`."""
+        source's `max_bytes` and `deadline_seconds`."""
         from connectors.ics.http import FetchPolicy
 
         if self.policy is not None:
             return self.policy
+        limits: dict[str, Any] = {}
         cap = self.source.options.get("max_bytes")
-        return FetchPolicy(max_bytes=cap) if isinstance(cap, int) and cap > 0 else FetchPolicy()
+        if isinstance(cap, int) and cap > 0:
+            limits["max_bytes"] = cap
+        deadline = self.source.options.get("deadline_seconds")
+        if isinstance(deadline, int) and deadline > 0:
+            limits["deadline"] = float(deadline)
+        return FetchPolicy(**limits)
 
     def _parse_groups(self, timezones: bytes, groups: dict[str, list[bytes]], start: datetime,
                       end: datetime) -> tuple[Changes, list[str]]:

@@ -9,7 +9,11 @@ that reason too: it logs nothing and honours the usual proxy variables.
 `webcal://` is read as `https://`; plain `http://` is refused except for loopback hosts. An
 unchanged calendar costs one request answered 304 (ETag / If-None-Match, Last-Modified /
 If-Modified-Since). 429 and 5xx answers and network errors are retried with back-off, honouring
-Retry-After.
+Retry-After. Besides the timeout between bytes, one fetch (its redirects, retries and waits
+included) has an overall deadline (`deadline_seconds` of the source, default 120 s): a server that
+drips its answer is cut there with one line, and a Retry-After longer than the time left is not
+slept (the fetch fails and the next sync tries again). A stop request (SIGTERM) ends any of these
+waits at once (agent.time_limits).
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
+from agent import time_limits
 from agent.errors import SourceError, Unreachable
 
 USER_AGENT = "touchbase (calendar reader)"
@@ -39,12 +44,13 @@ class FetchPolicy:
     """Limits of one fetch: time-outs, size cap, redirects, retries and their back-off."""
 
     timeout: float = 30.0  # seconds to connect, and between bytes
+    deadline: float = 120.0  # seconds for the whole fetch ([[sources]] deadline_seconds)
     max_bytes: int = 50 * 1024 * 1024  # a calendar larger than this is refused ([[sources]] max_bytes)
     max_redirects: int = 5
     retries: int = 3  # further attempts after a 429, a 5xx or a network error
     backoff: float = 1.0  # first wait without Retry-After; doubles each time
     max_wait: float = 60.0  # a longer Retry-After gives up until the next sync
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    sleep: Callable[[float], None] = field(default=time_limits.pause, compare=False)
 
 
 @dataclass
@@ -119,26 +125,49 @@ def fetch(url: str, previous: dict[str, str] | None, policy: FetchPolicy, where:
 
     Redirects are followed (each target checked like the first address, and never from https://
     down to http://, not even to this machine); 429, 5xx and network
-    errors are retried up to `policy.retries` times with back-off.
+    errors are retried up to `policy.retries` times with back-off, all within `policy.deadline`.
     """
     shown = label(url)
+    ends = time.monotonic() + policy.deadline
     attempt = 0
     while True:
         try:
-            return _follow(url, previous or {}, policy)
+            return _attempt(url, previous or {}, policy, ends)
         except _Retry as retry:
-            if attempt >= policy.retries:
-                error = Unreachable if retry.network else SourceError
-                raise error(where, f"{shown}: {retry.reason} (gave up after "
-                                   f"{attempt + 1} attempts; will try again next sync)") from None
             wait = retry.after if retry.after is not None else policy.backoff * 2 ** attempt
-            if wait > policy.max_wait:
-                raise SourceError(where, f"{shown}: {retry.reason}; the server asks to wait "
-                                         f"{wait:.0f} s, so it is tried again next sync") from None
+            _check_retry(retry, attempt, wait, ends - time.monotonic(), policy, shown, where)
             policy.sleep(max(0.0, wait))
             attempt += 1
+        except _TooSlow:
+            raise Unreachable(where, f"{shown}: no complete answer within {policy.deadline:g} s "
+                                     "(the server is too slow); will try again next sync") from None
         except _Failure as failure:
             raise SourceError(where, f"{shown}: {failure}") from None
+
+
+def _check_retry(retry: _Retry, attempt: int, wait: float, left: float, policy: FetchPolicy,
+                 shown: str, where: str) -> None:
+    """Raise the failure when no retry is left, or its wait would not fit the time left."""
+    if attempt >= policy.retries or (retry.after is None and wait > left):
+        error = Unreachable if retry.network else SourceError
+        raise error(where, f"{shown}: {retry.reason} (gave up after "
+                           f"{attempt + 1} attempts; will try again next sync)") from None
+    if wait > policy.max_wait or wait > left:
+        raise SourceError(where, f"{shown}: {retry.reason}; the server asks to wait "
+                                 f"{wait:.0f} s, so it is tried again next sync") from None
+
+
+def _attempt(url: str, previous: dict[str, str], policy: FetchPolicy, ends: float) -> Fetched:
+    """One attempt within the time left before `ends`, which a stop request cuts short."""
+    left = ends - time.monotonic()
+    if left <= 0:
+        raise _TooSlow
+    with time_limits.interruptible(), time_limits.time_limit(left, _TooSlow):
+        return _follow(url, previous, policy, ends)
+
+
+class _TooSlow(Exception):
+    """The fetch's overall deadline passed."""
 
 
 class _Retry(Exception):
@@ -171,11 +200,11 @@ def _opener() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(_NoRedirects(), urllib.request.HTTPSHandler(context=context))
 
 
-def _follow(url: str, previous: dict[str, str], policy: FetchPolicy) -> Fetched:
+def _follow(url: str, previous: dict[str, str], policy: FetchPolicy, ends: float) -> Fetched:
     """One attempt: the request and its redirects."""
     opener = _opener()
     for _hop in range(policy.max_redirects + 1):
-        status, headers, body = _get(opener, url, previous, policy)
+        status, headers, body = _get(opener, url, previous, policy, ends)
         if status in REDIRECTS:
             location = headers.get("Location")
             if not location:
@@ -201,7 +230,7 @@ def _follow(url: str, previous: dict[str, str], policy: FetchPolicy) -> Fetched:
 
 
 def _get(opener: urllib.request.OpenerDirector, url: str, previous: dict[str, str],
-         policy: FetchPolicy) -> tuple[int, Message, bytes | None]:
+         policy: FetchPolicy, ends: float) -> tuple[int, Message, bytes | None]:
     """Status, headers and (for a 200) the decoded body of one GET."""
     headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5",
                "Accept-Encoding": "gzip"}
@@ -211,7 +240,7 @@ def _get(opener: urllib.request.OpenerDirector, url: str, previous: dict[str, st
         headers["If-Modified-Since"] = previous["last_modified"]
     request = urllib.request.Request(url, headers=headers, method="GET")
     try:
-        response = opener.open(request, timeout=policy.timeout)
+        response = opener.open(request, timeout=min(policy.timeout, max(ends - time.monotonic(), 0.01)))
     except urllib.error.HTTPError as answer:
         answer.close()
         return answer.code, answer.headers, None
@@ -225,7 +254,7 @@ def _get(opener: urllib.request.OpenerDirector, url: str, previous: dict[str, st
         if response.status != 200:
             return response.status, response.headers, None
         try:
-            body = _read_capped(response, policy.max_bytes)
+            body = _read_capped(response, policy.max_bytes, ends)
         except (TimeoutError, OSError) as exc:
             raise _network(exc) from None
         except http.client.HTTPException as exc:  # e.g. IncompleteRead
@@ -233,14 +262,17 @@ def _get(opener: urllib.request.OpenerDirector, url: str, previous: dict[str, st
         return 200, response.headers, _decoded(body, response.headers, policy.max_bytes)
 
 
-def _read_capped(response: http.client.HTTPResponse, cap: int) -> bytes:
+def _read_capped(response: http.client.HTTPResponse, cap: int, ends: float) -> bytes:
+    """The body as it arrives (whatever came in each read), up to `cap` bytes, before `ends`."""
     length = response.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > cap:
         raise _Failure(f"the calendar is larger than the {_mib(cap)} limit")
     chunks: list[bytes] = []
     total = 0
     while True:
-        chunk = response.read(65536)
+        chunk = response.read1(65536)
+        if time.monotonic() > ends:  # a drip of bytes, each in time, the whole too late
+            raise _TooSlow
         if not chunk:
             return b"".join(chunks)
         total += len(chunk)
@@ -250,20 +282,37 @@ def _read_capped(response: http.client.HTTPResponse, cap: int) -> bytes:
 
 
 def _decoded(body: bytes, headers: Message, cap: int) -> bytes:
-    """The body without its gzip content coding (capped as well)."""
+    """The body without its gzip content coding (capped as well); a body of several gzip members
+    (RFC 1952 allows them, e.g. a calendar written in appended pieces) is decoded whole."""
     coding = (headers.get("Content-Encoding") or "").strip().lower()
     if coding in ("", "identity"):
         return body
     if coding not in ("gzip", "x-gzip"):
         raise _Failure(f"the server sent an unknown content coding {coding!r}")
+    parts: list[bytes] = []
+    size, rest = 0, body
+    while rest:
+        data, rest = _inflate_member(rest, cap - size)
+        size += len(data)
+        if size > cap:
+            raise _Failure(f"the calendar is larger than the {_mib(cap)} limit")
+        parts.append(data)
+    return b"".join(parts)
+
+
+def _inflate_member(body: bytes, room: int) -> tuple[bytes, bytes]:
+    """One gzip member of `body` inflated (more than `room` bytes only when it is too large) and
+    what follows it."""
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
-        data = inflater.decompress(body, cap + 1)
+        data = inflater.decompress(body, room + 1)
     except zlib.error:
         raise _Failure("the server sent a damaged gzip body") from None
-    if len(data) > cap:
-        raise _Failure(f"the calendar is larger than the {_mib(cap)} limit")
-    return data
+    if len(data) > room:
+        return data, b""
+    if not inflater.eof:
+        raise _Failure("the server sent a gzip body that is cut short")
+    return data, inflater.unused_data.lstrip(b"\0")  # zero padding after a member is allowed
 
 
 def _network(exc: BaseException) -> _Retry:

@@ -2,8 +2,9 @@
 calendar does: http.server in a thread on a loopback port (optionally TLS with a test CA).
 
 It answers conditional requests (If-None-Match / If-Modified-Since -> 304) and can be told to
-answer the next requests with a given status (429 with Retry-After, 5xx), to redirect, to gzip,
-or to stall. Every request is logged as (method, path, status, request headers).
+answer the next requests with a given status (429 with Retry-After, 5xx), to redirect, to gzip
+(in one member or several), to stall before answering, or to drip the body one byte at a
+time. Every request is logged as (method, path, status, request headers).
 """
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ class CalendarServer:
     use_etag: bool = True
     use_last_modified: bool = True
     gzip: bool = False
+    gzip_members: int = 1  # the gzip body as this many members, one after the other (RFC 1952)
     stall_seconds: float = 0.0
+    drip_seconds: float = 0.0  # send the body one byte, then wait this long, and so on
     log: list[Logged] = field(default_factory=list)
     arrived: int = 0  # requests received, counted before any stall
     versions: dict[str, int] = field(default_factory=dict)
@@ -120,7 +123,7 @@ class CalendarServer:
         if self._not_modified(headers, etag, modified):
             return self._send(handler, path, headers, 304, out, b"")
         if self.gzip and "gzip" in headers.get("accept-encoding", ""):
-            body = gzip.compress(body)
+            body = _gzip_members(body, self.gzip_members)
             out["Content-Encoding"] = "gzip"
         return self._send(handler, path, headers, 200, out, body)
 
@@ -143,8 +146,27 @@ class CalendarServer:
         if status != 304:
             handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
-        if status != 304:
+        if status != 304 and self.drip_seconds and body:
+            _drip(handler, body, self.drip_seconds)
+        elif status != 304:
             handler.wfile.write(body)
+
+
+def _gzip_members(body: bytes, members: int) -> bytes:
+    """`body` gzipped as `members` members written one after the other."""
+    size = -(-len(body) // max(members, 1))
+    return b"".join(gzip.compress(body[i:i + size]) for i in range(0, len(body), size))
+
+
+def _drip(handler: BaseHTTPRequestHandler, body: bytes, pause: float) -> None:
+    """Send `body` one byte at a time, `pause` seconds apart, until done or the client leaves."""
+    try:
+        for index in range(len(body)):
+            handler.wfile.write(body[index:index + 1])
+            handler.wfile.flush()
+            time.sleep(pause)
+    except OSError:
+        pass
 
 
 def tls_server(folder: Path) -> tuple[CalendarServer, Path]:

@@ -1,0 +1,128 @@
+"""Overall deadlines and prompt stops on calendar addresses: a real HTTP server on 127.0.0.1 that
+drips its answer one byte at a time or asks to wait with Retry-After, and the daemon stopped by
+SIGTERM while it waits on it."""
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.errors import SourceError, Unreachable
+from connectors.ics.http import FetchPolicy, fetch
+from tests.fakes.calendar_server import CalendarServer
+from tests.helpers import run_cli, write_config
+from tests.test_ics_url import NOW, one_meeting
+from tests.test_stopping import start
+
+
+@pytest.fixture
+def server() -> Iterator[CalendarServer]:
+    fake = CalendarServer().start()
+    yield fake
+    fake.stop()
+
+
+def address_config(folder: Path, server: CalendarServer, extra: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_config(folder, [], extra=f'[[sources]]\nname = "work"\ntype = "ics"\n'
+                                          f'url = "{server.url}/cal.ics"\n{extra}\n')
+
+
+def wait_for_request(server: CalendarServer, status: int) -> None:
+    """Until the server has answered (or begun to answer) a request with `status`."""
+    limit = time.monotonic() + 30
+    while status not in server.statuses():
+        assert time.monotonic() < limit, server.statuses()
+        time.sleep(0.05)
+
+
+def test_a_server_that_drips_its_answer_is_cut_at_the_deadline(server):
+    server.publish("/cal.ics", one_meeting())
+    server.drip_seconds = 0.2  # every byte in time, the whole calendar in about a minute
+    began = time.monotonic()
+    with pytest.raises(Unreachable) as caught:
+        fetch(f"{server.url}/cal.ics", None, FetchPolicy(deadline=1.5, timeout=30), "work")
+    assert time.monotonic() - began < 5
+    assert str(caught.value) == (f"work: {server.url}: no complete answer within 1.5 s (the server "
+                                 "is too slow); will try again next sync")
+
+
+def test_a_sync_against_a_dripping_server_ends_at_the_configured_deadline(tmp_path, server):
+    server.publish("/cal.ics", one_meeting())
+    server.drip_seconds = 0.2
+    config = address_config(tmp_path, server, "deadline_seconds = 2")
+    began = time.monotonic()
+    result = run_cli(config, "sync", now=NOW)
+    assert time.monotonic() - began < 8
+    assert result.exit_code == 1
+    assert result.output.strip() == (f"work: FAILED: work: {server.url}: no complete answer within 2 s "
+                                     "(the server is too slow); will try again next sync")
+
+
+def test_the_deadline_option_is_bounded(tmp_path, server):
+    config = address_config(tmp_path, server, "deadline_seconds = 0")
+    result = run_cli(config, "sync", now=NOW)
+    assert result.exit_code == 2 and "deadline_seconds must be between 1 and 3600, got 0" in result.output
+
+
+def test_a_retry_after_longer_than_the_time_left_is_not_slept(server):
+    server.publish("/cal.ics", one_meeting())
+    waits: list[float] = []
+    server.scripted = [(429, {"Retry-After": "59"})]
+    with pytest.raises(SourceError) as caught:
+        fetch(f"{server.url}/cal.ics", None, FetchPolicy(deadline=10, max_wait=60, sleep=waits.append),
+              "work")
+    assert waits == [] and server.statuses() == [429]
+    assert str(caught.value) == (f"work: {server.url}: HTTP 429; the server asks to wait 59 s, so it is "
+                                 "tried again next sync")
+    server.scripted = [(429, {"Retry-After": "5"})]  # fits the time left: waited, then read
+    assert fetch(f"{server.url}/cal.ics", None, FetchPolicy(deadline=10, sleep=waits.append), "work").body
+    assert waits == [5.0]
+
+
+def test_a_gzip_body_of_several_members_is_decoded_whole(server):
+    body = one_meeting().encode()
+    server.publish("/cal.ics", body)
+    server.gzip, server.gzip_members = True, 3
+    assert fetch(f"{server.url}/cal.ics", None, FetchPolicy(), "work").body == body
+
+
+def stopped_within(process, seconds: float) -> tuple[float, str]:
+    began = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    return time.monotonic() - began, err
+
+
+@pytest.mark.parametrize("wait", ["drip", "retry_after"])
+def test_sigterm_ends_the_daemon_waiting_on_a_slow_address_within_5_seconds(tmp_path, server, wait):
+    server.publish("/cal.ics", one_meeting())
+    if wait == "drip":
+        server.drip_seconds = 5.0
+    else:
+        server.scripted = [(429, {"Retry-After": "59"})]
+    config = address_config(tmp_path, server)
+    process = start(config, "run")
+    wait_for_request(server, 200 if wait == "drip" else 429)
+    time.sleep(0.5)  # well inside the wait
+    took, err = stopped_within(process, 5)
+    assert process.returncode == 0, err
+    assert took < 5, took
+    assert "Traceback" not in err
+    assert "received SIGTERM" in err
+
+
+def test_sigterm_ends_run_once_waiting_on_a_slow_address_and_says_what_is_left(tmp_path, server):
+    server.publish("/cal.ics", one_meeting())
+    server.drip_seconds = 5.0
+    config = address_config(tmp_path, server)
+    process = start(config, "--now", NOW, "run", "--once")
+    wait_for_request(server, 200)
+    took, err = stopped_within(process, 5)
+    assert took < 5 and process.returncode == 143, err
+    assert "sync: not finished: stopped by SIGTERM while waiting on the network" in err
+    assert "stopped by SIGTERM before sync, followups, planner, mail, digest" in err
+    assert "Traceback" not in err
