@@ -64,3 +64,43 @@ def server_reply(text: str, *known: str, limit: int = 300) -> str:
     at most `limit` characters."""
     line = without_secrets(one_line(text), *known)
     return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+# --- web addresses ------------------------------------------------------------------------
+# A calendar's secret address holds its secret in the path (Google's private-... token), and a
+# login may sit before the host (user:password@): messages show an address by scheme and host.
+
+_SCHEME_HOST = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]{0,15})://([^/?#\s]*)")
+_ADDRESS_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{0,15}://[^\s\"'<>]*[^\s\"'<>.,:;)]")
+_HOST_PORT = re.compile(r"\s*([A-Za-z0-9-]+(?:(?:\.[A-Za-z0-9-]+)+(?::\d+)?|:\d+))\s*$")
+_SCHEMELESS = re.compile(r"\s*(?:[^\s/@:]+(?::[^\s/@]*)?@)?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::\w*)?/")
+
+
+def address_label(text: str) -> str:
+    """What may be shown of a web address: `scheme://host[:port]` (never a login, path or query);
+    for an address written without its scheme (`host.example/path`), `host.example`; a bare
+    `host:port` as it is; else ""."""
+    found = _SCHEME_HOST.match(text)
+    if found:
+        host = found.group(2).rpartition("@")[2]
+        return f"{found.group(1).lower()}://{printable(host)}"
+    bare = _SCHEMELESS.match(text) or _HOST_PORT.match(text)
+    return bare.group(1) if bare else ""
+
+
+def looks_like_address(text: str) -> bool:
+    """Whether `text` is meant as a web address, valid or not (`https://...`, `webcal:...`,
+    `host.example/path`): such a value is never taken for a file name, nor quoted whole."""
+    stripped = text.strip()
+    return bool(_SCHEME_HOST.match(stripped) or _SCHEMELESS.match(stripped)
+                or re.match(r"(?i)(https?|webcals?):", stripped))
+
+
+def without_addresses(text: str) -> str:
+    """`text` with every web address in it cut to its scheme and host (`https://host/...`)."""
+    return _ADDRESS_IN_TEXT.sub(lambda found: _cut(found.group(0)), text)
+
+
+def _cut(address: str) -> str:
+    label = address_label(address)
+    return address if address in (label, label + "/") else label + "/..."

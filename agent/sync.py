@@ -8,6 +8,7 @@ from datetime import datetime
 
 from agent.configuration.loader import Config, SourceConfig
 from agent.errors import AuthError, SourceError
+from agent.safe_text import without_addresses
 from agent.sources import local_source, open_connector
 from agent.storage.store import Store
 
@@ -43,15 +44,15 @@ def sync_source(config: Config, store: Store, source: SourceConfig, now: datetim
         finally:
             connector.close()
     except AuthError as exc:
-        store.record_source_error(source.name, source.type, str(exc), now, needs_reauth=exc.fix)
-        log.error("%s", exc)
-        return SourceResult(source.name, ok=False, error=str(exc))
+        store.record_source_error(source.name, source.type, _told(exc), now, needs_reauth=exc.fix)
+        log.error("%s", _told(exc))
+        return SourceResult(source.name, ok=False, error=_told(exc))
     except SourceError as exc:
-        store.record_source_error(source.name, source.type, str(exc), now)
-        log.error("%s", exc)
-        return SourceResult(source.name, ok=False, error=str(exc))
+        store.record_source_error(source.name, source.type, _told(exc), now)
+        log.error("%s", _told(exc))
+        return SourceResult(source.name, ok=False, error=_told(exc))
     except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
-        message = f"{source.name}: unexpected error: {type(exc).__name__}: {exc}"
+        message = f"{source.name}: unexpected error: {type(exc).__name__}: {_told(exc)}"
         store.record_source_error(source.name, source.type, message, now)
         log.error("%s", message, exc_info=log.isEnabledFor(logging.DEBUG))
         return SourceResult(source.name, ok=False, error=message)
@@ -63,6 +64,12 @@ def sync_source(config: Config, store: Store, source: SourceConfig, now: datetim
     store.record_sync(source.name, source.type, state, now, skipped)
     return SourceResult(source.name, ok=True, occurrences=changes.occurrence_count(),
                         unchanged=changes.unchanged, skipped=changes.skipped)
+
+
+def _told(exc: Exception) -> str:
+    """An error as it is stored and shown: any web address in it by scheme and host only (a
+    calendar's address may be its secret)."""
+    return without_addresses(str(exc))
 
 
 def sync_all(config: Config, store: Store, now: datetime,

@@ -16,6 +16,7 @@ import icalendar
 
 from agent.errors import AuthError, SourceError
 from agent.model import Changes, OwnEvent, SeriesSpec
+from agent.safe_text import address_label, without_addresses
 from connectors.base import Connector, Interval
 from connectors.ical import read as ical
 from connectors.ical.write import end_rrule, put_override, restamp, series_calendar, series_uid
@@ -68,7 +69,8 @@ class CalDavConnector(Connector):
             raise AuthError(self.name, f"the server refused the login ({exc.reason})",
                             fix=f"check username and {self._password_origin()}") from None
         except (error.DAVError, OSError) as exc:
-            raise SourceError(self.name, f"cannot reach {url}: {exc}") from None
+            raise SourceError(self.name, f"cannot reach {address_label(url)}: "
+                                         f"{without_addresses(str(exc))}") from None
         wanted = list(self.source.options.get("calendars") or [])
         self._calendars = [c for c in found if not wanted or _display_name(c) in wanted]
         missing = sorted(set(wanted) - {_display_name(c) for c in self._calendars})
@@ -101,9 +103,9 @@ class CalDavConnector(Connector):
             except _TokenExpired:
                 return self._read_all({}), {"window": window, "tokens": self._new_tokens}
         except error.DAVError as exc:
-            raise SourceError(self.name, f"sync failed: {exc}") from None
+            raise SourceError(self.name, f"sync failed: {without_addresses(str(exc))}") from None
         except OSError as exc:
-            raise SourceError(self.name, f"network error: {exc}") from None
+            raise SourceError(self.name, f"network error: {without_addresses(str(exc))}") from None
 
     def _read_all(self, tokens: dict[str, str]) -> Changes:
         changes = Changes(full=not tokens)
@@ -157,9 +159,9 @@ class CalDavConnector(Connector):
                     parsed = icalendar.Calendar.from_ical(obj.data)
                     result.extend(ical.busy_intervals(parsed, start, end, zone, self.context.user_emails))
         except error.DAVError as exc:
-            raise SourceError(self.name, f"reading busy times failed: {exc}") from None
+            raise SourceError(self.name, f"reading busy times failed: {without_addresses(str(exc))}") from None
         except OSError as exc:
-            raise SourceError(self.name, f"network error: {exc}") from None
+            raise SourceError(self.name, f"network error: {without_addresses(str(exc))}") from None
         return sorted(result)
 
     # --- writing (the agent's own series only) -----------------------------------------------
@@ -197,7 +199,7 @@ class CalDavConnector(Connector):
                 raise SourceError(self.name, f"cannot create series {uid}") from None
             return str(existing.url)
         except error.DAVError as exc:
-            raise SourceError(self.name, f"creating the touchbase failed: {exc}") from None
+            raise SourceError(self.name, f"creating the touchbase failed: {without_addresses(str(exc))}") from None
         return str(saved.url)
 
     def end_series(self, event_id: str, until: datetime) -> None:
@@ -244,7 +246,8 @@ class CalDavConnector(Connector):
                 obj.data = parsed.to_ical().decode("utf-8")
                 obj.save()
         except error.DAVError as exc:
-            raise SourceError(self.name, f"changing one touchbase instance failed: {exc}") from None
+            raise SourceError(self.name, "changing one touchbase instance failed: "
+                                         f"{without_addresses(str(exc))}") from None
 
     @staticmethod
     def _object_by_uid(calendar: Any, uid: str) -> Any:

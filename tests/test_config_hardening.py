@@ -170,7 +170,7 @@ def test_every_number_outside_its_bounds_is_refused(tmp_path, table, label, opti
     ('name = "w"\ntype = "ics"\nurl = "http://calendar.example/c.ics"',
      "[[sources]] 'w' url 'http://calendar.example/...' uses http://, which is only allowed for this "
      "machine (use https:// or webcal://)"),
-    ('name = "w"\ntype = "ics"\nurl = "https://[::1/c.ics"', "[[sources]] 'w' url 'https://[::1/c.ics' is not an "
+    ('name = "w"\ntype = "ics"\nurl = "https://[::1/c.ics"', "[[sources]] 'w' url 'https://[::1/...' is not an "
      "https:// or webcal:// address"),
     ('name = "w"\ntype = "ics"\npath = "c.ics"\nurl = "https://calendar.example/c.ics"',
      "[[sources]] 'w' path and url: an ics source takes only one of path, paths, url, urls, url_env or url_file"),

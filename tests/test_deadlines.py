@@ -124,5 +124,5 @@ def test_sigterm_ends_run_once_waiting_on_a_slow_address_and_says_what_is_left(t
     took, err = stopped_within(process, 5)
     assert took < 5 and process.returncode == 143, err
     assert "sync: not finished: stopped by SIGTERM while waiting on the network" in err
-    assert "stopped by SIGTERM before sync, followups, planner, mail, digest" in err
+    assert "touchbase: stopped by SIGTERM before sync, heal, followups" in err
     assert "Traceback" not in err

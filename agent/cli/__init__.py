@@ -22,6 +22,7 @@ import click
 
 from agent.cli.app import App, parse_now
 from agent.errors import StoreError, TouchbaseError
+from agent.safe_text import without_addresses
 from agent.storage.private_files import describe_os_error, private_umask
 
 
@@ -61,7 +62,7 @@ class Main(click.Group):
             app = ctx.obj
             if app is not None and app.verbose:
                 raise
-            click.echo(f"touchbase: error: {exc}", err=True)
+            click.echo(f"touchbase: error: {without_addresses(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("touchbase: interrupted", err=True)

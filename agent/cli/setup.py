@@ -28,9 +28,19 @@ import click
 from agent.cli import main
 from agent.cli.app import App
 from agent.configuration.loader import Config, parse_config, system_timezone
-from agent.configuration.schema import EMAIL, HTTP_URL, ZONE, is_loopback_host, url_parts
+from agent.configuration.schema import (
+    CALENDAR_LOGIN_PROBLEM,
+    EMAIL,
+    HTTP_URL,
+    ZONE,
+    has_login,
+    is_loopback_host,
+    url_parts,
+)
 from agent.configuration.starter import starter_config
 from agent.errors import SourceError, Unreachable, UserError
+from agent.safe_text import address_label, looks_like_address
+from agent.storage.private_files import private_folder, write_private
 
 pass_app = click.make_pass_decorator(App)
 
@@ -76,8 +86,11 @@ def init(app: App, email: str | None, calendar: str | None, google: str | None, 
          zone: str | None, no_sign_in: bool, force: bool) -> None:
     """Set up touchbase: ask for what is not given, check it, write the config, sign in."""
     target = app.path
-    if target.exists() and not force:
-        raise UserError(f"{target}: a config already exists (use --force to overwrite)")
+    if target.exists() and not force and not _empty_file(target):
+        raise UserError(f"{target}: a config already exists (use --force to overwrite); "
+                        "with --force the old one is kept as config.toml.bak")
+    _clean_flags(email=email, calendar=calendar, google=google, outlook=outlook, tenant=tenant,
+                 caldav=caldav, username=username, password_env=password_env, timezone=zone)
     given = [name for name, value in (("--calendar", calendar), ("--google", google), ("--outlook", outlook),
                                       ("--caldav", caldav)) if value]
     if len(given) > 1:
@@ -88,11 +101,14 @@ def init(app: App, email: str | None, calendar: str | None, google: str | None, 
     if (username or password_env) and not caldav:
         raise UserError("--username and --password-env go with --caldav")
     interactive = not (email and given)  # a question is asked: ask for the zone as well
-    email = _checked_email(email) if email else click.prompt("Your work email address", value_proc=_ask_email)
-    _check_zone(zone)
-    plan = _plan(target, calendar, google, outlook, tenant, caldav, username, password_env)
-    declared = _probe(app, _starter(target, email, zone or system_timezone(), plan), plan)
-    zone = _pick_zone(zone, declared, interactive)
+    try:
+        email = _checked_email(email) if email else click.prompt("Your work email address", value_proc=_ask_email)
+        _check_zone(zone)
+        plan = _plan(target, calendar, google, outlook, tenant, caldav, username, password_env)
+        declared = _probe(app, _starter(target, email, zone or system_timezone(), plan), plan)
+        zone = _pick_zone(zone, declared, interactive)
+    except UnicodeDecodeError:  # an answer typed in another encoding
+        raise UserError("an answer is not valid UTF-8 text; nothing was written") from None
     text = _starter_text(email, zone, plan)
     config = parse_config(tomllib.loads(text), target)  # every init form writes a valid config
     _write(target, text, plan)
@@ -104,6 +120,28 @@ def init(app: App, email: str | None, calendar: str | None, google: str | None, 
 
 
 # --- asking and checking ------------------------------------------------------------------
+
+def _empty_file(path: Path) -> bool:
+    """An empty regular file (left by an interrupted write of an older version): init replaces it."""
+    return path.is_file() and path.stat().st_size == 0
+
+
+def _clean(value: str, what: str, asked: bool) -> str:
+    """`value` when it is UTF-8 text without control characters; else a one-line refusal (made
+    before anything is written)."""
+    if any("\udc80" <= ch <= "\udcff" for ch in value):
+        raise _fail(f"{what}: not valid UTF-8 text; nothing was written", asked)
+    if any(not ch.isprintable() for ch in value):
+        raise _fail(f"{what}: holds control characters; nothing was written", asked)
+    return value
+
+
+def _clean_flags(**flags: str | None) -> None:
+    """Refuse a flag whose value is not UTF-8 text or holds control characters."""
+    for name, value in flags.items():
+        if value:
+            _clean(value, f"--{name.replace('_', '-')}", asked=False)
+
 
 def _email_problem(value: str) -> str:
     """Why `value` is no work address ("" when it is one); a domain without a dot is a typo."""
@@ -122,7 +160,7 @@ def _checked_email(value: str) -> str:
 
 
 def _ask_email(value: str) -> str:
-    value = value.strip()
+    value = _clean(value, "the address", asked=True).strip()
     problem = _email_problem(value)
     if problem:
         raise click.BadParameter(f"{value!r} {problem}")
@@ -154,6 +192,7 @@ def _pick_zone(zone: str | None, declared: str | None, interactive: bool) -> str
 
 
 def _ask_zone(value: str) -> str:
+    _clean(value, "the time zone", asked=True)
     problem = ZONE.test(value.strip())
     if problem:
         raise click.BadParameter(f"{value!r} {problem} (e.g. Europe/Berlin, America/New_York)")
@@ -181,7 +220,7 @@ def _plan(target: Path, calendar: str | None, google: str | None, outlook: str |
     if outlook:
         return _outlook_plan(outlook, tenant or "organizations", asked=False)
     if caldav:
-        return _caldav_plan(caldav, username or click.prompt("CalDAV login name"), password_env)
+        return _caldav_plan(caldav, username or _ask_plain("CalDAV login name"), password_env)
     kind = KINDS[click.prompt(CHOICES + "\nChoose", type=click.Choice(list(KINDS)), default="1",
                               show_choices=False)]
     if kind == "calendar":
@@ -194,11 +233,16 @@ def _plan(target: Path, calendar: str | None, google: str | None, outlook: str |
     if kind == "outlook":
         plan = click.prompt("Application (client) id of your app registration (docs/connect-outlook.md)",
                             value_proc=lambda v: _outlook_plan(v, "organizations", asked=True))
-        plan.source["tenant"] = click.prompt("Tenant (common, organizations, or your tenant id or domain)",
-                                             default="organizations")
+        plan.source["tenant"] = _ask_plain("Tenant (common, organizations, or your tenant id or domain)",
+                                           default="organizations")
         return plan
     url = click.prompt("The CalDAV server's address", value_proc=lambda v: _checked(HTTP_URL, v, "", True))
-    return _caldav_plan(url, click.prompt("Login name"), password_env)
+    return _caldav_plan(url, _ask_plain("Login name"), password_env)
+
+
+def _ask_plain(question: str, default: str | None = None) -> str:
+    """An answer that is UTF-8 text without control characters (asked again otherwise)."""
+    return str(click.prompt(question, default=default, value_proc=lambda v: _clean(v, "the answer", True)))
 
 
 def _fail(message: str, asked: bool) -> Exception:
@@ -207,7 +251,7 @@ def _fail(message: str, asked: bool) -> Exception:
 
 
 def _checked(rule: Any, value: str, flag: str, asked: bool) -> str:
-    value = value.strip()
+    value = _clean(value, flag or "the address", asked).strip()
     problem = rule.test(value)
     if problem:
         raise _fail(f"{flag + ' ' if flag else ''}{_shown(value)} {problem}", asked)
@@ -215,20 +259,22 @@ def _checked(rule: Any, value: str, flag: str, asked: bool) -> str:
 
 
 def _shown(value: str) -> str:
-    """A value as it may be printed: a web address by its scheme and host only."""
-    parts = url_parts(value)
-    return f"{parts[0]}://{parts[1]}/..." if parts else repr(value)
+    """A value as it may be printed: a web address (valid or not) by its scheme and host only."""
+    if not looks_like_address(value):
+        return repr(value)
+    label = address_label(value)
+    if not label:
+        return "(the address is not shown)"
+    return label if value.strip() == label else f"{label}/..."
 
 
 def _calendar_plan(target: Path, text: str, asked: bool) -> Plan:
-    text = text.strip()
+    text = _clean(text, "the calendar", asked).strip()
     parts = url_parts(text)
+    if has_login(text):
+        raise _fail(f"{_shown(text)} {CALENDAR_LOGIN_PROBLEM}", asked)
     if parts is None:
-        path = Path(text).expanduser()
-        if not path.is_file():
-            raise _fail(f"{path}: no such file (give an .ics file or a calendar address)", asked)
-        written = text if text.startswith("~") else str(path.resolve())  # ~ stays: the config may move
-        return Plan({"name": "work", "type": "ics", "path": written}, {"touchbase": {"mode": "propose"}})
+        return _file_plan(text, asked)
     scheme, host = parts
     if scheme not in ("https", "webcal", "webcals", "http"):
         raise _fail(f"{_shown(text)}: a calendar address starts with https:// or webcal://", asked)
@@ -241,8 +287,21 @@ def _calendar_plan(target: Path, text: str, asked: bool) -> Plan:
                        "config names that file, so it can be shared without the address."])
 
 
+def _file_plan(text: str, asked: bool) -> Plan:
+    """An .ics file; a value meant as an address (no scheme, a space inside, a bad port) is
+    refused as one, never looked for as a file, and never printed beyond its host."""
+    path = Path(text).expanduser()
+    if not path.is_file() and looks_like_address(text):
+        raise _fail(f"{_shown(text)} is not a valid calendar address (it needs https:// or webcal://, "
+                    "a port that is a number, and no spaces)", asked)
+    if not path.is_file():
+        raise _fail(f"{path}: no such file (give an .ics file or a calendar address)", asked)
+    written = text if text.startswith("~") else str(path.resolve())  # ~ stays: the config may move
+    return Plan({"name": "work", "type": "ics", "path": written}, {"touchbase": {"mode": "propose"}})
+
+
 def _google_plan(text: str, asked: bool) -> Plan:
-    path = Path(text.strip()).expanduser()
+    path = Path(_clean(text, "the client file", asked).strip()).expanduser()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -259,7 +318,7 @@ def _google_plan(text: str, asked: bool) -> Plan:
 
 
 def _outlook_plan(client_id: str, tenant: str, asked: bool) -> Plan:
-    client_id = client_id.strip()
+    client_id = _clean(client_id, "the application id", asked).strip()
     if not _GUID.match(client_id):
         raise _fail(f"{client_id!r} is not an application (client) id; it looks like "
                     "00000000-0000-0000-0000-000000000000 (Entra admin center > App registrations > "
@@ -317,18 +376,20 @@ def _probe(app: App, config: Config, plan: Plan) -> str | None:
 
 
 def _write(target: Path, text: str, plan: Plan) -> None:
-    """The config (and the calendar address file) with mode 0600 in a 0700 folder."""
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """The config (and the calendar address file) with mode 0600 in a 0700 folder, each written
+    whole or not at all; a file already there is kept beside it as NAME.bak (0600)."""
+    private_folder(target.parent)
     if plan.url:
-        _write_private(Path(plan.source["url_file"]), plan.url + "\n")
-    _write_private(target, text)
+        _replace_private(Path(plan.source["url_file"]), plan.url + "\n", "calendar address file")
+    _replace_private(target, text, "config")
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
+def _replace_private(path: Path, text: str, what: str) -> None:
+    """Write `text` to a temporary file beside `path`, fsync, rename it over `path`; the old
+    content (when there was some) is first copied to PATH.bak the same way."""
+    if path.is_file() and path.stat().st_size:
+        write_private(path.with_name(path.name + ".bak"), path.read_bytes(), what=f"backup of the {what}")
+    write_private(path, text, what=what)
 
 
 def _sign_in(app: App, config: Config, skip: bool) -> bool | None:

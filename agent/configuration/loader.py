@@ -43,6 +43,7 @@ from agent.configuration.schema import (  # noqa: F401  (the schema is re-export
     url_parts,
 )
 from agent.errors import ConfigError
+from agent.safe_text import address_label, looks_like_address
 
 APP_NAME = "touchbase"
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -314,7 +315,7 @@ def check_value(option: Option, value: Any) -> list[str]:
         return _check_string(option, value)
     if option.kind == "list" and option.nonempty and not value:
         return [f"{key} must list at least one value"]
-    problems = [f"{key}: {short(text)} {_item_problem(option, text)}" for text in strings
+    problems = [f"{key}: {_shown(option, text)} {_item_problem(option, text)}" for text in strings
                 if _item_problem(option, text)]
     return problems[:3]
 
@@ -373,14 +374,19 @@ def _check_string(option: Option, value: str) -> list[str]:
     if value == "" and option.may_be_empty():
         return []
     problem = _item_problem(option, value)
-    return [f"{option.key} {_shown(value)} {problem}"] if problem else []
+    return [f"{option.key} {_shown(option, value)} {problem}"] if problem else []
 
 
-def _shown(value: str) -> str:
-    """A string value as a message may quote it: a web address by its scheme and host only (a
-    calendar's secret address holds its secret in the path)."""
-    parts = url_parts(value) if "://" in value else None
-    return short(f"{parts[0]}://{parts[1]}/...") if parts else short(value)
+def _shown(option: Option, value: str) -> str:
+    """A string value as a message may quote it: a web address (or the value of an address key,
+    valid or not) by its scheme and host only; a calendar's secret address holds its secret in
+    the path, a login sits before the host."""
+    if not (looks_like_address(value) or (option.rule is not None and option.rule.address)):
+        return short(value)
+    shown = address_label(value)
+    if not shown:
+        return "(the value is not shown)"
+    return short(shown if value.strip() == shown else f"{shown}/...")
 
 
 def _item_problem(option: Option, text: str) -> str:

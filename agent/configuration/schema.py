@@ -40,6 +40,8 @@ class Rule:
 
     describe: str
     test: Callable[[str], str]
+    address: bool = False
+    """A web address: messages show it by scheme and host only, valid or not."""
 
 
 _DOMAIN = r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?)(?:\.[^\W_](?:[\w-]{0,61}[^\W_])?)*"
@@ -145,7 +147,22 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+_LOGIN = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)@")
+LOGIN_PROBLEM = ("holds a login (user:password@), which is refused: write the address without it and "
+                 "keep the password in password_env or password_file")
+CALENDAR_LOGIN_PROBLEM = ("holds a login (user:password@), which is refused: write the address without it "
+                          "(passwords go in password_env or password_file; a secret address in url_env "
+                          "or url_file)")
+
+
+def has_login(value: str) -> bool:
+    """Whether a web address carries a user name or password before its host."""
+    return bool(_LOGIN.match(value))
+
+
 def _http_url(value: str) -> str:
+    if has_login(value):
+        return LOGIN_PROBLEM
     parts = url_parts(value)
     if parts is None or parts[0] not in ("http", "https"):
         return "is not an http(s):// address"
@@ -153,6 +170,8 @@ def _http_url(value: str) -> str:
 
 
 def _calendar_url(value: str) -> str:
+    if has_login(value):
+        return CALENDAR_LOGIN_PROBLEM
     parts = url_parts(value)
     if parts is None or parts[0] not in ("https", "webcal", "webcals", "http"):
         return "is not an https:// or webcal:// address"
@@ -172,8 +191,9 @@ SOURCE_NAME = Rule("letters, digits, '.', '_', '-' (at most 64)", _source_name)
 TENANT = Rule("common, organizations, a tenant id or a domain", _tenant)
 HOST = Rule("a host name or IP address", _host)
 PATH = Rule("a path (~ is your home folder)", _path)
-HTTP_URL = Rule("an http:// or https:// address", _http_url)
-CALENDAR_URL = Rule("https:// or webcal:// (http:// only for localhost)", _calendar_url)
+HTTP_URL = Rule("an http:// or https:// address, without a login", _http_url, address=True)
+CALENDAR_URL = Rule("https:// or webcal:// (http:// only for localhost), without a login", _calendar_url,
+                    address=True)
 
 
 # --- options ------------------------------------------------------------------------------

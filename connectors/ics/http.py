@@ -110,6 +110,9 @@ def check_url(text: str) -> str:
     if scheme not in ("https", "http") or not parts.hostname:
         shown = f"{scheme}://..." if scheme else "it"
         raise ValueError(f"{shown} is not a calendar address (use https:// or webcal://)")
+    if parts.username is not None or "@" in parts.netloc:
+        raise ValueError(f"{label(url)}: the address holds a login (user:password@), which is refused; "
+                         "write it without (a secret address goes in url_env or url_file)")
     try:
         parts.port  # noqa: B018 - a bad port raises here, not in the middle of a fetch
     except ValueError:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import SourceError
+from agent.safe_text import address_label, looks_like_address
 
 if TYPE_CHECKING:
     from connectors.ics.http import FetchPolicy
@@ -38,8 +39,9 @@ class CalendarInput:
 
 
 def looks_like_url(text: str) -> bool:
-    """Whether `text` is an address rather than a file name."""
-    return text.strip().lower().startswith(URL_SCHEMES)
+    """Whether `text` is meant as an address rather than a file name (valid or not: a scheme,
+    or a host and a path such as `calendar.example/basic.ics`)."""
+    return text.strip().lower().startswith(URL_SCHEMES) or looks_like_address(text)
 
 
 def source_inputs(name: str, options: dict[str, Any]) -> list[CalendarInput]:
@@ -64,8 +66,9 @@ def _listed(options: dict[str, Any], one: str, many: str) -> list[str]:
 
 
 def _file_input(name: str, text: str) -> CalendarInput:
-    if looks_like_url(text):
-        raise SourceError(name, "path holds a web address; write it as url = \"...\" instead")
+    if looks_like_url(text) and not Path(text).expanduser().is_file():
+        raise SourceError(name, f"path holds a web address ({address_label(text) or 'not shown'}); "
+                                "write it as url = \"https://...\" instead")
     path = Path(text).expanduser()
     return CalendarInput(label=str(path), key=f"file:{path}", path=path)
 
