@@ -16,7 +16,7 @@ import icalendar
 
 from agent.errors import AuthError, SourceError
 from agent.model import Changes, OwnEvent, SeriesSpec
-from agent.safe_text import address_label, without_addresses
+from agent.safe_text import address_label, server_reply, without_addresses
 from connectors.base import Connector, Interval
 from connectors.ical import read as ical
 from connectors.ical.write import end_rrule, put_override, restamp, series_calendar, series_uid
@@ -70,7 +70,7 @@ class CalDavConnector(Connector):
                             fix=f"check username and {self._password_origin()}") from None
         except (error.DAVError, OSError) as exc:
             raise SourceError(self.name, f"cannot reach {address_label(url)}: "
-                                         f"{without_addresses(str(exc))}") from None
+                                         f"{_said(exc)}") from None
         wanted = list(self.source.options.get("calendars") or [])
         self._calendars = [c for c in found if not wanted or _display_name(c) in wanted]
         missing = sorted(set(wanted) - {_display_name(c) for c in self._calendars})
@@ -103,9 +103,9 @@ class CalDavConnector(Connector):
             except _TokenExpired:
                 return self._read_all({}), {"window": window, "tokens": self._new_tokens}
         except error.DAVError as exc:
-            raise SourceError(self.name, f"sync failed: {without_addresses(str(exc))}") from None
+            raise SourceError(self.name, f"sync failed: {_said(exc)}") from None
         except OSError as exc:
-            raise SourceError(self.name, f"network error: {without_addresses(str(exc))}") from None
+            raise SourceError(self.name, f"network error: {_said(exc)}") from None
 
     def _read_all(self, tokens: dict[str, str]) -> Changes:
         changes = Changes(full=not tokens)
@@ -159,9 +159,9 @@ class CalDavConnector(Connector):
                     parsed = icalendar.Calendar.from_ical(obj.data)
                     result.extend(ical.busy_intervals(parsed, start, end, zone, self.context.user_emails))
         except error.DAVError as exc:
-            raise SourceError(self.name, f"reading busy times failed: {without_addresses(str(exc))}") from None
+            raise SourceError(self.name, f"reading busy times failed: {_said(exc)}") from None
         except OSError as exc:
-            raise SourceError(self.name, f"network error: {without_addresses(str(exc))}") from None
+            raise SourceError(self.name, f"network error: {_said(exc)}") from None
         return sorted(result)
 
     # --- writing (the agent's own series only) -----------------------------------------------
@@ -199,7 +199,7 @@ class CalDavConnector(Connector):
                 raise SourceError(self.name, f"cannot create series {uid}") from None
             return str(existing.url)
         except error.DAVError as exc:
-            raise SourceError(self.name, f"creating the touchbase failed: {without_addresses(str(exc))}") from None
+            raise SourceError(self.name, f"creating the touchbase failed: {_said(exc)}") from None
         return str(saved.url)
 
     def end_series(self, event_id: str, until: datetime) -> None:
@@ -247,7 +247,7 @@ class CalDavConnector(Connector):
                 obj.save()
         except error.DAVError as exc:
             raise SourceError(self.name, "changing one touchbase instance failed: "
-                                         f"{without_addresses(str(exc))}") from None
+                                         f"{_said(exc)}") from None
 
     @staticmethod
     def _object_by_uid(calendar: Any, uid: str) -> Any:
@@ -281,3 +281,7 @@ def _own_events(href: str, data: str) -> list[OwnEvent]:
         ))
     return result
 
+
+def _said(exc: Exception) -> str:
+    """What the CalDAV library or server said, as one line without addresses or credentials."""
+    return server_reply(without_addresses(str(exc)), limit=200)
