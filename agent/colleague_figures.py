@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from agent.configuration.loader import Config
 from agent.inference import ColleagueStats, compute_stats, sync_window
 from agent.interactions import Interaction, all_interactions
+from agent.mail_signal import MailFigures, mail_figures
 from agent.storage.store import Store
 
 
@@ -20,25 +21,31 @@ def people_rows(config: Config, store: Store, now: datetime,
     """The `people --json` list: most meetings first, then by address (`stats`: already
     computed `colleague_stats`, to read the store once).
 
-    Each row also carries `last_contact` (the latest held meeting or logged interaction) and
-    `interactions` (those logged within the window, newest first); a colleague known only from
-    logged interactions has a row with no meetings.
+    Each row also carries `last_contact` (the latest held meeting, logged interaction or two-way
+    email), `interactions` (those logged within the window, newest first), `email_threads` and
+    `last_emailed` (agent.mail_signal); a colleague known only from logged interactions or from
+    mail has a row with no meetings.
     """
     zone = config.zone
     stats = colleague_stats(config, store, now) if stats is None else stats
     logged = _logged_by_email(store, now)
+    mail = mail_figures(config, store, now)
     window_start = now - timedelta(days=config.colleagues.window_days)
     rows = []
-    for email in sorted(set(stats) | set(logged)):
+    for email in sorted(set(stats) | set(logged) | set(mail)):
         entry = stats.get(email) or ColleagueStats(email=email)
         items = logged.get(email, [])
-        if not entry.meetings and entry.next_meeting is None and not items:
+        emailed = mail.get(email) or MailFigures()
+        if not entry.meetings and entry.next_meeting is None and not items and not emailed.email_threads:
             continue
         row = entry.as_dict()
         for key in ("last_met", "next_meeting"):
             value = getattr(entry, key)
             row[key] = value.astimezone(zone).isoformat() if value else None
-        contacts = [m for m in (entry.last_seen, items[0].at if items else None) if m is not None]
+        row["email_threads"] = emailed.email_threads
+        row["last_emailed"] = emailed.last_emailed.astimezone(zone).isoformat() if emailed.last_emailed else None
+        contacts = [m for m in (entry.last_seen, items[0].at if items else None, emailed.last_emailed)
+                    if m is not None]
         row["last_contact"] = max(contacts).astimezone(zone).isoformat() if contacts else None
         row["interactions"] = [i.as_dict(zone) for i in items if i.at >= window_start]
         rows.append(row)

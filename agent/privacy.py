@@ -17,6 +17,7 @@ from agent.storage import (
     drafts,
     forgotten,
     interactions,
+    mail_contacts,
     mail_queue,
     notes,
     occurrences,
@@ -31,6 +32,7 @@ _FORGETTING: tuple[tuple[str, Callable[[Store, str], int]], ...] = (
     ("interactions", interactions.forget), ("followups", drafts.forget),
     ("actions", actions.forget), ("touchbases", own_series.forget_person),
     ("occurrences", occurrences.forget), ("outgoing", mail_queue.forget),
+    ("mail", mail_contacts.forget),
 )
 """What can name a person, each with its owner's `forget` (erases a lower-cased address,
 returns how many rows it changed), in the order `forget` reports them."""

@@ -8,6 +8,7 @@ from agent.colleague_figures import colleague_stats
 from agent.configuration.loader import Config
 from agent.inference import ColleagueStats, MeetingRules
 from agent.interactions import ContactLog, contact_log
+from agent.mail_signal import MailFigures, mail_figures
 from agent.storage import people_records
 from agent.storage.store import Store, parse_iso
 
@@ -27,9 +28,11 @@ class Relationship:
     stats: ColleagueStats
     cadence_days: int
     status: str
-    days_since: float | None  # since the last contact that took place (meeting or logged)
+    days_since: float | None  # since the last contact that took place (meeting, logged, mail)
     last_contact: datetime | None = None
     interactions: int = 0  # logged interactions in the window
+    email_threads: int = 0  # two-way mail threads whose latest counted message is in the window
+    last_emailed: datetime | None = None
     rated: bool = False
     vital: int | None = None
     quality: int | None = None
@@ -76,12 +79,13 @@ def relationships(config: Config, store: Store, now: datetime,
     stats = colleague_stats(config, store, now) if stats is None else stats
     rules = MeetingRules(config)
     log = _contact_log(config, store, now)
+    mail = mail_figures(config, store, now)
     rows = people_records.all_records(store)
     minimum = config.landscape.track_min_meetings
     emails = {email for email, row in rows.items() if _rated(row)}
     emails |= {email for email, entry in stats.items() if entry.meetings_past_year >= minimum}
     result = [
-        _relationship(config, email, stats.get(email), rows.get(email), now, log)
+        _relationship(config, email, stats.get(email), rows.get(email), now, log, mail.get(email))
         for email in emails if email not in rules.exclude and email not in rules.user
     ]
     result.sort(key=Relationship.priority_key)
@@ -93,7 +97,8 @@ def relationship_of(config: Config, store: Store, email: str, now: datetime,
     """The relationship with one colleague, tracked or not (for `person` and `approve`)."""
     stats = colleague_stats(config, store, now) if stats is None else stats
     row = people_records.record_of(store, email)
-    return _relationship(config, email, stats.get(email), row, now, _contact_log(config, store, now))
+    mail = mail_figures(config, store, now).get(email)
+    return _relationship(config, email, stats.get(email), row, now, _contact_log(config, store, now), mail)
 
 
 def is_tracked(config: Config, rel: Relationship) -> bool:
@@ -109,18 +114,21 @@ def _contact_log(config: Config, store: Store, now: datetime) -> ContactLog:
     return contact_log(store, now - timedelta(days=config.colleagues.window_days), now)
 
 
-def last_contact(entry: ColleagueStats, log: ContactLog) -> datetime | None:
-    """The latest contact that took place: a held meeting or a logged interaction."""
-    moments = [m for m in (entry.last_seen, log.latest.get(entry.email)) if m is not None]
+def last_contact(entry: ColleagueStats, log: ContactLog,
+                 mail: MailFigures | None = None) -> datetime | None:
+    """The latest contact that took place: a held meeting, a logged interaction, two-way mail."""
+    emailed = mail.last_emailed if mail else None
+    moments = [m for m in (entry.last_seen, log.latest.get(entry.email), emailed) if m is not None]
     return max(moments) if moments else None
 
 
 def _relationship(config: Config, email: str, entry: ColleagueStats | None, row: dict | None,
-                  now: datetime, log: ContactLog) -> Relationship:
+                  now: datetime, log: ContactLog, mail: MailFigures | None = None) -> Relationship:
     entry = entry or ColleagueStats(email=email)
     row = row or {}
+    mail = mail or MailFigures()
     cadence = row.get("cadence_days") or config.touchbase.cadence_days
-    contact = last_contact(entry, log)
+    contact = last_contact(entry, log, mail)
     days_since = (now - contact).total_seconds() / 86400 if contact else None
     return Relationship(
         email=email,
@@ -131,6 +139,8 @@ def _relationship(config: Config, email: str, entry: ColleagueStats | None, row:
         days_since=days_since,
         last_contact=contact,
         interactions=log.in_window.get(email, 0),
+        email_threads=mail.email_threads,
+        last_emailed=mail.last_emailed,
         rated=_rated(row) if row else False,
         vital=row.get("vital"),
         quality=row.get("quality"),

@@ -9,8 +9,13 @@ from datetime import datetime
 from agent.configuration.loader import Config, SourceConfig
 from agent.errors import AuthError, SourceError
 from agent.safe_text import without_addresses
+from agent.inference import MeetingRules
+from agent.mail_signal import store_messages
+from agent.model import MailMessage
 from agent.sources import local_source, open_connector
+from agent.storage import mail_contacts
 from agent.storage.store import Store
+from connectors.base import Connector
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +29,7 @@ class SourceResult:
     unchanged: bool = False
     skipped: list[str] = field(default_factory=list)
     error: str = ""
+    mail_messages: int | None = None  # counted mail rows written (None: no mail read)
 
 
 def sources_to_sync(config: Config) -> list[SourceConfig]:
@@ -36,26 +42,29 @@ def sources_to_sync(config: Config) -> list[SourceConfig]:
 
 def sync_source(config: Config, store: Store, source: SourceConfig, now: datetime,
                 progress: Callable[[int, int], None] | None = None) -> SourceResult:
-    """Sync one source; a failure is recorded and returned, never raised."""
+    """Sync one source (its calendar, and its mail where it is read); a failure is recorded and
+    returned, never raised."""
     try:
         connector = open_connector(config, source, now, progress)
-        try:
-            changes, state = connector.fetch_changes(store.source_state(source.name))
-        finally:
-            connector.close()
-    except AuthError as exc:
-        store.record_source_error(source.name, source.type, _told(exc), now, needs_reauth=exc.fix)
-        log.error("%s", _told(exc))
-        return SourceResult(source.name, ok=False, error=_told(exc))
-    except SourceError as exc:
-        store.record_source_error(source.name, source.type, _told(exc), now)
-        log.error("%s", _told(exc))
-        return SourceResult(source.name, ok=False, error=_told(exc))
     except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
-        message = f"{source.name}: unexpected error: {type(exc).__name__}: {_told(exc)}"
-        store.record_source_error(source.name, source.type, message, now)
-        log.error("%s", message, exc_info=log.isEnabledFor(logging.DEBUG))
-        return SourceResult(source.name, ok=False, error=message)
+        return _failed(store, source, now, exc, calendar=True)
+    try:
+        result = SourceResult(source.name, ok=True, unchanged=True)
+        if connector.reads_calendar:
+            result = _sync_calendar(store, source, connector, now)
+        if connector.reads_mail():
+            _sync_mail(config, store, source, connector, now, result)
+        return result
+    finally:
+        connector.close()
+
+
+def _sync_calendar(store: Store, source: SourceConfig, connector: Connector,
+                   now: datetime) -> SourceResult:
+    try:
+        changes, state = connector.fetch_changes(store.source_state(source.name))
+    except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
+        return _failed(store, source, now, exc, calendar=True)
     if not changes.unchanged:
         store.apply_changes(source.name, changes)
     for line in changes.skipped:
@@ -70,6 +79,43 @@ def _told(exc: Exception) -> str:
     """An error as it is stored and shown: any web address in it by scheme and host only (a
     calendar's address may be its secret)."""
     return without_addresses(str(exc))
+
+
+def _sync_mail(config: Config, store: Store, source: SourceConfig, connector: Connector,
+               now: datetime, result: SourceResult) -> None:
+    """Read the source's mail metadata; each batch is stored as it arrives (a crash keeps what
+    was read, and the next run, reading from the last saved state, ends with exact figures)."""
+    rules = MeetingRules(config)
+    counted = [0]
+
+    def sink(batch: list[MailMessage]) -> None:
+        counted[0] += store_messages(store, source.name, batch, rules)
+
+    try:
+        state = connector.fetch_mail(mail_contacts.state(store, source.name), sink)
+    except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
+        failed = _failed(store, source, now, exc, calendar=False)
+        result.ok, result.error = False, failed.error
+        return
+    mail_contacts.record_sync(store, source.name, source.type, state, now)
+    result.mail_messages = counted[0]
+
+
+def _failed(store: Store, source: SourceConfig, now: datetime, exc: Exception,
+            calendar: bool) -> SourceResult:
+    """Record and log a failed read (of the calendar, or of the mail)."""
+    fix = exc.fix if isinstance(exc, AuthError) else None
+    if isinstance(exc, SourceError):
+        message = _told(exc)
+        log.error("%s", message)
+    else:
+        message = f"{source.name}: unexpected error: {type(exc).__name__}: {_told(exc)}"
+        log.error("%s", message, exc_info=log.isEnabledFor(logging.DEBUG))
+    if calendar:
+        store.record_source_error(source.name, source.type, message, now, needs_reauth=fix)
+    else:
+        mail_contacts.record_error(store, source.name, source.type, message, now, needs_reauth=fix)
+    return SourceResult(source.name, ok=False, error=message)
 
 
 def sync_all(config: Config, store: Store, now: datetime,

@@ -140,7 +140,7 @@ def _empty_row(rel: Relationship) -> dict:
     return {"email": rel.email, "name": rel.name, "meetings": 0, "one_on_ones": 0,
             "last_met": None, "next_meeting": None, "organised_by_user": 0, "organised_by_them": 0,
             "typical_gap_days": None, "meetings_past_year": 0, "last_contact": None,
-            "interactions": []}
+            "interactions": [], "email_threads": 0, "last_emailed": None}
 
 
 TABLE_COLUMNS = (("name", 13, "<"), ("email", 29, "<"), ("mtgs", 4, ">"), ("last", 10, "<"),

@@ -61,7 +61,8 @@ class PersonPage:
         """Nothing at all is known about the colleague."""
         rel = self.rel
         return not (rel.stats.meetings or rel.stats.last_seen or rel.stats.next_meeting
-                    or self.touchbases or self.notes or self.logged or rel.rated)
+                    or self.touchbases or self.notes or self.logged or rel.rated
+                    or rel.email_threads)
 
     def when(self, moment: datetime | None) -> str:
         """A local date and time, or "-"."""
@@ -78,8 +79,12 @@ class PersonPage:
             f"{stats.one_on_ones} one-on-one; {stats.meetings_past_year} in the past year",
             f"  last met:     {self.when(stats.last_seen)}",
         ]
+        if rel.email_threads:
+            lines.append(f"  email:        {rel.email_threads} two-way thread(s) in the last "
+                         f"{self.window} days, last {self.when(rel.last_emailed)}")
         if rel.last_contact is not None and rel.last_contact != stats.last_seen:
-            lines.append(f"  last contact: {self.when(rel.last_contact)} (logged)")
+            how = "email" if rel.last_contact == rel.last_emailed else "logged"
+            lines.append(f"  last contact: {self.when(rel.last_contact)} ({how})")
         lines.append(f"  next meeting: {self.when(stats.next_meeting)}")
         lines += self._landscape_lines()
         lines += self._rating_lines()
@@ -155,6 +160,7 @@ class PersonPage:
             "meetings": stats.meetings, "one_on_ones": stats.one_on_ones,
             "meetings_past_year": stats.meetings_past_year, "last_met": iso(stats.last_seen),
             "last_contact": iso(rel.last_contact), "next_meeting": iso(stats.next_meeting),
+            "email_threads": rel.email_threads, "last_emailed": iso(rel.last_emailed),
             "invitations": {"by_you": len(stats.initiated_by_user),
                             "by_them": len(stats.initiated_by_them)},
             "quadrant": placed.quadrant, "strength": placed.strength, "importance": placed.importance,

@@ -125,8 +125,9 @@ class DigestContext:
         return "never" if moment is None else f"{self.when(moment)} {self.clock(moment)}"
 
     def last_met(self, rel: Relationship) -> str:
-        """ "last met Mon 5 Oct (12 days ago)" (or "last contact ..., logged" when a logged
-        interaction is the latest contact), or that there was no contact in the window."""
+        """ "last met Mon 5 Oct (12 days ago)" (or "last contact: email, Tue 3 Nov (...)" when
+        two-way mail is the latest contact, "last contact ..., logged" when a logged interaction
+        is), or that there was no contact in the window."""
         moment = rel.last_contact
         if moment is None:
             return "not met in the last months"
@@ -134,6 +135,8 @@ class DigestContext:
         ago = {0: "today", 1: "yesterday"}.get(days, f"{days} days ago")
         if moment == rel.stats.last_seen:
             return f"last met {self.when(moment)} ({ago})"
+        if moment == rel.last_emailed:
+            return f"last contact: email, {self.when(moment)} ({ago})"
         return f"last contact {self.when(moment)} ({ago}, logged)"
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from agent.configuration.loader import Config
 from agent.errors import UserError
 from agent.inference import MeetingRules
-from agent.storage import people_records
+from agent.storage import mail_contacts, people_records
 from agent.storage.store import Store
 
 PERSON = "person"
@@ -28,7 +28,8 @@ class KnownAddresses:
 
 
 def known_addresses(config: Config, store: Store) -> KnownAddresses:
-    """The addresses in the stored occurrences (organisers are persons), aliases mapped."""
+    """The addresses in the stored occurrences (organisers are persons) and in counted mail,
+    aliases mapped."""
     rules = MeetingRules(config)
     known = KnownAddresses()
     for occ in store.occurrences():
@@ -37,6 +38,7 @@ def known_addresses(config: Config, store: Store) -> KnownAddresses:
         for attendee in occ.attendees:
             address = rules.normalise(attendee.email)
             (known.persons if attendee.kind == PERSON else known.facilities).add(address)
+    known.persons |= {rules.normalise(a) for a in mail_contacts.addresses(store)}
     known.persons -= known.facilities
     return known
 

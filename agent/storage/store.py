@@ -205,6 +205,20 @@ def m008_own_series(db: sqlite_utils.Database) -> None:
     db.execute("DROP TABLE own_blocks")
 
 
+@migrations()
+def m009_mail_contacts(db: sqlite_utils.Database) -> None:
+    """Two-way mail as contact: one row per counted message and counterpart (keys, address,
+    direction, instant, folder: never a subject or a body), and each mail source's sync state."""
+    db.execute("""CREATE TABLE mail_contacts (key TEXT NOT NULL, thread TEXT NOT NULL,
+        email TEXT NOT NULL, direction TEXT NOT NULL, at TEXT NOT NULL,
+        folder TEXT NOT NULL DEFAULT '', source TEXT NOT NULL,
+        PRIMARY KEY (key, email, direction))""")
+    db.execute("CREATE INDEX mail_contacts_email ON mail_contacts (email, thread)")
+    db.execute("""CREATE TABLE mail_sync (source TEXT PRIMARY KEY, type TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT '{}', last_success TEXT, messages INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT, last_error_at TEXT, needs_reauth TEXT)""")
+
+
 EMAIL_NAMES = "instr(',' || lower(email) || ',', ?) > 0"
 """The SQL condition: the `email` column (one address, or a comma-separated list for a group)
 names the address given as the parameter `named_in(address)`."""
