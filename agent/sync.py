@@ -8,10 +8,10 @@ from datetime import datetime
 
 from agent.configuration.loader import Config, SourceConfig
 from agent.errors import AuthError, SourceError
-from agent.safe_text import without_addresses
 from agent.inference import MeetingRules
 from agent.mail_signal import store_messages
 from agent.model import MailMessage
+from agent.safe_text import without_addresses
 from agent.sources import local_source, open_connector
 from agent.storage import mail_contacts
 from agent.storage.store import Store
