@@ -19,13 +19,15 @@ from tests.mail_helpers import MONDAY, setup_calendar, tracked_events
 SEED = 11
 
 
-def handles_sigterm(pid: int) -> bool:
-    """True once the process has a handler for SIGTERM (its SigCgt mask in /proc)."""
+def handles_stop_signals(pid: int) -> bool:
+    """True once the process has a handler for both SIGTERM and SIGINT (SigCgt in /proc): the
+    two are installed one after the other, and a test may send either."""
+    wanted = (1 << (signal.SIGTERM - 1)) | (1 << (signal.SIGINT - 1))
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
                 if line.startswith("SigCgt:"):
-                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+                    return int(line.split()[1], 16) & wanted == wanted
     except FileNotFoundError:
         pass
     return False
@@ -35,7 +37,7 @@ def start(config: Path, *args: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "agent", "--config", str(config), *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while not handles_sigterm(process.pid):
+    while not handles_stop_signals(process.pid):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.001)
     return process
