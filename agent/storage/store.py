@@ -292,7 +292,8 @@ class Store:
         """A context manager: everything inside commits together or not at all."""
         return self.db.atomic()
 
-    # --- shorthands for the most used owners (agent/storage/occurrences.py, sources.py, actions.py)
+    # --- shorthands for the most used owners (agent/storage/occurrences.py, sources.py,
+    # actions.py), imported on use because each owner imports this module
 
     def apply_changes(self, source: str, changes: Changes) -> None:
         """Apply one sync batch of `source` in a single transaction."""
