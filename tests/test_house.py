@@ -83,6 +83,15 @@ def test_every_table_has_exactly_one_owner_module(tmp_path):
     assert wrong == {}, "each table is read and written through one module in agent/storage/"
 
 
+def test_the_architecture_page_names_every_table_with_its_owner(tmp_path):
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = [line for line in page.splitlines() if line.strip().startswith("| `")]
+    missing = [table for table in tables(tmp_path)
+               if not any(f"`{table}`" in row and all(f"`storage/{owner}`" in row for owner in owners_of(table))
+                          for row in rows)]
+    assert missing == [], "docs/architecture.md: add the table and its owner to the storage table"
+
+
 def test_forget_asks_the_owner_of_every_table_that_names_a_person(tmp_path):
     asked = {forget_in.__module__.rpartition(".")[2] + ".py" for _, forget_in in privacy._FORGETTING}
     naming = {table for table, columns in tables(tmp_path).items() if "email" in columns} - NOT_FORGOTTEN
