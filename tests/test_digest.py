@@ -246,3 +246,23 @@ def test_cli_preview_and_send(tmp_path):
     status = run_cli(cfg, "status", now=MONDAY)
     assert ("morning email: last for 2026-10-05 (at 2026-10-05 07:00) saved to the local outbox, "
             "not sent: set [digest] transport to send it") in status.output
+
+
+def test_send_a_second_time_on_a_day_sends_nothing_unless_again(tmp_path):
+    cfg = setup_calendar(tmp_path)
+    first = run_cli(cfg, "digest", "--send", now="2026-10-05T08:00:00+02:00")
+    assert first.exit_code == 0, first.output
+    second = run_cli(cfg, "digest", "--send", now="2026-10-05T10:30:00+02:00")
+    assert second.exit_code == 2
+    assert second.output == ("touchbase: error: the morning email was already sent today at 08:00; "
+                             "--again to send another\n")
+    with opened(cfg) as (config, _):
+        assert len(outbox_mail(config)) == 1
+    again = run_cli(cfg, "digest", "--send", "--again", now="2026-10-05T10:31:00+02:00")
+    assert again.exit_code == 0, again.output
+    with opened(cfg) as (config, _):
+        assert len(outbox_mail(config)) == 2
+    saturday = run_cli(cfg, "digest", "--send", now="2026-10-10T09:00:00+02:00")  # not a configured day
+    assert saturday.exit_code == 0, saturday.output
+    assert run_cli(cfg, "digest", "--send", now="2026-10-10T09:05:00+02:00").exit_code == 2
+    assert run_cli(cfg, "digest", "--again", now="2026-10-10T09:05:00+02:00").exit_code == 2

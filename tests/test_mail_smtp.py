@@ -83,7 +83,10 @@ def test_a_refused_login_keeps_the_mail_until_the_password_is_fixed(tmp_path, sm
             assert "refused the login" in queued["last_error"]
             assert send_digest_if_due(config, store, at("2026-10-05T09:15:00+02:00")) is None
 
-            cli = run_cli(cfg, "digest", "--send", now="2026-10-05T09:20:00+02:00")
+            waiting = run_cli(cfg, "digest", "--send", now="2026-10-05T09:20:00+02:00")
+            assert waiting.exit_code == 2  # today's is queued: a second one only on purpose
+            assert "today's morning email is queued since 09:00" in waiting.output
+            cli = run_cli(cfg, "digest", "--send", "--again", now="2026-10-05T09:20:00+02:00")
             assert cli.exit_code == 1
             assert cli.output.startswith("touchbase: error: smtp: ")
             assert "refused the login of 'me'" in cli.output and "queued" in cli.output

@@ -21,15 +21,19 @@ pass_app = click.make_pass_decorator(App)
 @click.option("--send", "mode", flag_value="send",
               help="Send the morning email now through [digest] transport.")
 @click.option("--html", "as_html", is_flag=True, help="With --preview: print the HTML part.")
+@click.option("--again", is_flag=True,
+              help="With --send: send even when today's email already went out.")
 @pass_app
-def digest(app: App, mode: str, as_html: bool) -> None:
+def digest(app: App, mode: str, as_html: bool, again: bool) -> None:
     """Preview the morning email, or send it now."""
     if mode == "send":
         if as_html:
             raise UserError("--html only goes with --preview")
         with reported_by_command(app.verbose, "agent.mail"):  # its line says what happened
-            click.echo(send_digest_now(app.config, app.store, app.now()))
+            click.echo(send_digest_now(app.config, app.store, app.now(), again=again))
         return
+    if again:
+        raise UserError("--again only goes with --send")
     result = build_digest(app.config, app.store, app.now())
     if as_html:
         click.echo(result.html, nl=False)

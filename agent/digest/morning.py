@@ -105,15 +105,16 @@ def send_digest_if_due(config: Config, store: Store, now: datetime) -> str | Non
     return _deliver(config, store, digest, outgoing_id, now)
 
 
-def send_digest_now(config: Config, store: Store, now: datetime) -> str:
-    """Send the email now (`digest --send`); on a configured day it counts as that day's.
+def send_digest_now(config: Config, store: Store, now: datetime, again: bool = False) -> str:
+    """Send the email now (`digest --send`); it counts as the day's email.
 
-    Raises SourceError (the mail stays queued) when the transport refuses it.
+    Raises UserError (nothing sent) when today's email already went out or is queued, unless
+    `again`; SourceError (the mail stays queued) when the transport refuses it.
     """
+    if not again:
+        _refuse_a_second(config, store, digest_day(config, now))
     digest = build_digest(config, store, now)
-    local = now.astimezone(config.zone)
-    claim = config.digest.enabled and WEEKDAYS[local.weekday()] in config.digest.days
-    outgoing_id = _queue(config, store, digest, now, claim=claim, exclusive=False)
+    outgoing_id = _queue(config, store, digest, now, claim=True, exclusive=False)
     line = _deliver(config, store, digest, outgoing_id, now)
     row = mail_status(store, outgoing_id)
     if not row["sent_at"]:
@@ -121,6 +122,18 @@ def send_digest_now(config: Config, store: Store, now: datetime) -> str:
         error = (row["last_error"] or "not delivered").removeprefix(f"{transport}: ")
         raise SourceError(transport, f"{error} (the email is queued and will be retried by the daemon)")
     return line
+
+
+def _refuse_a_second(config: Config, store: Store, day: date) -> None:
+    """UserError when `day`'s email was sent or is queued (the daemon retries a queued one)."""
+    record = digests.of_day(store, day)
+    if record is None or record["status"] not in ("sent", "queued"):
+        return
+    at = datetime.fromisoformat(record["sent_at"]).astimezone(config.zone).strftime("%H:%M")
+    if record["status"] == "sent":
+        raise UserError(f"the morning email was already sent today at {at}; --again to send another")
+    raise UserError(f"today's morning email is queued since {at} and the daemon retries it; "
+                    "--again to send another")
 
 
 def digest_message(config: Config, digest: Digest, now: datetime) -> EmailMessage:
