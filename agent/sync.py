@@ -30,6 +30,7 @@ class SourceResult:
     skipped: list[str] = field(default_factory=list)
     error: str = ""
     mail_messages: int | None = None  # counted mail rows written (None: no mail read)
+    calendar: bool = True  # False for a mail-only source
 
 
 def sources_to_sync(config: Config) -> list[SourceConfig]:
@@ -49,7 +50,7 @@ def sync_source(config: Config, store: Store, source: SourceConfig, now: datetim
     except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
         return _failed(store, source, now, exc, calendar=True)
     try:
-        result = SourceResult(source.name, ok=True, unchanged=True)
+        result = SourceResult(source.name, ok=True, unchanged=True, calendar=False)
         if connector.reads_calendar:
             result = _sync_calendar(store, source, connector, now)
         if connector.reads_mail():

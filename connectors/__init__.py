@@ -24,6 +24,9 @@ REGISTRY: dict[str, str] = {
 KNOWN_TYPES = ("ics", "caldav", "google", "outlook")
 """The types a user may name in `[[sources]]` (the local calendar is internal)."""
 
+MAIL_ONLY_TYPES = ("imap",)
+"""Types that hold mail and no calendar (their connectors set `reads_calendar = False`)."""
+
 
 def connector_class(type_name: str) -> type[Connector]:
     """Import and return the class for `type_name` (a registry key or `module:Class`)."""

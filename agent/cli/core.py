@@ -16,8 +16,10 @@ from agent.colleague_figures import colleague_stats, people_rows
 from agent.errors import UserError
 from agent.ratings import ROLES
 from agent.safe_text import one_line
+from agent.storage import mail_contacts
 from agent.storage.store import parse_iso
 from agent.sync import sync_all
+from connectors import MAIL_ONLY_TYPES
 
 if TYPE_CHECKING:
     from agent.relationships import Relationship
@@ -52,7 +54,7 @@ def progress_printer() -> Callable[[int, int], None]:
 @main.command()
 @pass_app
 def sync(app: App) -> None:
-    """Read every calendar source into the local store."""
+    """Read every calendar source (and mail source) into the local store."""
     with reported_by_command(app.verbose, "agent.sync"):
         results = sync_all(app.config, app.store, app.now(), progress_printer())
     if not results:
@@ -63,7 +65,10 @@ def sync(app: App) -> None:
             click.echo(f"{result.name}: FAILED: {result.error}", err=True)
             continue
         what = "unchanged" if result.unchanged else f"{result.occurrences} occurrences read"
-        click.echo(f"{result.name}: {what}")
+        if result.calendar:
+            click.echo(f"{result.name}: {what}")
+        if result.mail_messages is not None:
+            click.echo(f"{result.name}: mail: {result.mail_messages} counted message(s) read")
         for line in result.skipped:
             click.echo(f"  {one_line(line)}", err=True)
         if result.skipped:
@@ -214,8 +219,12 @@ def status_report(app: App) -> StatusReport:
     report.add("store", {"path": str(config.store_path), "occurrences": count},
                f"store:  {config.store_path} ({count} occurrences)")
     rows = {row["name"]: row for row in store.sources()}
-    names = [s.name for s in config.sources] + [n for n in rows if n not in {s.name for s in config.sources}]
+    calendars = [s.name for s in config.sources if s.type not in MAIL_ONLY_TYPES]
+    names = calendars + [n for n in rows if n not in {s.name for s in config.sources}]
     report.add("sources", [_source_status(report, name, rows.get(name, {})) for name in names])
+    mail = {row["source"]: row for row in mail_contacts.health(store)}
+    readers = [s.name for s in config.sources if s.type in MAIL_ONLY_TYPES or s.options.get("mail")]
+    report.add("mail", [_mail_status(report, name, mail.get(name, {})) for name in readers])
     for hook in STATUS_HOOKS:
         hook(app, report)
     return report
@@ -238,6 +247,22 @@ def _source_status(report: StatusReport, name: str, row: dict) -> dict:
             "occurrences": row.get("occurrences"), "skipped": row.get("skipped") or 0,
             "failed": failing, "last_error": row.get("last_error") if failing else None,
             "last_error_at": report.iso(row.get("last_error_at")) if failing else None,
+            "needs_reauth": row.get("needs_reauth") or None}
+
+
+def _mail_status(report: StatusReport, name: str, row: dict) -> dict:
+    """One mail source's lines (added to `report`) and its JSON object."""
+    failing = bool(row.get("last_error")) and (row.get("last_error_at") or "") >= (row.get("last_success") or "")
+    line = f"mail {name}: last read {report.when(row.get('last_success'))}"
+    line += f", {row.get('messages') or 0} counted messages" + (", FAILED" if failing else "")
+    report.lines.append(line)
+    if failing:
+        report.lines.append(f"  last error {report.when(row['last_error_at'])}: {row['last_error']}")
+    if row.get("needs_reauth"):
+        report.lines.append(f"  needs re-authorising: {row['needs_reauth']}")
+    return {"name": name, "last_success": report.iso(row.get("last_success")),
+            "counted_messages": row.get("messages") or 0, "failed": failing,
+            "last_error": row.get("last_error") if failing else None,
             "needs_reauth": row.get("needs_reauth") or None}
 
 
