@@ -16,6 +16,7 @@ from agent.storage import (
     actions,
     drafts,
     forgotten,
+    instance_moves,
     interactions,
     mail_contacts,
     mail_queue,
@@ -32,7 +33,7 @@ _FORGETTING: tuple[tuple[str, Callable[[Store, str], int]], ...] = (
     ("interactions", interactions.forget), ("followups", drafts.forget),
     ("actions", actions.forget), ("touchbases", own_series.forget_person),
     ("occurrences", occurrences.forget), ("outgoing", mail_queue.forget),
-    ("mail", mail_contacts.forget),
+    ("mail", mail_contacts.forget), ("instance_moves", instance_moves.forget),
 )
 """What can name a person, each with its owner's `forget` (erases a lower-cased address,
 returns how many rows it changed), in the order `forget` reports them."""

@@ -14,6 +14,7 @@ from agent.storage import instance_moves as moves
 from connectors.ical.read import TAG_PROPERTY
 from connectors.localcal import LocalCalendar
 from tests.helpers import calendar, run_cli
+from tests.mail_helpers import opened
 from tests.planning_helpers import (
     NOW_DT,
     actions,
@@ -190,6 +191,10 @@ def test_a_crash_after_the_move_never_moves_twice(tmp_path):
     (done,) = moves.load(store).values()
     assert done.state == moves.DONE and len(actions(store, "touchbase-moved")) == 1
     store.close()
+    erased = run_cli(config_path, "forget", done.email, "--yes", now=LATER.isoformat())
+    assert "instance_moves 1" in erased.output  # the healer's record names the person too
+    with opened(config_path) as (_, reopened):
+        assert moves.load(reopened) == {}
 
 
 def test_an_instance_you_moved_yourself_is_left_alone(tmp_path):

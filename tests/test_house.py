@@ -22,9 +22,8 @@ STORE_ACCESS = re.compile(r"\.table\(|\bstore\.db\b|\bstore\.conn\b|\.db\.conn\b
 """sqlite-utils tables, the store's connection, and any `.execute(...)` given SQL text (the
 Google client's `.execute(num_retries=0)` is an HTTP request, not SQL)."""
 
-NOT_FORGOTTEN = {"instance_moves"}
-"""Has an `email` column that `forget` has always left (the healer's record of moved instances:
-reported to the lead as a gap to close)."""
+NOT_FORGOTTEN: set[str] = set()
+"""Tables with an `email` column that `forget` may leave: none."""
 
 
 def outside_storage() -> list[Path]:

@@ -72,6 +72,12 @@ def remove(store: Store, key: str) -> None:
     store.conn.execute("DELETE FROM instance_moves WHERE key = ?", (key,))
 
 
+def forget(store: Store, address: str) -> int:
+    """Erase the moves of instances booked with `address` (`touchbase forget`); returns how many."""
+    return store.conn.execute("DELETE FROM instance_moves WHERE lower(email) = ?",
+                              (address.lower(),)).rowcount
+
+
 def busy_checked(store: Store) -> dict[str, str]:
     """Series id -> the day (ISO date, user's zone) its colleague's busy time was last asked."""
     return dict(store.conn.execute("SELECT series_id, day FROM busy_checks").fetchall())
