@@ -4,8 +4,14 @@ A calendar address (an ATTENDEE or ORGANIZER value, Google's `email`, Graph's `a
 exactly one addr-spec or nothing: a value holding a comma, angle brackets, spaces, quotes or
 anything else that RFC 5322's addr-spec (as email.headerregistry reads it) does not allow is not
 an address, and the attendee is dropped (`mailto:evil@evil.example,victor@acme.example` never
-becomes a recipient). Recipient headers are built from headerregistry.Address objects and read
-back before use, so folding can never change who a mail goes to.
+becomes a recipient). One leniency: a local part with a dot at its start or end or two dots in a
+row (`laszlo.@example.com`, as Google exports it) is an address when, its dots aside, it is a
+valid one; it is written quoted in headers (`"laszlo."@example.com`, RFC 5322 3.4.1).
+Recipient headers are built from headerregistry.Address objects and read back before use, so
+folding can never change who a mail goes to.
+
+Parsing is memoised per distinct value (`functools.lru_cache`): a large calendar names the same
+few addresses tens of thousands of times.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import logging
 from email import errors as email_errors
 from email.header import decode_header, make_header
 from email.headerregistry import Address
+from functools import lru_cache
 from urllib.parse import unquote
 
 from agent.errors import UserError
@@ -26,20 +33,34 @@ _NOT_IN_AN_ADDRESS = frozenset(',<>;:"()[]\\ \t\r\n?&')
 def parse_calendar_address(value: object) -> str | None:
     """The single lower-cased addr-spec of a calendar address (`mailto:` URI or bare), or None
     when the value is not exactly one valid address."""
-    text = str(value or "").strip()
-    if text.lower().startswith("mailto:"):
+    return _parse(str(value or ""))
+
+
+@lru_cache(maxsize=65536)
+def _parse(value: str) -> str | None:
+    text = value.strip()
+    if text[:7].lower() == "mailto:":
         text = unquote(text[7:]).strip()
     if not text or any(ch in _NOT_IN_AN_ADDRESS or not ch.isprintable() for ch in text):
         return None
+    if _strict(text):
+        return text.lower()
+    local, _, domain = text.rpartition("@")
+    dotted = ".".join(part for part in local.split(".") if part)
+    if dotted and dotted != local and _strict(f"{dotted}@{domain}"):
+        return text.lower()  # only its dots were wrong: nothing in it is unsafe
+    return None
+
+
+def _strict(text: str) -> bool:
+    """True when `text` is exactly one RFC 5322 addr-spec with a dot-atom local part."""
     try:
         address = Address(addr_spec=text)
     except (ValueError, IndexError, TypeError, email_errors.HeaderParseError):
-        return None
+        return False
     if not address.username or not address.domain or address.addr_spec != text:
-        return None
-    if text.count("@") != 1 or "." in (text[0], text[-1]):
-        return None
-    return text.lower()
+        return False
+    return text.count("@") == 1 and "." not in (text[0], text[-1])
 
 
 def attendee_address(value: object, where: str) -> str | None:
@@ -96,9 +117,10 @@ def _with_safe_name(name: str, spec: str) -> Address:
     from email import message_from_bytes, policy
     from email.message import EmailMessage
 
+    local, _, domain = spec.rpartition("@")
     if name:
         probe = EmailMessage(policy=policy.SMTP)
-        candidate = Address(display_name=name, addr_spec=spec)
+        candidate = _Mailbox(display_name=name, username=local, domain=domain)
         try:
             probe["To"] = candidate
             back = message_from_bytes(probe.as_bytes(), policy=policy.default)["To"]
@@ -106,4 +128,23 @@ def _with_safe_name(name: str, spec: str) -> Address:
                 return candidate
         except (ValueError, TypeError, IndexError, email_errors.HeaderParseError):
             pass
-    return Address(addr_spec=spec)
+    return _Mailbox(username=local, domain=domain)
+
+
+def header_address(address: Address) -> str:
+    """The bare lower-cased address of a parsed header address (quotes around a local part
+    undone), to compare with what `parse_calendar_address` gives."""
+    return f"{address.username}@{address.domain}".lower()
+
+
+class _Mailbox(Address):
+    """An Address written with its local part quoted when that is not a dot-atom
+    (`"laszlo."@example.com`); any other address is written as headerregistry writes it."""
+
+    @property
+    def addr_spec(self) -> str:
+        """The address as written in a header."""
+        local = self.username
+        if local and "" in local.split("."):
+            return f'"{local}"@{self.domain}'  # the parser let no quote or backslash in
+        return super().addr_spec

@@ -24,7 +24,7 @@ from email.parser import BytesHeaderParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from agent.addresses import recipients
+from agent.addresses import header_address, recipients
 from agent.configuration.loader import Config, SmtpConfig
 from agent.errors import SourceError, TouchbaseError, UserError
 from agent.safe_text import one_line, printable, server_reply
@@ -281,16 +281,23 @@ def find_by_header(folder: mailbox.Maildir, name: str, value: str | None) -> lis
 
 def remove_mail_to(folder: mailbox.Maildir, address: str) -> int:
     """Delete the messages in `folder` addressed (To, Cc or Bcc) to `address`; how many."""
-    from email.utils import getaddresses
-
     wanted = address.strip().lower()
-    doomed = [key for key, headers in _headers(folder)
-              if any(spec.strip().lower() == wanted for _, spec in getaddresses(
-                  [str(v) for name in ("To", "Cc", "Bcc") for v in headers.get_all(name, [])]))]
+    doomed = [key for key, headers in _headers(folder) if wanted in _recipients_of(headers)]
     for key in doomed:
         with contextlib.suppress(KeyError, OSError):
             folder.remove(key)
     return len(doomed)
+
+
+def _recipients_of(headers: Message) -> set[str]:
+    """The bare lower-cased addresses in the To, Cc and Bcc headers (a quoted local part such
+    as `"laszlo."@example.com` read as `laszlo.@example.com`)."""
+    from email.utils import getaddresses
+
+    values = [v for name in ("To", "Cc", "Bcc") for v in headers.get_all(name, [])]
+    found = {spec.strip().lower() for _, spec in getaddresses([str(v) for v in values])}
+    found.update(header_address(a) for v in values for a in getattr(v, "addresses", ()))
+    return found
 
 
 def header_values(folder: mailbox.Maildir, name: str) -> set[str]:

@@ -37,7 +37,8 @@ def known_addresses(config: Config, store: Store) -> KnownAddresses:
             known.persons.add(rules.normalise(occ.organizer))
         for attendee in occ.attendees:
             address = rules.normalise(attendee.email)
-            (known.persons if attendee.kind == PERSON else known.facilities).add(address)
+            if address:  # a group or room given without an address names nobody
+                (known.persons if attendee.kind == PERSON else known.facilities).add(address)
     known.persons |= {rules.normalise(a) for a in mail_contacts.addresses(store)}
     known.persons -= known.facilities
     return known

@@ -170,8 +170,9 @@ def _instance_key(event: icalendar.Event) -> str:
 def _apply_reply(winner: icalendar.Event, reply: icalendar.Event) -> None:
     """Set the PARTSTAT of each attendee of `reply` on the same attendee of `winner`."""
     answers = {address_of(a): str(a.params.get("PARTSTAT", "")) for a in _attendees(reply)}
+    answers.pop("", None)  # an attendee without an address answers for nobody
     for attendee in _attendees(winner):
-        answer = answers.get(address_of(attendee))
+        answer = answers.get(address_of(attendee) or "-")
         if answer:
             attendee.params["PARTSTAT"] = answer
 

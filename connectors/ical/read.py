@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
-from agent.addresses import attendee_address
+from agent.addresses import attendee_address, parse_calendar_address
 from agent.model import AGENT_TAG_NAME, Attendee, Occurrence
 
 TAG_PROPERTY = "X-" + AGENT_TAG_NAME.upper()
@@ -21,6 +21,9 @@ _PARTSTAT = {
     "ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
     "NEEDS-ACTION": "needs-action", "DELEGATED": "declined",
 }
+RELAY_DOMAINS = ("imip.me.com",)
+"""Domains whose addresses stand for a person written in the EMAIL parameter (iCloud's invitation
+relay)."""
 _CUTYPE = {"INDIVIDUAL": "person", "ROOM": "room", "RESOURCE": "resource", "GROUP": "group"}
 
 
@@ -106,7 +109,9 @@ def to_occurrence(event: icalendar.Event, zone: ZoneInfo, resource: str = "",
 
 
 def attendees_of(event: icalendar.Event) -> Iterable[Attendee]:
-    """The ATTENDEE properties of `event`, normalised."""
+    """The ATTENDEE properties of `event`, normalised. An attendee whose value is no usable
+    address keeps its kind, role and name with an empty address: a group or a room given as a
+    `urn:uuid:` still is one (docs/rules.md)."""
     raw = event.get("ATTENDEE")
     if raw is None:
         return []
@@ -114,29 +119,41 @@ def attendees_of(event: icalendar.Event) -> Iterable[Attendee]:
     where = f"event {str(event.get('SUMMARY', ''))!r} ({event.get('UID', '')})"
     return [
         Attendee(
-            email=email,
+            email=address_of(item, where),
             name=_param(item, "CN"),
             response=_PARTSTAT.get(_param(item, "PARTSTAT").upper(), "needs-action"),
             kind=_CUTYPE.get(_param(item, "CUTYPE").upper() or "INDIVIDUAL", "person"),
             optional=_param(item, "ROLE").upper() in ("OPT-PARTICIPANT", "NON-PARTICIPANT"),
         )
-        for item in items if (email := address_of(item, where))
+        for item in items
     ]
 
 
 def address_of(value: object, where: str = "") -> str:
-    """The bare lower-cased address of a CAL-ADDRESS value ("" when it is not one address:
+    """The bare lower-cased address of a CAL-ADDRESS value ("" when it gives none:
     agent.addresses.parse_calendar_address decides, and names what it drops).
 
-    A value that is not a mailto: URI (Apple's servers write urn:uuid: principals) gives way to
-    the RFC 7986 EMAIL parameter when there is one.
+    The RFC 7986 EMAIL parameter is the person's address when the value is not a mailto: URI
+    (Apple's servers write urn:uuid: principals) or is a relay's (iCloud writes the organiser as
+    `mailto:2_...@imip.me.com;EMAIL=person@example.com`); otherwise it stands in only for a
+    value that is no usable address.
     """
     if value is None:
         return ""
     text = str(value).strip()
-    if not text.lower().startswith("mailto:"):
-        text = _param(value, "EMAIL") or text
-    return attendee_address(text, where or "calendar") or ""
+    email = _param(value, "EMAIL")
+    if not email:
+        return attendee_address(text, where or "calendar") or ""
+    own = parse_calendar_address(text) if text[:7].lower() == "mailto:" else None
+    if own is not None and not _relayed(own):
+        return own
+    return attendee_address(email, where or "calendar") or own or ""
+
+
+def _relayed(address: str) -> bool:
+    """True for an address of a relay that stands for a person (iCloud's imip.me.com)."""
+    domain = address.rpartition("@")[2]
+    return any(domain == relay or domain.endswith("." + relay) for relay in RELAY_DOMAINS)
 
 
 def as_aware(value: date | datetime, zone: ZoneInfo) -> tuple[datetime, bool]:
