@@ -27,7 +27,7 @@ import connectors.ics.connector as ics
 from agent.configuration.loader import load_config
 from agent.sources import open_connector
 from connectors.ical import read as ical
-from connectors.ics.blocks import normalise
+from connectors.ical.blocks import normalise
 from connectors.ics.chunks import _parse_together
 from connectors.ics.window import PAD, block_span, may_overlap
 from tests.helpers import calendar, people_json, run_cli, write_config

@@ -16,7 +16,7 @@ is not checked.
 The rules of reading (docs/rules.md): files are read whole, regular files only, up to
 `max_bytes` (`connectors.ics.files`); an input that is not one complete calendar fails the
 source and nothing of it is taken (`split_calendar`); the raw text is cut into events the way
-the parser reads it (`connectors.ics.blocks`); VTIMEZONEs of zones tzdata knows are not parsed
+the parser reads it (`connectors.ical.blocks`); VTIMEZONEs of zones tzdata knows are not parsed
 at all, and one that cannot be read only affects its own events (`connectors.ical.zones`).
 """
 from __future__ import annotations
@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 from agent.errors import SourceError
 from agent.model import Changes, Occurrence
 from connectors.base import Connector, ConnectorContext, Interval, Probe
+from connectors.ical.blocks import ParsedFile, ends_complete, normalise, split_blocks, starts_calendar
 from connectors.ical.zones import usable_timezones, used_zones
-from connectors.ics.blocks import ParsedFile, ends_complete, normalise, split_blocks, starts_calendar
 from connectors.ics.files import DEFAULT_MAX_BYTES, read_calendar_file
 from connectors.ics.inputs import InputReader, source_inputs
 from connectors.ics.window import may_overlap
@@ -195,7 +195,8 @@ class IcsConnector(Connector):
     def _parse_groups(self, timezones: bytes, groups: dict[str, list[bytes]], start: datetime,
                       end: datetime) -> tuple[Changes, list[str]]:
         """Parse and expand `groups` over [start, end) in chunks: worker processes when many."""
-        from connectors.ics.chunks import label, occurrence_from_row
+        from connectors.ical.groups import label
+        from connectors.ics.chunks import occurrence_from_row
 
         changes = Changes()
         bad: list[str] = []
@@ -276,7 +277,7 @@ def _worker_count(groups: int) -> int:
 
 def split_calendar(where: str | Path, data: bytes) -> ParsedFile:
     """Check that `data` is one whole calendar and cut it into its VTIMEZONE blocks and its
-    VEVENT blocks grouped by UID (`connectors.ics.blocks`).
+    VEVENT blocks grouped by UID (`connectors.ical.blocks`).
 
     `where` names the input in messages: a file, or a calendar address's scheme and host.
     Raises SourceError when the text is not iCalendar, or does not end with END:VCALENDAR (cut
@@ -309,7 +310,7 @@ def merge_groups(parsed: list[ParsedFile]) -> dict[str, list[bytes]]:
 def parse_group(timezones: bytes, blocks: list[bytes], context: ConnectorContext, zone: ZoneInfo,
                 uid: str) -> list[Occurrence]:
     """Parse and expand the events of one UID over the context's window."""
-    from connectors.ics.chunks import parse_group as parse_one
+    from connectors.ical.groups import parse_group as parse_one
 
     return parse_one(timezones, blocks, context, zone, uid)
 
