@@ -7,6 +7,7 @@ deterministic UID, so a retry finds the object instead of creating a second one.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -19,8 +20,11 @@ from agent.model import Changes, OwnEvent, SeriesSpec
 from agent.safe_text import address_label, server_reply, without_addresses
 from connectors.base import Connector, Interval
 from connectors.ical import read as ical
+from connectors.ical.objects import NotACalendar, Reading, read_calendar
 from connectors.ical.write import end_rrule, put_override, restamp, series_calendar, series_uid
 from connectors.secrets import password_origin, read_password
+
+log = logging.getLogger(__name__)
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -91,25 +95,32 @@ class CalDavConnector(Connector):
     def fetch_changes(self, state: dict) -> tuple[Changes, dict]:
         """Changed and removed objects per calendar since the stored sync tokens.
 
-        When any calendar's token has expired, the whole source is read again in full.
+        When any calendar's token has expired, the whole source is read again in full. Objects
+        are read as .ics files are (`connectors.ical.objects`); the events skipped in objects
+        that did not change since are still reported (kept in the state).
         """
         from caldav.lib import error
 
         window = [self.context.window_start.isoformat(), self.context.window_end.isoformat()]
-        tokens = state.get("tokens", {}) if state.get("window") == window else {}
+        known = state.get("window") == window
+        tokens = state.get("tokens", {}) if known else {}
         try:
             try:
-                return self._read_all(tokens), {"window": window, "tokens": self._new_tokens}
+                changes = self._read_all(tokens)
             except _TokenExpired:
-                return self._read_all({}), {"window": window, "tokens": self._new_tokens}
+                changes = self._read_all({})
         except error.DAVError as exc:
             raise SourceError(self.name, f"sync failed: {_said(exc)}") from None
         except OSError as exc:
             raise SourceError(self.name, f"network error: {_said(exc)}") from None
+        skipped = _still_skipped(state.get("skipped", {}) if known else {}, changes, self._skipped)
+        changes.skipped = [line for lines in skipped.values() for line in lines]
+        return changes, {"window": window, "tokens": self._new_tokens, "skipped": skipped}
 
     def _read_all(self, tokens: dict[str, str]) -> Changes:
         changes = Changes(full=not tokens)
         self._new_tokens: dict[str, str] = {}
+        self._skipped: dict[str, list[str]] = {}
         for calendar in self._connect():
             key = str(calendar.url)
             collection = self._collection(calendar, tokens.get(key))
@@ -135,29 +146,36 @@ class CalDavConnector(Connector):
             raise _TokenExpired() from None
 
     def _add_object(self, href: str, data: str, changes: Changes) -> None:
-        zone = ZoneInfo(self.context.timezone)
-        try:
-            parsed = icalendar.Calendar.from_ical(data)
-            items = ical.expand(parsed, self.context.window_start, self.context.window_end, zone)
-        except Exception as exc:  # noqa: BLE001 - a bad object is skipped and named
-            changes.skipped.append(f"{self.name}: skipped {href}: {str(exc).splitlines()[0][:200]}")
-            return
+        reading = self._read_object(href, data, self.context.window_start, self.context.window_end)
+        lines = [f"{self.name}: {line}" for line in reading.skipped]
+        if lines:
+            self._skipped[href] = lines
+        items = reading.all()
         for occ in items:
             occ.resource = href
         changes.upserts[href] = items
 
+    def _read_object(self, href: str, data: str, start: datetime, end: datetime) -> Reading:
+        """One object read as an .ics file is; one that is no calendar at all is skipped."""
+        try:
+            reading = read_calendar(href, data, start, end, self.context.timezone)
+        except NotACalendar as exc:
+            return Reading(skipped=[f"skipped {_object_name(href)}: {exc}"])
+        for note in reading.notes:
+            log.info("%s: %s: %s", self.name, _object_name(href), note)
+        return reading
+
     def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
         """The user's busy time in the chosen calendars (timed, not cancelled, not declined);
-        CalDAV shows nobody else's."""
+        CalDAV shows nobody else's. Objects are read as in a sync; a bad event is left out."""
         from caldav.lib import error
 
-        zone = ZoneInfo(self.context.timezone)
         result: list[Interval] = []
         try:
             for calendar in self._connect():
                 for obj in calendar.search(event=True, start=start, end=end):
-                    parsed = icalendar.Calendar.from_ical(obj.data)
-                    result.extend(ical.busy_intervals(parsed, start, end, zone, self.context.user_emails))
+                    reading = self._read_object(str(obj.url), obj.data or "", start, end)
+                    result.extend(ical.user_busy(reading.all(), start, end, self.context.user_emails))
         except error.DAVError as exc:
             raise SourceError(self.name, f"reading busy times failed: {_said(exc)}") from None
         except OSError as exc:
@@ -257,6 +275,20 @@ class CalDavConnector(Connector):
             return calendar.event_by_uid(uid)
         except error.NotFoundError:
             return None
+
+
+def _still_skipped(before: dict[str, list[str]], changes: Changes,
+                   now: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The skipped lines per object after `changes`: those of the objects read now (`now`), and
+    those of the objects neither read nor removed since (a full read starts afresh)."""
+    seen = set(changes.upserts) | set(changes.removed)
+    kept = {} if changes.full else {href: lines for href, lines in before.items() if href not in seen}
+    return {**kept, **now}
+
+
+def _object_name(href: str) -> str:
+    """How an object is named in a line: its name in the calendar, not the server's address."""
+    return urlparse(href).path.rstrip("/").rpartition("/")[2] or "an object"
 
 
 def _display_name(calendar: Any) -> str:

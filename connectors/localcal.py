@@ -21,9 +21,10 @@ import icalendar
 
 from agent.addresses import parse_calendar_address
 from agent.errors import SourceError
-from agent.model import OwnEvent, SeriesSpec
+from agent.model import Occurrence, OwnEvent, SeriesSpec
 from connectors.base import Interval
 from connectors.ical import read as ical
+from connectors.ical.objects import NotACalendar, read_calendar
 from connectors.ical.write import end_rrule, put_override, restamp, series_event, series_uid
 from connectors.ics.connector import IcsConnector
 
@@ -47,6 +48,7 @@ class LocalCalendar(IcsConnector):
     read_only = False
 
     _cache: tuple[tuple, icalendar.Calendar] | None = None  # (file signature, parsed) for reads
+    _reading: tuple[tuple, datetime, datetime, list[Occurrence]] | None = None  # for busy()
 
     @property
     def path(self) -> Path:
@@ -75,10 +77,28 @@ class LocalCalendar(IcsConnector):
         return result
 
     def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
-        """Occurrences in the file (touchbases written but perhaps not yet synced)."""
-        zone = ZoneInfo(self.context.timezone)
-        return [(occ.start, occ.end) for occ in ical.expand(self._load_cached(), start, end, zone)
-                if not occ.cancelled and not occ.all_day]
+        """Occurrences in the file (touchbases written but perhaps not yet synced), read as a
+        sync reads the file (`connectors.ical.objects`: a bad event is left out, not the file)."""
+        return [(occ.start, occ.end) for occ in self._read_span(start, end)
+                if not occ.cancelled and not occ.all_day and occ.start < end and occ.end > start]
+
+    def _read_span(self, start: datetime, end: datetime) -> list[Occurrence]:
+        """The file's occurrences over the sync window and [start, end); read again only when
+        the file changed or the span grew (healing asks for many short spans)."""
+        low = min(start, self.context.window_start)
+        high = max(end, self.context.window_end)
+        signature = self._signature()
+        cached = self._reading
+        if cached is not None and cached[0] == signature and cached[1] <= low and cached[2] >= high:
+            return cached[3]
+        try:
+            reading = read_calendar(str(self.path), self._read(self.path), low, high,
+                                    self.context.timezone)
+        except NotACalendar as exc:
+            raise SourceError(self.name, f"{self.path}: not a valid calendar file ({exc})") from None
+        occurrences = reading.all()
+        self._reading = (signature, low, high, occurrences)
+        return occurrences
 
     # --- writing -------------------------------------------------------------------------------
 

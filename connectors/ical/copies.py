@@ -11,6 +11,8 @@ the highest SEQUENCE that has a DTSTART wins; ties go to the later DTSTAMP, then
 copy; a METHOD:CANCEL or STATUS:CANCELLED copy with a SEQUENCE at least the winner's cancels it;
 REPLY, COUNTER, REFRESH and DECLINECOUNTER copies (attendee messages) never replace the
 organiser's event, but a REPLY at the winner's SEQUENCE or later sets its sender's PARTSTAT.
+Copies that all came with a METHOD other than PUBLISH or REQUEST (a stored CANCEL or REPLY and
+no organiser's event beside them) are not an event (`only_messages`).
 """
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ from connectors.ical.read import address_of
 METHOD_PROPERTY = "X-TOUCHBASE-METHOD"
 """Where the connector puts the METHOD of the VCALENDAR an event came from."""
 ATTENDEE_METHODS = ("REPLY", "COUNTER", "REFRESH", "DECLINECOUNTER")
-NEEDED = ("DTSTART", "RRULE", "RECURRENCE-ID")
+NEEDED = ("DTSTART", "DTEND", "DURATION", "RRULE", "RECURRENCE-ID")
+"""Properties a copy cannot be the event without, once given: its start, its end (busy time and
+length; a guessed end would be wrong either way), its rule and which instance it replaces."""
 SINGLE = ("UID", "DTSTART", "DTEND", "DURATION", "RECURRENCE-ID", "SEQUENCE", "DTSTAMP", "STATUS",
           "SUMMARY", "ORGANIZER")
 """Properties an event has once: of several, the first is used (as the pre-scan uses the first
@@ -65,6 +69,15 @@ def repair(event: icalendar.Event) -> tuple[str, list[str]]:
     if not problem:
         problem = _start_problem(event)
     return problem, notes
+
+
+def only_messages(events: Sequence[icalendar.Event]) -> str:
+    """A note when every copy is a scheduling message (CANCEL, REPLY, COUNTER...) and none the
+    organiser's event: such a group is not an event. "" otherwise."""
+    kinds = {method_of(event) for event in events}
+    if not events or "" in kinds:
+        return ""
+    return f"only {', '.join(sorted(kinds))} message(s), no organiser's event: not an event"
 
 
 def _start_problem(event: icalendar.Event) -> str:

@@ -21,7 +21,7 @@ from agent.model import Occurrence
 from connectors.ical import bounds
 from connectors.ical import read as ical
 from connectors.ical.bounds import TooSlow, series_problem, time_limit
-from connectors.ical.copies import repair, resolve_copies
+from connectors.ical.copies import only_messages, repair, resolve_copies
 
 if TYPE_CHECKING:
     from connectors.base import ConnectorContext
@@ -92,6 +92,9 @@ def read_events(zones: list, events: list, start: datetime, end: datetime,
                 zone: ZoneInfo) -> tuple[list[Occurrence], list[str]]:
     """The occurrences in [start, end) of one UID's parsed copies, and notes on what was
     repaired or left out; raises GroupError when nothing of it can be counted."""
+    messages = only_messages(events)
+    if messages:
+        return [], [messages]
     problems: list[str] = []
     notes: list[str] = []
     for event in events:
@@ -101,9 +104,7 @@ def read_events(zones: list, events: list, start: datetime, end: datetime,
     winners, merged = resolve_copies(events, problems)
     notes += merged
     if not winners:
-        if any(problems):
-            raise GroupError(next(p for p in problems if p))
-        return [], notes + ["only attendee messages (REPLY, COUNTER), no organiser's event: ignored"]
+        raise GroupError(next((p for p in problems if p), "no usable copy"))
     calendar = icalendar.Calendar()
     calendar.add("VERSION", "2.0")
     calendar.subcomponents.extend(zones)

@@ -40,12 +40,6 @@ def expand(calendar: icalendar.Calendar, start: datetime, end: datetime,
     return result
 
 
-def busy_intervals(calendar: icalendar.Calendar, start: datetime, end: datetime, zone: ZoneInfo,
-                   user_emails: Iterable[str]) -> list[tuple[datetime, datetime]]:
-    """The user's busy time in `calendar` over [start, end) (see `user_busy`)."""
-    return user_busy(expand(calendar, start, end, zone), start, end, user_emails)
-
-
 def user_busy(occurrences: Iterable[Occurrence], start: datetime, end: datetime,
               user_emails: Iterable[str]) -> list[tuple[datetime, datetime]]:
     """(start, end) of the occurrences overlapping [start, end) that make the user busy: timed,
