@@ -144,7 +144,13 @@ class _Mailbox(Address):
     @property
     def addr_spec(self) -> str:
         """The address as written in a header."""
-        local = self.username
-        if local and "" in local.split("."):
-            return f'"{local}"@{self.domain}'  # the parser let no quote or backslash in
-        return super().addr_spec
+        return written_address(self) if self.username else super().addr_spec
+
+
+def written_address(address: Address) -> str:
+    """How `address` is written in a header or an SMTP envelope: its local part quoted when it
+    is not a dot-atom (`"laszlo."@example.com`, RFC 5322 3.4.1 and RFC 5321 4.1.2)."""
+    local = address.username
+    if local and "" in local.split("."):
+        return f'"{local}"@{address.domain}'  # the parser let no quote or backslash in
+    return Address.addr_spec.fget(address)  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ from email.parser import BytesHeaderParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from agent.addresses import header_address, recipients
+from agent.addresses import header_address, recipients, written_address
 from agent.configuration.loader import Config, SmtpConfig
 from agent.errors import SourceError, TouchbaseError, UserError
 from agent.safe_text import one_line, printable, server_reply
@@ -289,6 +289,14 @@ def remove_mail_to(folder: mailbox.Maildir, address: str) -> int:
     return len(doomed)
 
 
+def envelope_to(message: Message) -> list[str]:
+    """The SMTP recipients of `message`: every To, Cc and Bcc address as written in the header
+    (smtplib would write a quoted local part such as `"laszlo."@example.com` unquoted)."""
+    message = message_from_bytes(message.as_bytes(policy=policy.SMTP), policy=policy.default)
+    values = [v for name in ("To", "Cc", "Bcc") for v in message.get_all(name, [])]
+    return [written_address(a) for v in values for a in getattr(v, "addresses", ())]
+
+
 def _recipients_of(headers: Message) -> set[str]:
     """The bare lower-cased addresses in the To, Cc and Bcc headers (a quoted local part such
     as `"laszlo."@example.com` read as `laszlo.@example.com`)."""
@@ -347,7 +355,7 @@ def smtp_send(config: Config, message: EmailMessage,
         try:
             if cfg.username:
                 client.login(cfg.username, password)
-            refused = client.send_message(message, from_addr=sender)
+            refused = client.send_message(message, from_addr=sender, to_addrs=envelope_to(message))
             if on_accepted is not None:
                 on_accepted()
         finally:

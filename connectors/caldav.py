@@ -8,7 +8,7 @@ deterministic UID, so a retry finds the object instead of creating a second one.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
@@ -26,6 +26,7 @@ from connectors.secrets import password_origin, read_password
 
 log = logging.getLogger(__name__)
 
+_MARGIN = timedelta(days=1)
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -173,7 +174,11 @@ class CalDavConnector(Connector):
         result: list[Interval] = []
         try:
             for calendar in self._connect():
-                for obj in calendar.search(event=True, start=start, end=end):
+                # The server picks the objects (a day wider: it may place floating times in
+                # another zone); the library must not parse them (post_filter=False): its
+                # strict parse fails on what the lenient reader reads.
+                for obj in calendar.search(event=True, start=start - _MARGIN, end=end + _MARGIN,
+                                           post_filter=False):
                     reading = self._read_object(str(obj.url), obj.data or "", start, end)
                     result.extend(ical.user_busy(reading.all(), start, end, self.context.user_emails))
         except error.DAVError as exc:

@@ -77,10 +77,10 @@ class LocalCalendar(IcsConnector):
         return result
 
     def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:
-        """Occurrences in the file (touchbases written but perhaps not yet synced), read as a
+        """The user's busy time in the file (touchbases written but perhaps not yet synced):
+        timed, not cancelled, not declined, as for every source (`ical.user_busy`); read as a
         sync reads the file (`connectors.ical.objects`: a bad event is left out, not the file)."""
-        return [(occ.start, occ.end) for occ in self._read_span(start, end)
-                if not occ.cancelled and not occ.all_day and occ.start < end and occ.end > start]
+        return ical.user_busy(self._read_span(start, end), start, end, self.context.user_emails)
 
     def _read_span(self, start: datetime, end: datetime) -> list[Occurrence]:
         """The file's occurrences over the sync window and [start, end); read again only when

@@ -5,6 +5,8 @@ editable install elsewhere points to.
 
 The servers the tests talk to, all on 127.0.0.1, are fixtures here and nowhere else:
 `radicale_base` (one Radicale for the whole run) with `dav_calendar` (a fresh calendar per test),
+`caldav_emulator` (a permissive CalDAV server that stores bytes Radicale would refuse),
+`calendar_server` (a plain HTTP server publishing calendars at addresses),
 `smtp_server` (aiosmtpd, run in a `with` block) with `smtp_tls`, `google` (the Google Calendar
 emulator) with `fast_retries`, `graph` (the Microsoft Graph emulator), and `dovecot` (one real
 Dovecot IMAP server per run) with `imap_user` (a fresh, empty mailbox per test). Plain builders stay in
@@ -19,6 +21,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from tests.fakes.caldav_server import CalDavServer
+from tests.fakes.calendar_server import CalendarServer
 from tests.fakes.google_api import GoogleEmulator
 from tests.fakes.graph_api import GraphFake
 from tests.fakes.imap_server import Dovecot
@@ -58,6 +62,27 @@ def dav_calendar(radicale_base: str, request: pytest.FixtureRequest,
     work = fresh_calendar(radicale_base, name)
     yield DavCalendar(radicale_base, work, name)
     work.delete()
+
+
+@pytest.fixture
+def caldav_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[CalDavServer]:
+    """A started permissive CalDAV server (tests/fakes/caldav_server.py) with one calendar,
+    segment "work" shown as "Work"; its password is in $TOUCHBASE_CALDAV_PASSWORD."""
+    from tests.fakes.caldav_server import PASSWORD as EMULATOR_PASSWORD
+
+    monkeypatch.setenv("TOUCHBASE_CALDAV_PASSWORD", EMULATOR_PASSWORD)
+    server = CalDavServer().start()
+    server.calendar("work", "Work")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def calendar_server() -> Iterator[CalendarServer]:
+    """A started HTTP server publishing calendars at addresses on 127.0.0.1."""
+    server = CalendarServer().start()
+    yield server
+    server.stop()
 
 
 # --- SMTP: aiosmtpd ----------------------------------------------------------------------------

@@ -43,6 +43,16 @@ AFTER = "2026-10-05T10:45:00+02:00"
     ("urn:uuid:4f2a", None),
     ("mailto:", None),
     ("", None),
+    # Google exports local parts with stray dots: nothing unsafe in them, so they are addresses.
+    ("mailto:Laszlo.@Acme.example", "laszlo.@acme.example"),
+    ("la..szlo@acme.example", "la..szlo@acme.example"),
+    (".laszlo@acme.example", ".laszlo@acme.example"),
+    ("..@acme.example", None),
+    ("laszlo.@acme..example", None),
+    ("laszlo.@acme.example.", None),
+    ("laszlo.,victor@acme.example", None),
+    ('laszlo."@acme.example', None),
+    ("laszlo.@evil.example@acme.example", None),
 ])
 def test_one_parser_gives_exactly_one_address_or_none(value, expected):
     assert parse_calendar_address(value) == expected
@@ -128,3 +138,31 @@ def test_google_and_outlook_mapping_use_the_one_parser():
                            {"emailAddress": {"address": "bob@acme.example", "name": "Bob"}}]}
     occ = outlook_occurrence(graph, BERLIN, ["me@acme.example"])
     assert [a.email for a in occ.attendees] == [BOB] and occ.organizer == ""
+
+
+def test_a_dotted_local_part_is_quoted_in_headers_and_mailed_to_that_mailbox(tmp_path, smtp_server):
+    from agent.mail import enqueue, envelope_to, flush_outgoing, new_message, remove_mail_to
+    from tests.helpers import write_config
+    from tests.mail_helpers import opened
+
+    with smtp_server("none") as server:
+        config_path = write_config(tmp_path, [], extra=(
+            '[smtp]\nhost = "127.0.0.1"\n'
+            f'port = {server.port}\nsecurity = "none"\nusername = ""\n'))
+        with opened(config_path) as (config, store):
+            message = new_message(config, to=[("Laszlo Kovacs", "laszlo.@acme.example"),
+                                              ("", "la..szlo@acme.example")],
+                                  subject="Thanks", text="x", kind="test")
+            assert str(message["To"]) == 'Laszlo Kovacs <"laszlo."@acme.example>, "la..szlo"@acme.example'
+            enqueue(store, message, "test", "smtp", datetime(2026, 10, 5, tzinfo=BERLIN))
+            assert flush_outgoing(config, store, datetime(2026, 10, 5, tzinfo=BERLIN)) == 1
+    assert envelope_to(message) == ['"laszlo."@acme.example', '"la..szlo"@acme.example']
+    (received,) = server.received  # aiosmtpd gives the mailbox of RCPT TO:<"laszlo."@...> bare
+    assert received.rcpt_tos == ["laszlo.@acme.example", "la..szlo@acme.example"]
+    back = received.message["To"].addresses
+    assert [(a.display_name, a.username, a.domain) for a in back] == [
+        ("Laszlo Kovacs", "laszlo.", "acme.example"), ("", "la..szlo", "acme.example")]
+    import mailbox
+    folder = mailbox.Maildir(tmp_path / "box", create=True)
+    folder.add(message.as_bytes())
+    assert remove_mail_to(folder, "laszlo.@acme.example") == 1  # `forget` finds it quoted

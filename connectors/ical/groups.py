@@ -10,7 +10,6 @@ out, not the event).
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -20,6 +19,7 @@ import icalendar
 from agent.model import Occurrence
 from connectors.ical import bounds
 from connectors.ical import read as ical
+from connectors.ical.blocks import top_level_value
 from connectors.ical.bounds import TooSlow, series_problem, time_limit
 from connectors.ical.copies import only_messages, repair, resolve_copies
 
@@ -148,6 +148,5 @@ def reason(exc: Exception) -> str:
 
 def label(uid: str, blocks: list[bytes]) -> str:
     """How a skipped event is named: its title and UID."""
-    summary = re.search(rb"^SUMMARY[;:]([^\r\n]*)", blocks[0], re.M | re.I)
-    title = summary.group(1).decode("utf-8", "replace").split(":")[-1] if summary else ""
+    title = top_level_value(blocks[0], b"SUMMARY") or ""  # `Canceled: Erik / me` whole
     return f"{title!r} (UID {uid})" if title else f"UID {uid}"
