@@ -105,6 +105,24 @@ class Dovecot:
         finally:
             conn.logout()
 
+    def fill(self, user: str, messages: list[tuple[str, bytes]]) -> None:
+        """Write many (folder, raw) messages straight into a fresh user's Maildir, much faster
+        than APPEND ("Sent" means the \\Sent folder); Dovecot indexes them on first access."""
+        from connectors.mail.imap_names import encode_name
+
+        base = self.folder / "mail" / user / "Maildir"
+        for n, (folder, raw) in enumerate(messages):
+            box = base if folder == "INBOX" else base / f".{encode_name(SENT_NAME if folder == 'Sent' else folder)}"
+            for sub in ("cur", "new", "tmp"):
+                (box / sub).mkdir(parents=True, exist_ok=True)
+            (box / "cur" / f"{1700000000 + n}.M{n}P1.test:2,").write_bytes(raw)
+        if os.geteuid() == 0:
+            owner = self._mail_ids()
+            for root, dirs, files in os.walk(self.folder / "mail" / user):
+                for name in [root, *(os.path.join(root, d) for d in dirs),
+                             *(os.path.join(root, f) for f in files)]:
+                    os.chown(name, *owner)
+
     def fetch_counts(self, user: str) -> list[tuple[int, int]]:
         """(messages whose headers, whose bodies were fetched) for each logout of `user`."""
         text = (self.folder / "dovecot.log").read_text(errors="replace")
