@@ -109,6 +109,7 @@ class OwnEvent:
     title: str = ""
     start: datetime | None = None
     ended: bool = False
+    organizer: str = ""  # as the event names it, where the tag travels with it (iCalendar data)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from agent.planning.planner import heal_after_sync  # noqa: E402
 from agent.storage.store import Store  # noqa: E402
 
 GOAL_SECONDS = 0.2
+KEY = b"bench-installation-key-32-bytes!"
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 10, 5, 7, 30, tzinfo=ZONE)  # a Monday
 
@@ -41,7 +42,7 @@ def series_rows(colleagues: int) -> list[tb.Touchbase]:
     for i in range(colleagues):
         email = f"person{i}@acme.example"
         first = datetime(2026, 9, 7, 16, 0, tzinfo=ZONE) + timedelta(days=i % 5)
-        rows.append(tb.Touchbase(series_id=tb.series_id_for(email, 1), email=email, state=tb.ACTIVE,
+        rows.append(tb.Touchbase(series_id=tb.series_id_for(KEY, email, 1), email=email, state=tb.ACTIVE,
                                  created_at=NOW - timedelta(days=30), target="work",
                                  event_id=f"ev-{i}", start=first, rrule="FREQ=WEEKLY;BYDAY=MO"))
     return rows

@@ -315,6 +315,7 @@ def _own_events(href: str, data: str) -> list[OwnEvent]:
             event_id=href, tag=tag, series_id=str(event.get("UID", "")).split("@")[0],
             title=str(event.get("SUMMARY", "")), start=event.decoded("DTSTART"),
             ended=bool(rule and rule.get("UNTIL")) or str(event.get("STATUS", "")).upper() == "CANCELLED",
+            organizer=ical.address_of(event.get("ORGANIZER")),
         ))
     return result
 

@@ -11,6 +11,7 @@ from agent.digest.morning import build_digest
 from agent.planning import touchbases as tb
 from agent.planning.planner import Planner
 from agent.ratings import pause
+from agent.storage.installation_key import installation_key
 from tests.helpers import USER, Ev, calendar, run_cli, write_config
 from tests.mail_helpers import opened, outbox_mail, parts
 
@@ -60,8 +61,9 @@ def keys(digest) -> list[str]:
 
 def book(config_path: Path, email: str, state: str = tb.ACTIVE) -> None:
     """A touchbase row as the planner records it."""
-    with opened(config_path) as (_, store):
-        tb.save(store, tb.Touchbase(series_id=tb.series_id_for(email, 1), email=email, state=state,
+    with opened(config_path) as (config, store):
+        series_id = tb.series_id_for(installation_key(config.data_dir), email, 1)
+        tb.save(store, tb.Touchbase(series_id=series_id, email=email, state=state,
                                     created_at=NOW_DT - timedelta(days=3), target="touchbase-local"))
 
 

@@ -15,6 +15,7 @@ from agent.landscape.reconnect_block import DESCRIPTION, block_id, ensure_reconn
 from agent.model import AGENT_TAG_NAME
 from agent.planning import touchbases as tb
 from agent.storage import own_series
+from agent.storage.installation_key import installation_key
 from agent.storage.store import Store
 from connectors.ical.read import TAG_PROPERTY, address_of
 from tests.fakes.google_setup import google_config
@@ -38,6 +39,10 @@ def _local_setup(tmp_path: Path, extra: str) -> Path:
     work = tmp_path / "work.ics"
     write_calendar(work, [event for who in COLLEAGUES for event in drifting(who, _at(THURSDAY))])
     return write_config(tmp_path, [work], extra=extra)
+
+
+def _key(config_path: Path) -> bytes:
+    return installation_key(load_config(config_path).data_dir)
 
 
 def _run(config_path: Path, now: str) -> str:
@@ -73,7 +78,7 @@ def test_local_file_gets_one_weekly_block_and_the_touchbases_still_fill_max_acti
     _run(config_path, FRIDAY)
 
     (block,) = _blocks_in_file(config_path)
-    series_id = block_id(USER)
+    series_id = block_id(_key(config_path), USER)
     assert str(block[TAG_PROPERTY]) == series_id and str(block["UID"]) == f"{series_id}@touchbase.local"
     assert str(block["SUMMARY"]) == "Reconnect hour" and str(block["DESCRIPTION"]) == DESCRIPTION
     assert block["RRULE"].to_ical() == b"FREQ=WEEKLY;BYDAY=FR"
@@ -135,7 +140,7 @@ def test_turned_on_again_writes_a_new_block(tmp_path):
     live = [b for b in blocks if "UNTIL" not in b["RRULE"]]
     assert len(blocks) == 2 and len(live) == 1
     assert live[0].decoded("DTSTART") == datetime(2026, 12, 25, 9, 0, tzinfo=BERLIN)
-    assert str(live[0][TAG_PROPERTY]) == block_id(USER, 2)
+    assert str(live[0][TAG_PROPERTY]) == block_id(_key(config_path), USER, 2)
 
 
 def test_a_block_the_user_deleted_is_never_written_again(tmp_path):
@@ -167,7 +172,8 @@ def test_an_interrupted_write_is_found_by_its_tag_not_written_twice(tmp_path):
     assert ensure_reconnect_block(config, store, _at(FRIDAY))[0].startswith(
         "reconnect hour found after an interrupted write")
     assert ensure_reconnect_block(config, store, _at(FRIDAY)) == []
-    assert [(b.state, b.event_id) for b in load_blocks(store)] == [("active", f"{block_id(USER)}@touchbase.local")]
+    uid = f"{block_id(_key(config_path), USER)}@touchbase.local"
+    assert [(b.state, b.event_id) for b in load_blocks(store)] == [("active", uid)]
     assert len(_blocks_in_file(config_path)) == 1
     store.close()
 
@@ -249,7 +255,10 @@ def test_caldav_gets_one_weekly_block_without_attendees(tmp_path, dav_calendar):
 
 def test_a_store_from_before_the_unified_table_keeps_its_blocks_and_touchbases(tmp_path):
     """m008 moves `own_blocks` into `own_series` (kind reconnect_block) and keeps the touchbases:
-    a block the user deleted stays deleted (never written again), a touchbase stays active."""
+    a block the user deleted stays deleted (never written again), a touchbase stays active; both
+    under the ids made before the installation key (unkeyed hashes), which keep working."""
+    import hashlib
+
     import sqlite_utils
 
     from agent.storage.store import migrations
@@ -259,10 +268,12 @@ def test_a_store_from_before_the_unified_table_keeps_its_blocks_and_touchbases(t
     config.store_path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(config.store_path)
     migrations.apply(db, stop_before="m008_own_series")
-    db["own_blocks"].insert({"series_id": block_id(USER), "kind": "reconnect-hour", "target": "local",
+    legacy_block = "reconnect-hour-" + hashlib.sha256(USER.encode()).hexdigest()[:24]
+    legacy_series = "tb-" + hashlib.sha1(b"alice@acme.example#1").hexdigest()[:24]
+    db["own_blocks"].insert({"series_id": legacy_block, "kind": "reconnect-hour", "target": "local",
                              "state": "deleted", "created_at": "2026-11-02T08:00:00+00:00",
                              "ended_at": "2026-11-20T08:00:00+00:00", "title": "Reconnect hour"})
-    db["touchbases"].insert({"series_id": tb.series_id_for("alice@acme.example", 1), "email": "alice@acme.example",
+    db["touchbases"].insert({"series_id": legacy_series, "email": "alice@acme.example",
                              "target": "local", "state": "active", "created_at": "2026-11-01T08:00:00+00:00",
                              "declines": 1, "start": "2026-11-10T09:00:00+00:00", "rrule": "FREQ=MONTHLY"})
     db.conn.close()
@@ -271,11 +282,11 @@ def test_a_store_from_before_the_unified_table_keeps_its_blocks_and_touchbases(t
         assert "own_blocks" not in store.db.table_names() and "touchbases" not in store.db.table_names()
         (block,) = load_blocks(store)
         assert (block.series_id, block.kind, block.state, block.email) == (
-            block_id(USER), own_series.RECONNECT_BLOCK, "deleted", "")
+            legacy_block, own_series.RECONNECT_BLOCK, "deleted", "")
         assert block.ended_at == _at("2026-11-20T09:00:00+01:00")
         (touchbase,) = tb.load(store)
-        assert (touchbase.email, touchbase.state, touchbase.declines, touchbase.kind) == (
-            "alice@acme.example", "active", 1, own_series.TOUCHBASE)
+        assert (touchbase.series_id, touchbase.email, touchbase.state, touchbase.declines, touchbase.kind) == (
+            legacy_series, "alice@acme.example", "active", 1, own_series.TOUCHBASE)
         assert ensure_reconnect_block(config, store, _at(FRIDAY)) == []  # deleted by you: not written again
         assert not config.local_calendar_path.exists()  # nothing written
     finally:

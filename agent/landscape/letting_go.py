@@ -8,6 +8,7 @@ from agent.addresses import normalise_email
 from agent.configuration.loader import Config, SourceConfig
 from agent.errors import TouchbaseError
 from agent.planning import touchbases as tb
+from agent.planning.provenance import Provenance
 from agent.planning.readback import own_by_series
 from agent.planning.targets import source_named, where_written
 from agent.ratings import let_go, resume
@@ -83,7 +84,7 @@ def _end_in(config: Config, source: SourceConfig, rows: list[tb.Touchbase], wher
             now: datetime, ended: set[str] | None = None) -> list[str]:
     connector = open_connector(config, source, now)
     try:
-        own = own_by_series(connector.find_own_events())
+        own = own_by_series(connector.find_own_events(), Provenance.of(config))
         lines = []
         for row in rows:
             event = own.get(row.series_id)

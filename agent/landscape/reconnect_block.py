@@ -15,17 +15,19 @@ it is never written again).
 """
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, time, timedelta
 
 from agent.configuration.loader import WEEKDAYS, Config, SourceConfig
 from agent.errors import ConfigError
 from agent.model import OwnEvent, SeriesSpec
 from agent.planning import readback
+from agent.planning.provenance import Provenance
 from agent.planning.readback import calendar_says, own_by_series
 from agent.planning.slots import DAY_NAMES
 from agent.planning.targets import WriteTargets, configured_source, target_source, where_written
+from agent.planning.touchbases import keyed_digest
 from agent.storage import own_series
+from agent.storage.installation_key import installation_key
 from agent.storage.own_series import BOOKED, DELETED, ENDED, PENDING, RECONNECT_BLOCK, OwnSeries
 from agent.storage.store import Store
 from connectors.base import Connector
@@ -41,9 +43,10 @@ Block = OwnSeries
 """The reconnect hour is an own series of kind `reconnect_block`, with nobody invited."""
 
 
-def block_id(email: str, number: int = 1) -> str:
-    """The deterministic series id of the user's `number`th reconnect hour (also the UID stem)."""
-    digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:24]
+def block_id(key: bytes, email: str, number: int = 1) -> str:
+    """The series id of the user's `number`th reconnect hour (also the UID stem): the same on
+    every run of this installation, not predictable without its key."""
+    digest = keyed_digest(key, email.strip().lower())
     return f"{ID_PREFIX}-{digest}" + (f"-{number}" if number > 1 else "")
 
 
@@ -127,9 +130,10 @@ class _Keeper:
     def _new_row(self) -> Block:
         taken = {row.series_id for row in self.rows}
         number = len(self.rows) + 1
-        while block_id(self.config.user.email, number) in taken:
+        key = installation_key(self.config.data_dir)
+        while block_id(key, self.config.user.email, number) in taken:
             number += 1
-        block = Block(series_id=block_id(self.config.user.email, number), email="", state=PENDING,
+        block = Block(series_id=block_id(key, self.config.user.email, number), email="", state=PENDING,
                       created_at=self.now, target=target_source(self.config).name, title=TITLE,
                       kind=RECONNECT_BLOCK)
         self.rows.append(block)
@@ -203,7 +207,8 @@ class _Keeper:
             frequency="weekly")
 
     def _own(self, source: SourceConfig, block: Block) -> OwnEvent | None:
-        return own_by_series(self._connector(source).find_own_events()).get(block.series_id)
+        return own_by_series(self._connector(source).find_own_events(),
+                             Provenance.of(self.config)).get(block.series_id)
 
     def _describe(self, block: Block) -> str:
         start = (block.start or self.now).astimezone(self.config.zone)

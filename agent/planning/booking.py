@@ -233,6 +233,7 @@ class Booking:
         rows = self.run.rows
         taken = {row.series_id for row in rows}
         number = sum(1 for row in rows if row.email == email) + 1
-        while tb.series_id_for(email, number) in taken:
+        key = self.run.key
+        while tb.series_id_for(key, email, number) in taken:
             number += 1
-        return tb.series_id_for(email, number)
+        return tb.series_id_for(key, email, number)

@@ -105,7 +105,8 @@ class Healer:
             return []
         low, high = self.window()
         ids = [key for row in rows for key in (row.series_id, row.event_id)]
-        synced = occurrences_by_series(self.run.store.tagged_occurrences(ids, low - timedelta(days=1), high), rows)
+        synced = occurrences_by_series(self.run.store.tagged_occurrences(ids, low - timedelta(days=1), high),
+                                       rows, self.run.provenance)
         result = []
         for row in rows:
             result += self._instances_of(row, synced.get(row.series_id, []), low, high)
@@ -148,7 +149,7 @@ class Healer:
         """True when a later instance of the series is not declined: the colleague declined this
         one, not the series."""
         ids = [inst.row.series_id, inst.row.event_id]
-        synced = occurrences_by_series(self.run.store.tagged_occurrences(ids), [inst.row])
+        synced = occurrences_by_series(self.run.store.tagged_occurrences(ids), [inst.row], self.run.provenance)
         declined = declined_starts(synced.get(inst.row.series_id, []), inst.row.email, self.run.rules)
         return not counts_as_series(declined, inst.start)
 

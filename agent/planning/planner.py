@@ -24,6 +24,7 @@ from agent.planning import touchbases as tb
 from agent.planning.booking import Booking
 from agent.planning.cadence_change import CadenceChange
 from agent.planning.healing import Healer
+from agent.planning.provenance import Provenance
 from agent.planning.readback import count_declines, occurrences_by_series
 from agent.planning.report import PlannerReport
 from agent.planning.series_readback import ReadBack
@@ -87,8 +88,8 @@ def new_declines_synced(config: Config, store: Store, now: datetime) -> bool:
     if not live:
         return False
     ids = [key for row in live for key in (row.series_id, row.event_id) if key]
-    synced = occurrences_by_series(store.tagged_occurrences(ids), live)
     rules, moved = MeetingRules(config), moves.load(store)
+    synced = occurrences_by_series(store.tagged_occurrences(ids), live, Provenance(rules, config.zone, moved))
     return any(
         count_declines(synced.get(row.series_id, []), row.email, rules, now,
                        moves.moved_starts(moved, row.series_id))[0] > row.declines

@@ -2,8 +2,10 @@
 
 Declines are counted per occurrence from every synced copy of a series (the write target, or the
 user's own calendar after an import), matched by the agent's tag, by UID or by the backend's
-series id. What counts toward `decline_limit` is documented in docs/touchbases.md: declines of
-the series and of instances the agent already moved (single declines are healed instead).
+series id, and believed only as `agent.planning.provenance` says (organised by the user; outside
+the write target, the series as stored). What counts toward `decline_limit` is documented in
+docs/touchbases.md: declines of the series and of instances the agent already moved (single
+declines are healed instead).
 """
 from __future__ import annotations
 
@@ -13,17 +15,19 @@ from datetime import datetime
 
 from agent.inference import MeetingRules
 from agent.model import Occurrence, OwnEvent
+from agent.planning.provenance import Provenance
 from agent.storage.own_series import PENDING, OwnSeries
 
 WRITTEN, UNWRITTEN, GONE, ENDED_THERE, RUNNING = "written", "unwritten", "gone", "ended-there", "running"
 
 
-def own_by_series(events: Iterable[OwnEvent]) -> dict[str, OwnEvent]:
-    """The backend's own events keyed by series id (the tag when the backend keeps no id)."""
+def own_by_series(events: Iterable[OwnEvent], provenance: Provenance) -> dict[str, OwnEvent]:
+    """The backend's own events keyed by series id (the tag when the backend keeps no id);
+    an event another organiser sent with the agent's tag is not among them."""
     result: dict[str, OwnEvent] = {}
     for event in events:
         key = event.series_id or event.tag
-        if key and (key not in result or result[key].ended and not event.ended):
+        if key and provenance.own_event(event) and (key not in result or result[key].ended and not event.ended):
             result[key] = event
     return result
 
@@ -50,21 +54,28 @@ def series_keys(row: OwnSeries) -> set[str]:
     return keys
 
 
-def occurrences_by_series(occurrences: Iterable[Occurrence],
-                          rows: list[OwnSeries]) -> dict[str, list[Occurrence]]:
-    """Synced occurrences grouped under the series id of the row they belong to."""
-    lookup: dict[str, str] = {}
+def occurrences_by_series(occurrences: Iterable[Occurrence], rows: list[OwnSeries],
+                          provenance: Provenance) -> dict[str, list[Occurrence]]:
+    """Synced occurrences grouped under the series id of the row they belong to: only the
+    copies `provenance` believes (a stranger's event carrying the series' UID or tag is left out)."""
+    lookup: dict[str, OwnSeries] = {}
     for row in rows:
         for key in series_keys(row):
-            lookup[key] = row.series_id
+            lookup[key] = row
     grouped: dict[str, list[Occurrence]] = defaultdict(list)
     for occ in occurrences:
-        for key in (occ.tag, occ.series_id, occ.resource, _uid_stem(occ.series_id),
-                    _uid_stem(occ.resource)):
-            if key and key in lookup:
-                grouped[lookup[key]].append(occ)
-                break
+        match = _row_of(occ, lookup)
+        if match is not None and provenance.believes(occ, match):
+            grouped[match.series_id].append(occ)
     return grouped
+
+
+def _row_of(occ: Occurrence, lookup: dict[str, OwnSeries]) -> OwnSeries | None:
+    """The row whose ids `occ` carries (tag, series id, resource, or their UID stems)."""
+    for key in (occ.tag, occ.series_id, occ.resource, _uid_stem(occ.series_id), _uid_stem(occ.resource)):
+        if key and key in lookup:
+            return lookup[key]
+    return None
 
 
 def count_declines(occurrences: Iterable[Occurrence], colleague: str, rules: MeetingRules,

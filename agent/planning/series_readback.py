@@ -36,7 +36,7 @@ class ReadBack:
         if not live:
             return
         ids = [key for row in live for key in (row.series_id, row.event_id) if key]
-        synced = occurrences_by_series(run.store.tagged_occurrences(ids), live)
+        synced = occurrences_by_series(run.store.tagged_occurrences(ids), live, run.provenance)
         for target in sorted({row.target for row in live}):
             group = [row for row in live if row.target == target]
             source = run.source_named(target)
@@ -46,7 +46,7 @@ class ReadBack:
                 continue
             try:
                 connector = run.connector(source)
-                own = own_by_series(connector.find_own_events())
+                own = own_by_series(connector.find_own_events(), run.provenance)
                 for row in group:
                     self._reconcile(row, own.get(row.series_id), connector, synced.get(row.series_id, []))
             except SourceError as exc:

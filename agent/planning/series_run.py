@@ -16,6 +16,7 @@ from agent.configuration.loader import Config, SourceConfig
 from agent.inference import MeetingRules
 from agent.planning import slots
 from agent.planning import touchbases as tb
+from agent.planning.provenance import Provenance
 from agent.planning.readback import occurrences_by_series
 from agent.planning.recurrence import cadence_for, cadence_of
 from agent.planning.report import PlannerReport
@@ -23,6 +24,7 @@ from agent.planning.targets import OpenConnector, WriteTargets, configured_sourc
 from agent.sources import open_connector
 from agent.storage import instance_moves as moves
 from agent.storage import people_records
+from agent.storage.installation_key import installation_key
 from agent.storage.store import Store
 from connectors.base import Connector
 
@@ -47,11 +49,21 @@ class RunState:
         self.rows = tb.load(store)
         self.people = people_records.all_records(store)
         self.moves = moves.load(store)
+        self.provenance = Provenance(self.rules, config.zone, self.moves)
+        """Which events are the agent's own (what a stranger cannot forge)."""
         self.taken: list[slots.Interval] = []
         """Slots booked, planned or healed into in this run."""
         self.recadenced: list[str] = []
         """Colleagues whose series ended for a new cadence (booked again on the new rule)."""
         self._load: slots.DayLoad | None = None
+        self._key: bytes | None = None
+
+    @property
+    def key(self) -> bytes:
+        """The installation's key for new series ids (read, or created, on first need)."""
+        if self._key is None:
+            self._key = installation_key(self.config.data_dir)
+        return self._key
 
     def finish(self) -> None:
         """Close connectors; re-read the local calendar file when this run wrote it."""
@@ -84,7 +96,8 @@ class RunState:
         if self._load is None:
             live = self.booked()
             ids = [key for row in live for key in (row.series_id, row.event_id) if key]
-            synced = occurrences_by_series(self.store.tagged_occurrences(ids), live) if ids else {}
+            synced = (occurrences_by_series(self.store.tagged_occurrences(ids), live, self.provenance)
+                      if ids else {})
             starts = {occ.start for items in synced.values() for occ in items if not occ.cancelled}
             self._load = slots.DayLoad(self.config.zone, self.config.touchbase.max_per_day, starts)
         return self._load

@@ -7,6 +7,7 @@ touchbase side of it: loading and saving touchbases, grouping them by colleague,
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections import defaultdict
 
 from agent.storage import own_series
@@ -14,16 +15,22 @@ from agent.storage.own_series import ACTIVE, BOOKED, DELETED, ENDED, LIVE, PENDI
 from agent.storage.store import Store
 
 __all__ = ["ACTIVE", "BOOKED", "DELETED", "ENDED", "LIVE", "PENDING", "PROPOSED", "Touchbase",
-           "by_email", "load", "of_person", "remove", "save", "series_id_for"]
+           "by_email", "keyed_digest", "load", "of_person", "remove", "save", "series_id_for"]
 
 Touchbase = OwnSeries
 """A touchbase is an own series of kind `touchbase` (the record's default kind)."""
 
 
-def series_id_for(email: str, number: int) -> str:
-    """The deterministic id of the `number`th series with `email` (also the iCalendar UID stem)."""
-    digest = hashlib.sha1(f"{email}#{number}".encode()).hexdigest()
-    return f"tb-{digest[:24]}"
+def series_id_for(key: bytes, email: str, number: int) -> str:
+    """The id of the `number`th series with `email` (also the iCalendar UID stem): the same on
+    every run of this installation, and not predictable without its key
+    (`agent.storage.installation_key`). Series recorded before the key keep their ids."""
+    return f"tb-{keyed_digest(key, f'{email}#{number}')}"
+
+
+def keyed_digest(key: bytes, text: str) -> str:
+    """24 hex characters of the HMAC-SHA256 of `text` under the installation's key."""
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
 
 
 def load(store: Store) -> list[Touchbase]:
