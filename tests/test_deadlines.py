@@ -126,3 +126,37 @@ def test_sigterm_ends_run_once_waiting_on_a_slow_address_and_says_what_is_left(t
     assert "sync: not finished: stopped by SIGTERM while waiting on the network" in err
     assert "touchbase: stopped by SIGTERM before sync, heal, followups" in err
     assert "Traceback" not in err
+
+
+def wait_until(check, what: str) -> None:
+    limit = time.monotonic() + 30
+    while not check():
+        assert time.monotonic() < limit, what
+        time.sleep(0.05)
+
+
+def test_sigterm_ends_the_daemon_in_a_google_retry_after_wait(tmp_path, google):
+    from tests.fakes.google_setup import google_config
+
+    config = google_config(tmp_path, google)
+    google.inject(429, reason="rateLimitExceeded", retry_after="59", method="events.list", times=50)
+    process = start(config, "run")
+    wait_until(lambda: google.counts["events.list"] >= 1, "the daemon never asked Google")
+    time.sleep(0.5)  # in the Retry-After wait
+    took, err = stopped_within(process, 5)
+    assert process.returncode == 0 and took < 5, (took, err)
+    assert "Traceback" not in err and google.counts["events.list"] == 1  # not asked again
+
+
+def test_sigterm_ends_the_daemon_in_a_graph_retry_after_wait(tmp_path, graph):
+    from tests.fakes.graph_fixtures import outlook_config, sign_in
+
+    config = outlook_config(tmp_path, graph)
+    sign_in(config)
+    graph.inject(429, match="GET /v1.0/", count=50, retry_after="59")
+    process = start(config, "run")
+    wait_until(lambda: any(r.status == 429 for r in graph.graph_requests()), "the daemon never asked Graph")
+    time.sleep(0.5)
+    took, err = stopped_within(process, 5)
+    assert process.returncode == 0 and took < 5, (took, err)
+    assert "Traceback" not in err and len(graph.graph_requests()) == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 import tempfile
 import webbrowser
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import AuthError, UserError
+from agent.safe_text import one_line, server_reply
 from agent.storage.private_files import tighten
+from connectors.loopback import LoopbackListener, SignInTimeout
 
 SCOPE_EVENTS_READ = "https://www.googleapis.com/auth/calendar.events.readonly"
 SCOPE_EVENTS = "https://www.googleapis.com/auth/calendar.events"
@@ -126,10 +129,40 @@ def browser_available() -> bool:
     return True
 
 
+def _sign_in_on_loopback(source_name: str, flow: Any, open_browser: bool, timeout: int) -> Any:
+    """The browser's round trip: the consent page, Google's answer on a listener on 127.0.0.1
+    (connectors.loopback), the code exchanged (with its PKCE verifier) for credentials."""
+    listener = LoopbackListener("touchbase is connected to Google.")
+    try:
+        flow.redirect_uri = listener.redirect_uri()
+        url, state = flow.authorization_url(state=secrets.token_urlsafe(24), access_type="offline",
+                                            prompt="consent")
+        listener.expect(state)
+        if open_browser:
+            webbrowser.open(url, new=1, autoraise=True)
+        print("Open this address in a browser on this machine to let touchbase use your Google account"
+              + ("" if open_browser else " (no browser was opened)") + f":\n{url}\n", flush=True)
+        answer = listener.wait(timeout)
+    finally:
+        listener.close()
+    if "error" in answer:
+        raise UserError(f"{source_name}: Google sign-in did not complete: {_said(answer)}")
+    flow.fetch_token(code=answer.get("code", ""))
+    return flow.credentials
+
+
+def _said(answer: dict[str, str]) -> str:
+    """`error` and `error_description` of a refused sign-in, safe to print (one line)."""
+    text = answer.get("error", "error")
+    if answer.get("error_description"):
+        text += f": {answer['error_description']}"
+    return server_reply(text, limit=200)
+
+
 def run_installed_app_flow(source_name: str, client_secrets: Path, roles: set[str],
                            token_file: Path, no_browser: bool = False,
                            timeout_seconds: int = 600) -> str:
-    """The loopback sign-in: a local server on a free port receives Google's redirect.
+    """The loopback sign-in: a listener on 127.0.0.1 and a free port receives Google's redirect.
 
     Prints the URL to open; opens a browser only when there is one and `no_browser` is false.
     Returns a one-line summary for the CLI.
@@ -145,18 +178,16 @@ def run_installed_app_flow(source_name: str, client_secrets: Path, roles: set[st
     except (ValueError, KeyError) as exc:
         raise UserError(f"{client_secrets}: not an OAuth desktop client file ({exc})") from None
     open_browser = not no_browser and browser_available()
-    prompt = ("Open this address in a browser on this machine to let touchbase use your Google "
-              "account" + ("" if open_browser else " (no browser was opened)") + ":\n{url}\n")
     try:
-        credentials = flow.run_local_server(
-            host="localhost", port=0, open_browser=open_browser,
-            authorization_prompt_message=prompt,
-            success_message="touchbase is connected to Google. You can close this tab.",
-            timeout_seconds=timeout_seconds, access_type="offline", prompt="consent",
-        )
-    except Exception as exc:  # noqa: BLE001 - oauthlib and wsgiref raise many kinds
+        credentials = _sign_in_on_loopback(source_name, flow, open_browser, timeout_seconds)
+    except SignInTimeout:
+        raise UserError(f"{source_name}: Google sign-in did not complete: no answer from the browser "
+                        f"within {timeout_seconds // 60} minutes") from None
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - oauthlib and requests raise many kinds
         raise UserError(f"{source_name}: Google sign-in did not complete: "
-                        f"{type(exc).__name__}: {str(exc)[:200]}") from None
+                        f"{type(exc).__name__}: {one_line(str(exc))[:200]}") from None
     if not credentials.refresh_token:
         raise UserError(f"{source_name}: Google returned no refresh token; remove touchbase's "
                         "access at myaccount.google.com/permissions and sign in again")

@@ -2,9 +2,10 @@
 
 Every request goes through `Caller.run`: 429, 403 rateLimitExceeded / userRateLimitExceeded and
 5xx are retried with exponential back-off and jitter (honouring Retry-After), within a time
-budget; 403 quotaExceeded and network failures end the source's cycle at once (it is retried
-next cycle); an expired or revoked refresh token becomes an AuthError naming the fix. Error
-reasons are read from HttpError.error_details, never from the message text.
+budget (a stop request ends the wait at once, agent.time_limits); 403 quotaExceeded and network
+failures end the source's cycle at once (it is retried next cycle); an expired or revoked
+refresh token becomes an AuthError naming the fix. Error reasons are read from
+HttpError.error_details, never from the message text.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from agent import time_limits
 from agent.errors import AuthError, SourceError
 
 RETRY_REASONS = {"ratelimitexceeded", "userratelimitexceeded"}
@@ -86,7 +88,7 @@ class Caller:
     """Runs requests for one source with the retry policy and the error translation."""
 
     def __init__(self, source: str, fix: str, policy: RetryPolicy | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time_limits.pause) -> None:
         self.source = source
         self.fix = fix
         self.policy = policy or RetryPolicy()

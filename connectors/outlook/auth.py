@@ -2,7 +2,8 @@
 
 Two interactive flows (docs/connect-outlook.md says when each applies):
 - in the browser (the default): the authorization-code flow with PKCE and a loopback redirect
-  (http://localhost:PORT), msal's acquire_token_interactive. It works where Conditional Access
+  (http://localhost:PORT, answered by connectors.loopback on 127.0.0.1 only: msal's own listener
+  would bind every interface where it believes it runs in a container). It works where Conditional Access
   blocks the device-code flow, as Microsoft recommends in many tenants;
 - the device-code flow (`--device-code`), for a machine without a browser.
 
@@ -24,8 +25,11 @@ import msal
 import requests
 from msal_extensions import FilePersistence, PersistedTokenCache, build_encrypted_persistence
 
+from agent import time_limits
 from agent.errors import AuthError, SourceError
+from agent.safe_text import address_label, server_reply
 from agent.storage.private_files import tighten
+from connectors.loopback import LoopbackListener, SignInTimeout
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +42,14 @@ SENT_LOOKUP_SCOPE = "Mail.ReadBasic"
 
 BROWSER_TIMEOUT = 300
 """Seconds the browser sign-in waits for the user."""
+REFRESH_DEADLINE = 120.0
+"""Seconds a silent token refresh may take (a stop request ends it sooner)."""
 _HTTP_CACHE: dict = {}  # msal's discovery answers, shared by the connectors of one process
 _WARNED: set[str] = set()
+
+
+class _TooSlow(Exception):
+    """A token refresh's deadline passed."""
 
 
 class AtomicFilePersistence(FilePersistence):
@@ -123,9 +133,13 @@ class OutlookAuth:
         self.cache, self.encrypted = open_token_cache(self.path, warn)
         authority, discovery = authority_of(source)
         try:
-            self.app = msal.PublicClientApplication(
-                client_id, authority=authority, token_cache=self.cache, http_cache=_HTTP_CACHE,
-                instance_discovery=None if discovery else False)
+            with time_limits.interruptible(), time_limits.time_limit(REFRESH_DEADLINE, _TooSlow):
+                self.app = msal.PublicClientApplication(
+                    client_id, authority=authority, token_cache=self.cache, http_cache=_HTTP_CACHE,
+                    instance_discovery=None if discovery else False)
+        except _TooSlow:
+            raise SourceError(source.name, f"the sign-in service {address_label(authority)} gave no "
+                                           f"answer within {REFRESH_DEADLINE:.0f}s") from None
         except requests.RequestException as exc:
             raise SourceError(source.name, f"cannot reach the sign-in service {authority}: "
                                            f"{_first_line(exc)}") from None
@@ -139,8 +153,12 @@ class OutlookAuth:
         if not accounts:
             raise AuthError(self.source_name, "not signed in to Outlook.", fix=self.fix)
         try:
-            result = self.app.acquire_token_silent_with_error(
-                scopes or CALENDAR_SCOPES, account=accounts[0], force_refresh=force_refresh)
+            with time_limits.interruptible(), time_limits.time_limit(REFRESH_DEADLINE, _TooSlow):
+                result = self.app.acquire_token_silent_with_error(
+                    scopes or CALENDAR_SCOPES, account=accounts[0], force_refresh=force_refresh)
+        except _TooSlow:
+            raise SourceError(self.source_name, f"the sign-in service gave no answer within "
+                                                f"{REFRESH_DEADLINE:.0f}s; retrying next cycle") from None
         except requests.RequestException as exc:
             raise SourceError(self.source_name, f"cannot reach the sign-in service: "
                                                 f"{_first_line(exc)}; retrying next cycle") from None
@@ -170,36 +188,53 @@ class OutlookAuth:
 
     def sign_in_browser(self, scopes: list[str], echo: Callable[[str], None],
                         timeout: int = BROWSER_TIMEOUT) -> dict:
-        """Sign in in the browser (authorization code + PKCE, loopback redirect) and save tokens.
+        """Sign in in the browser (authorization code + PKCE, the answer posted to a listener on
+        127.0.0.1, connectors.loopback) and save tokens.
 
         When no browser can be opened, the address to open on this machine is shown via `echo`.
         """
-        import msal.oauth2cli.oauth2 as oauth2
-
-        def no_browser(uri: str) -> None:
-            echo("No browser could be opened. Open this address in a browser on this machine to sign in "
-                 f"(or use --device-code):\n{uri}")
-
-        def opening(**_: object) -> None:
-            echo(f"Opening your browser to sign in to Microsoft (waiting up to {timeout // 60} minutes)...")
-
         try:
-            result = self.app.acquire_token_interactive(
-                scopes, prompt="select_account", timeout=timeout, on_before_launching_ui=opening,
-                auth_uri_callback=no_browser)
+            listener = LoopbackListener("touchbase is signed in to Microsoft.")
+        except OSError as exc:  # no loopback port could be opened
+            raise SourceError(self.source_name, f"cannot listen on localhost for the sign-in answer "
+                                                f"({exc.strerror or exc}); try --device-code") from None
+        try:
+            answer, flow = self._browser_round_trip(listener, scopes, echo, timeout)
+        finally:
+            listener.close()
+        try:
+            result = self.app.acquire_token_by_auth_code_flow(flow, answer, scopes=scopes)
         except requests.RequestException as exc:
             raise SourceError(self.source_name, f"cannot reach the sign-in service: "
                                                 f"{_first_line(exc)}") from None
-        except oauth2.BrowserInteractionTimeoutError:
-            raise AuthError(self.source_name, f"sign-in was not completed in the browser within "
-                                              f"{timeout // 60} minutes.", fix=self.fix) from None
-        except OSError as exc:  # the loopback port could not be opened
-            raise SourceError(self.source_name, f"cannot listen on localhost for the sign-in answer "
-                                                f"({exc.strerror or exc}); try --device-code") from None
+        except ValueError as exc:  # msal found the answer does not belong to this flow
+            raise AuthError(self.source_name, f"sign-in did not complete ({_first_line(exc)}).",
+                            fix=self.fix) from None
         if "access_token" not in result:
             raise AuthError(self.source_name, f"sign-in did not complete ({_reason(result)}).",
                             fix=self.fix)
         return result
+
+    def _browser_round_trip(self, listener: LoopbackListener, scopes: list[str],
+                            echo: Callable[[str], None], timeout: int) -> tuple[dict, dict]:
+        """Open the sign-in page and wait for its answer; (the answer, msal's flow)."""
+        try:
+            flow = self.app.initiate_auth_code_flow(
+                scopes, redirect_uri=listener.redirect_uri("localhost").rstrip("/"),
+                prompt="select_account", response_mode="form_post")
+        except requests.RequestException as exc:
+            raise SourceError(self.source_name, f"cannot reach the sign-in service: "
+                                                f"{_first_line(exc)}") from None
+        listener.expect(flow["state"])
+        echo(f"Opening your browser to sign in to Microsoft (waiting up to {timeout // 60} minutes)...")
+        if not _open_browser(flow["auth_uri"]):
+            echo("No browser could be opened. Open this address in a browser on this machine to sign in "
+                 f"(or use --device-code):\n{flow['auth_uri']}")
+        try:
+            return listener.wait(timeout), flow
+        except SignInTimeout:
+            raise AuthError(self.source_name, f"sign-in was not completed in the browser within "
+                                              f"{timeout // 60} minutes.", fix=self.fix) from None
 
     def username(self) -> str:
         """The signed-in account's username, or "" before sign-in."""
@@ -220,11 +255,22 @@ class ScopedTokens:
 
 
 def _reason(result: dict | None) -> str:
+    """`error` and `error_description` (from msal or the sign-in's redirect), safe to print."""
     if not result:
         return "no saved sign-in for these permissions"
-    error = str(result.get("error", "") or "error")
+    error = server_reply(str(result.get("error", "") or "error"), limit=80)
     description = str(result.get("error_description", "")).strip().splitlines()
-    return f"{error}: {description[0][:160]}" if description else error
+    return f"{error}: {server_reply(description[0], limit=160)}" if description else error
+
+
+def _open_browser(uri: str) -> bool:
+    """Whether a browser took `uri`."""
+    import webbrowser
+
+    try:
+        return bool(webbrowser.open(uri))
+    except webbrowser.Error:
+        return False
 
 
 def _first_line(exc: Exception) -> str:

@@ -5,6 +5,9 @@
 - 401 leads to one forced silent token refresh and one retry.
 - Any other 4xx/5xx raises a SourceError naming the request (method, path, status, Graph code).
 - Network failures raise a SourceError: the source's cycle ends and it is retried next cycle.
+- Each request has an overall deadline (`DEADLINE`, 120 s) besides the per-read timeout, and a
+  stop request (SIGTERM in `touchbase run`) ends a wait for an answer or a Retry-After sleep at
+  once (agent.time_limits).
 """
 from __future__ import annotations
 
@@ -17,11 +20,14 @@ from urllib.parse import urlsplit
 
 import requests
 
+from agent import time_limits
 from agent.errors import AuthError, SourceError
 
 DEFAULT_ENDPOINT = "https://graph.microsoft.com/v1.0"
 RETRY_STATUSES = frozenset({429, 503, 504})
 TIMEOUT = (10, 60)  # connect, read (seconds)
+DEADLINE = 120.0
+"""Seconds one request (connecting, sending, the whole answer) may take."""
 
 
 class TokenProvider(Protocol):
@@ -29,6 +35,10 @@ class TokenProvider(Protocol):
 
     def token(self, force_refresh: bool = False) -> str:
         """An access token for Graph; raises AuthError when the user must sign in again."""
+
+
+class _TooSlow(Exception):
+    """A request's overall deadline passed."""
 
 
 class GraphError(SourceError):
@@ -51,7 +61,7 @@ class RetryPolicy:
     max_wait_seconds: float = 60.0
     first_backoff: float = 0.5
     max_attempts: int = 8
-    sleep: Callable[[float], None] = field(default=time.sleep)
+    sleep: Callable[[float], None] = field(default=time_limits.pause)
 
 
 class GraphClient:
@@ -120,8 +130,12 @@ class GraphClient:
         merged = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         merged.update(headers or {})
         try:
-            return self.session.request(method, url, params=params, json=json, headers=merged,
-                                        timeout=TIMEOUT)
+            with time_limits.interruptible(), time_limits.time_limit(DEADLINE, _TooSlow):
+                return self.session.request(method, url, params=params, json=json, headers=merged,
+                                            timeout=TIMEOUT)
+        except _TooSlow:
+            raise SourceError(self.source, f"{label}: no complete answer within {DEADLINE:.0f}s; "
+                                           "retrying next cycle") from None
         except requests.exceptions.SSLError as exc:
             raise SourceError(self.source, f"{label}: TLS error: {_first_line(exc)}") from None
         except requests.RequestException as exc:
