@@ -255,6 +255,7 @@ def test_click_usage_errors_read_like_the_agents_own_one_line_and_a_hint(tmp_pat
 
 def test_an_unanswered_confirmation_changes_nothing_and_exits_2(tmp_path):
     config = write_config(tmp_path, [])
+    assert run_cli(config, "note", "x@acme.example", "--new", "met at the offsite").exit_code == 0
     result = run_cli(config, "forget", "x@acme.example")  # no input: the prompt meets end of file
     assert result.exit_code == 2
     assert result.stderr == "touchbase: error: no answer given, nothing changed\n"

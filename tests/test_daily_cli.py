@@ -100,8 +100,34 @@ def test_approve_and_rate_refuse_bad_targets_with_exit_2_and_write_nothing(tmp_p
         typo = _refused(config_path, *command, "alcie@acme.example")
         assert "appears in no synced event: did you mean alice@acme.example?" in typo
         unknown = _refused(config_path, *command, "zed@acme.example")
-        assert "did you mean" not in unknown and "--force" in unknown
+        assert "did you mean" not in unknown and "--new" in unknown
     _nothing_written(config_path)
+
+
+NAMING = {  # every command that names a colleague, with the address put where it goes
+    "note": lambda a: ("note", a, "moving to Lisbon"), "log": lambda a: ("log", a, "--kind", "call"),
+    "notes": lambda a: ("notes", a), "person": lambda a: ("person", a), "let-go": lambda a: ("let-go", a),
+    "resume": lambda a: ("resume", a), "rate": lambda a: ("rate", a, "--vital", "4"),
+    "approve": lambda a: ("approve", a),
+}
+
+
+def test_every_command_naming_a_colleague_refuses_a_typo_and_takes_new_on_purpose(tmp_path):
+    config_path = _targets_setup(tmp_path)
+    for name, command in NAMING.items():
+        typo = _refused(config_path, *command("alcie@acme.example"))
+        assert "appears in no synced event: did you mean alice@acme.example?" in typo, name
+        assert "--new" in typo, name
+        assert "your own address" in _refused(config_path, *command("me@acme.example")), name
+    _nothing_written(config_path)
+    forget = _refused(config_path, "forget", "alcie@acme.example", "--yes")
+    assert forget == "touchbase: error: nothing is stored about alcie@acme.example: did you mean alice@acme.example?\n"
+    people = json.loads(run_cli(config_path, "people", "--json", now=NOW).output)
+    assert "alcie@acme.example" not in {row["email"] for row in people}
+    added = run_cli(config_path, "note", "--new", "zoe@acme.example", "met at the offsite", now=NOW)
+    assert added.exit_code == 0, added.output
+    for later in ("log", "person", "notes"):  # a person you added is known from then on
+        assert run_cli(config_path, *NAMING[later]("zoe@acme.example"), now=NOW).exit_code == 0, later
 
 
 def test_force_books_and_rates_an_address_seen_in_no_event(tmp_path):

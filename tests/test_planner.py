@@ -217,8 +217,8 @@ def test_note_and_person(tmp_path):
     assert "active" in result.output
     assert "every first Tuesday 09:00-09:30, starting 2026-12-01" in result.output
     assert "meetings:     3" in result.output
-    unknown = run_cli(config_path, "person", "nobody@acme.example", now=NOW)
-    assert unknown.exit_code == 0 and "Nothing known" in unknown.output
+    unknown = run_cli(config_path, "person", "nobody@acme.example", now=NOW)  # seen in no source
+    assert unknown.exit_code == 2 and "nobody@acme.example appears in no synced event" in unknown.output
     bad = run_cli(config_path, "note", "not-an-address", "x", now=NOW)
     assert bad.exit_code == 2 and "not an email address" in bad.output
 

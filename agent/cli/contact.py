@@ -5,11 +5,10 @@ import json
 
 import click
 
-from agent.addresses import normalise_email
 from agent.cli import main
 from agent.cli.app import App
+from agent.colleague_check import checked_colleague
 from agent.errors import UserError
-from agent.inference import MeetingRules
 from agent.interactions import DEFAULT_KIND, KINDS, Interaction, log_interaction, parse_when
 from agent.notes import add_note, delete_note, edit_note, notes_of
 from agent.relationships import relationship_of
@@ -18,13 +17,9 @@ from agent.storage.store import parse_iso
 pass_app = click.make_pass_decorator(App)
 
 
-def colleague_address(app: App, email: str) -> str:
-    """A typed address as the agent keys colleagues (aliases mapped); never the user's own."""
-    rules = MeetingRules(app.config)
-    address = rules.normalise(normalise_email(email))
-    if address in rules.user:
-        raise UserError(f"{address} is your own address")
-    return address
+def colleague_address(app: App, email: str, new: bool = False) -> str:
+    """A typed address as the agent keys colleagues, checked (agent/colleague_check.py)."""
+    return checked_colleague(app.config, app.store, email, new)
 
 
 @main.command("log")
@@ -35,11 +30,12 @@ def colleague_address(app: App, email: str) -> str:
 @click.option("--kind", type=click.Choice(KINDS), default=DEFAULT_KIND, show_default=True,
               help="What kind of contact it was.")
 @click.option("--note", "note_text", metavar="TEXT", default="", help="A private note about it.")
+@click.option("--new", "new", is_flag=True, help="Name someone seen in no source yet, on purpose.")
 @pass_app
-def log_command(app: App, email: str, when_text: str | None, kind: str, note_text: str) -> None:
+def log_command(app: App, email: str, when_text: str | None, kind: str, note_text: str, new: bool) -> None:
     """Log contact outside the calendar (a call, a coffee, a chat): it counts for status,
     strength and last contact, never as a calendar meeting."""
-    _, line = log_contact(app, colleague_address(app, email), when_text, kind, note_text)
+    _, line = log_contact(app, colleague_address(app, email, new), when_text, kind, note_text)
     click.echo(line)
 
 
@@ -59,8 +55,10 @@ def log_contact(app: App, address: str, when_text: str | None, kind: str,
 @click.argument("args", nargs=-1, metavar="EMAIL TEXT... | --edit ID TEXT... | --delete ID")
 @click.option("--edit", "edit_id", type=int, metavar="ID", help="Replace the text of note ID.")
 @click.option("--delete", "delete_id", type=int, metavar="ID", help="Delete note ID.")
+@click.option("--new", "new", is_flag=True, help="Name someone seen in no source yet, on purpose.")
 @pass_app
-def note_command(app: App, args: tuple[str, ...], edit_id: int | None, delete_id: int | None) -> None:
+def note_command(app: App, args: tuple[str, ...], edit_id: int | None, delete_id: int | None,
+                 new: bool) -> None:
     """Keep a private note about a colleague; edit or delete one by its id (`touchbase notes`).
 
     Notes show in `person`, `notes` and your morning email, never in a draft."""
@@ -78,7 +76,7 @@ def note_command(app: App, args: tuple[str, ...], edit_id: int | None, delete_id
         return
     if len(args) < 2:
         raise UserError("usage: touchbase note EMAIL TEXT... (or --edit ID TEXT..., --delete ID)")
-    _, line = keep_note(app, colleague_address(app, args[0]), " ".join(args[1:]))
+    _, line = keep_note(app, colleague_address(app, args[0], new), " ".join(args[1:]))
     click.echo(line)
 
 

@@ -5,13 +5,12 @@ from pathlib import Path
 
 import click
 
-from agent.addresses import normalise_email
 from agent.cli import main
 from agent.cli.app import App
+from agent.colleague_check import checked_colleague
 from agent.landscape.letting_go import let_go_now, resume_now
 from agent.landscape.map import render_map
 from agent.landscape.matrix import matrix, reciprocity_flags
-from agent.planning.booking_checks import check_booking_target
 from agent.ratings import ROLES, parse_cadence, rate
 from agent.relationships import relationships
 from agent.storage.private_files import private_folder, write_private
@@ -31,17 +30,17 @@ _SCORE = click.IntRange(1, 5)
 @click.option("--motivators", help="What motivates them.")
 @click.option("--demotivators", help="What demotivates them.")
 @click.option("--name", help="Their name, when the calendar does not say it.")
-@click.option("--force", is_flag=True, help="Rate an address that appears in no synced event.")
+@click.option("--new", "--force", "new", is_flag=True,
+              help="Rate someone seen in no source yet, on purpose (--force: the same).")
 @pass_app
 def rate_command(app: App, email: str, vital: int | None, quality: int | None, trust: int | None,
                  role: str | None, cadence: str | None, motivators: str | None,
-                 demotivators: str | None, name: str | None, force: bool) -> None:
+                 demotivators: str | None, name: str | None, new: bool) -> None:
     """Rate a colleague (frequency is never rated: it is inferred from the calendar).
 
     Refused: your own addresses, rooms and resources, addresses outside internal_domains, and
-    addresses in no synced event (unless --force)."""
-    address = normalise_email(email)
-    check_booking_target(app.config, app.store, address, force)
+    addresses seen in no source (unless --new)."""
+    address = checked_colleague(app.config, app.store, email, new)
     _, line = rate_colleague(app, address, vital=vital, quality=quality, trust=trust, role=role,
                              cadence=cadence, motivators=motivators, demotivators=demotivators,
                              name=name)
@@ -83,7 +82,7 @@ def map_command(app: App, html_path: str) -> None:
 def let_go_command(app: App, email: str) -> None:
     """Let a relationship go: the agent's touchbase series with them ends now, no reconnect
     reminders, no drafts (undo with resume)."""
-    address = normalise_email(email)
+    address = checked_colleague(app.config, app.store, email)
     result = let_go_now(app.config, app.store, address, app.now())
     for line in result.lines:
         click.echo(line)
@@ -97,4 +96,4 @@ def let_go_command(app: App, email: str) -> None:
 @pass_app
 def resume_command(app: App, email: str) -> None:
     """End a pause or a let-go for a colleague (says what it changed)."""
-    click.echo(resume_now(app.store, normalise_email(email), app.now()))
+    click.echo(resume_now(app.store, checked_colleague(app.config, app.store, email), app.now()))

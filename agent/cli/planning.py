@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 import click
 
-from agent.addresses import normalise_email
 from agent.cli import main
 from agent.cli.app import App
 from agent.cli.core import STATUS_HOOKS, StatusReport
+from agent.colleague_check import checked_colleague
 from agent.planning import touchbases as tb
-from agent.planning.booking_checks import check_booking_target
 from agent.planning.planner import Planner, approve, describe_touchbase
 from agent.planning.report import PlannerReport
 
@@ -77,16 +76,16 @@ def plan_json(app: App, view: PlanView) -> dict:
 
 @main.command("approve")
 @click.argument("email")
-@click.option("--force", is_flag=True, help="Book an address that appears in no synced event.")
+@click.option("--new", "--force", "new", is_flag=True,
+              help="Book someone seen in no source yet, on purpose (--force: the same).")
 @pass_app
-def approve_command(app: App, email: str, force: bool) -> None:
+def approve_command(app: App, email: str, new: bool) -> None:
     """Book the touchbase proposed for EMAIL (or a new one for a colleague you name).
 
     Refused: your own addresses, rooms and resources, addresses outside internal_domains, and
-    addresses in no synced event (unless --force)."""
+    addresses seen in no source (unless --new)."""
     app.require_user()
-    address = normalise_email(email)
-    check_booking_target(app.config, app.store, address, force)
+    address = checked_colleague(app.config, app.store, email, new)
     click.echo(approve(app.config, app.store, address, app.now()))
 
 

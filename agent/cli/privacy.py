@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from agent.addresses import normalise_email
 from agent.cli import main
 from agent.cli.app import App
+from agent.colleague_check import checked_to_forget
 from agent.errors import UserError
 from agent.landscape.letting_go import end_live_series
 from agent.planning import touchbases as tb
@@ -25,7 +25,7 @@ pass_app = click.make_pass_decorator(App)
 def forget_command(app: App, email: str, yes: bool) -> None:
     """End the agent's touchbase series with a person, then erase everything about them from
     the store (events keep what others need)."""
-    address = normalise_email(email)
+    address = checked_to_forget(app.config, app.store, email)
     if not yes and not click.confirm(f"Erase everything about {address}?", default=False):
         raise UserError("nothing erased")
     booked = {row.series_id for row in tb.of_person(app.store, address) if row.state in tb.BOOKED}
