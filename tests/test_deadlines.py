@@ -58,7 +58,7 @@ def test_a_sync_against_a_dripping_server_ends_at_the_configured_deadline(tmp_pa
     result = run_cli(config, "sync", now=NOW)
     assert time.monotonic() - began < 8
     assert result.exit_code == 1
-    assert result.output.strip() == (f"work: FAILED: work: {server.url}: no complete answer within 2 s "
+    assert result.output.strip() == (f"work: FAILED: {server.url}: no complete answer within 2 s "
                                      "(the server is too slow); will try again next sync")
 
 

@@ -3,6 +3,8 @@ files costing no parsing, re-parsing only what changed, several files, the same 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -135,7 +137,7 @@ def test_a_missing_file_is_one_clear_error(tmp_path):
     result = run_cli(config, "sync", now=NOW)
     assert result.exit_code != 0
     assert result.output.strip().splitlines() == [
-        f"work: FAILED: work: {tmp_path / 'nowhere.ics'}: file not found"]
+        f"work: FAILED: {tmp_path / 'nowhere.ics'}: file not found"]
 
 
 # --- unchanged files, changed events ------------------------------------------------------
@@ -349,3 +351,12 @@ class TestIcsContract(ConnectorContract):
     @pytest.fixture
     def backend(self, tmp_path):
         return IcsFileBackend(tmp_path)
+
+
+def test_with_verbose_a_failing_source_is_still_told_once_naming_it_once(tmp_path):
+    config = write_config(tmp_path, [tmp_path / "nowhere.ics"])
+    done = subprocess.run([sys.executable, "-m", "agent", "--config", str(config), "--verbose", "sync"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    told = [line for line in done.stderr.splitlines() if "nowhere.ics" in line]
+    assert told == [f"work: FAILED: {tmp_path / 'nowhere.ics'}: file not found"], done.stderr

@@ -228,7 +228,7 @@ def test_a_fifo_is_refused_at_once_with_one_line(tmp_path):
             handle.write(b"")
         pytest.fail("sync blocked on a FIFO")
     assert result[0].exit_code == 1
-    assert result[0].output.strip() == (f"work: FAILED: work: {fifo}: not a regular file (a FIFO); "
+    assert result[0].output.strip() == (f"work: FAILED: {fifo}: not a regular file (a FIFO); "
                                         "only regular files up to 50 MiB are read")
 
 
@@ -247,7 +247,7 @@ def test_a_file_over_the_cap_is_refused_and_the_cap_is_configurable(tmp_path):
     config.write_text(config.read_text() + "max_bytes = 1500\n")
     result = run_cli(config, "sync", now=NOW)
     assert result.exit_code == 1
-    assert result.output.strip() == (f"work: FAILED: work: {path}: 2.02 KiB is more than the 1.46 KiB "
+    assert result.output.strip() == (f"work: FAILED: {path}: 2.02 KiB is more than the 1.46 KiB "
                                      "a calendar file may have (raise the source's max_bytes to read it)")
     config.write_text(config.read_text().replace("max_bytes = 1500", "max_bytes = 3000"))
     assert run_cli(config, "sync", now=NOW).exit_code == 0

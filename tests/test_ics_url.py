@@ -90,7 +90,7 @@ def test_a_secret_address_from_env_or_file_is_never_shown_or_stored(tmp_path, se
         server.publish(SECRET, one_meeting())
         for text in (out, failed.output, status):
             assert "private-5ec4e7d0c0ffee" not in text and "basic.ics" not in text
-        assert f"work: FAILED: work: {server.url}: HTTP 404" in failed.output
+        assert f"work: FAILED: {server.url}: HTTP 404" in failed.output
         assert len(failed.output.strip().splitlines()) == 1
         assert re.search(r"^source work: .*, FAILED$", status, re.M)
         stored = b"".join(p.read_bytes() for p in (folder / "data").rglob("*") if p.is_file())
@@ -136,7 +136,7 @@ def test_plain_http_is_refused_except_for_this_machine(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_CAL", "http://calendar.example/secret-token.ics")
     result = run_cli(config, "sync", now=NOW)
     assert result.exit_code == 1
-    assert "work: FAILED: work: url_env: http://calendar.example: plain http:// is only allowed" in result.output
+    assert "work: FAILED: url_env: http://calendar.example: plain http:// is only allowed" in result.output
     assert "secret-token" not in result.output and "Traceback" not in result.output
     assert label("https://user:pw@cal.example:8443/a/b?token=x") == "https://cal.example:8443"
 
@@ -186,7 +186,7 @@ def test_a_failing_address_is_one_line_and_a_failed_source_in_status(tmp_path, s
     server.scripted = [(503, {"Retry-After": "0"})] * 4
     result = run_cli(config, "sync", now=NOW)
     assert result.exit_code == 1
-    assert result.output.strip() == (f"work: FAILED: work: {server.url}: HTTP 503 (gave up after 4 "
+    assert result.output.strip() == (f"work: FAILED: {server.url}: HTTP 503 (gave up after 4 "
                                      "attempts; will try again next sync)")
     status = run_cli(config, "status", now=NOW).output
     assert re.search(r"^source work: .*, FAILED$", status, re.M) and "HTTP 503" in status

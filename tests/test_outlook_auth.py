@@ -74,7 +74,7 @@ def test_a_revoked_sign_in_names_the_fix_and_other_sources_keep_syncing(tmp_path
 def test_never_signed_in_and_missing_client_id_are_one_clear_line(tmp_path, graph):
     config = outlook_config(tmp_path, graph)
     result = run_cli(config, "sync", now=NOW)
-    assert "office: FAILED: office: not signed in to Outlook. Run: touchbase auth outlook --source office" \
+    assert "office: FAILED: not signed in to Outlook. Run: touchbase auth outlook --source office" \
         in result.output
     broken = tmp_path / "broken"
     broken.mkdir()

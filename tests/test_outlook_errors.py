@@ -63,7 +63,7 @@ def test_other_4xx_are_one_clear_line_naming_the_request(office, graph):
     graph.inject(400, DELTA)
     result = run_cli(office, "sync", now=NOW)
     assert result.exit_code == 1
-    assert ("office: FAILED: office: GET /v1.0/me/calendarView/delta: HTTP 400 BadRequest: "
+    assert ("office: FAILED: GET /v1.0/me/calendarView/delta: HTTP 400 BadRequest: "
             "Injected by the test.") in result.output
     assert "Traceback" not in result.output
 

@@ -86,14 +86,23 @@ class _DropFrom(logging.Filter):
         return not any(record.name == n or record.name.startswith(n + ".") for n in self.names)
 
 
+class _KeepTracebacks(_DropFrom):
+    """With --verbose: drops the named loggers' error lines the command prints itself, and
+    keeps those that carry a traceback (what --verbose is asked for) and everything below
+    ERROR."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return super().filter(record) or record.levelno < logging.ERROR or bool(record.exc_info)
+
+
 @contextmanager
 def reported_by_command(verbose: bool, *loggers: str) -> Iterator[None]:
     """While a command prints the failures of `loggers` itself, the terminal log handler does
     not print them too: each error reaches the user once. Other handlers (a journal, a test's
-    log capture) still get every record; --verbose shows everything."""
+    log capture) still get every record; --verbose shows everything else (details, tracebacks)."""
     handlers = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler]
-    drop = _DropFrom(loggers)
-    for handler in handlers if not verbose else []:
+    drop = _KeepTracebacks(loggers) if verbose else _DropFrom(loggers)
+    for handler in handlers:
         handler.addFilter(drop)
     try:
         yield

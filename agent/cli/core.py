@@ -62,7 +62,8 @@ def sync(app: App) -> None:
                         "(`touchbase init` writes an example)")
     for result in results:
         if not result.ok:
-            click.echo(f"{result.name}: FAILED: {result.error}", err=True)
+            error = (result.error or "").removeprefix(f"{result.name}: ")  # the source named once
+            click.echo(f"{result.name}: FAILED: {error}", err=True)
             continue
         what = "unchanged" if result.unchanged else f"{result.occurrences} occurrences read"
         if result.calendar:
