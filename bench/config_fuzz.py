@@ -22,7 +22,8 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.cli import main  # noqa: E402
-from agent.configuration.schema import SECTIONS, SOURCE_TYPES, Option, options_of  # noqa: E402
+from agent.configuration.options import Option, options_of  # noqa: E402
+from agent.configuration.schema import SECTIONS, SOURCE_TYPES  # noqa: E402
 from agent.configuration.starter import toml_key, toml_value  # noqa: E402
 
 NOW = "2026-10-05T09:00:00+02:00"

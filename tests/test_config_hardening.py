@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.configuration.loader import Config, load_config, write_target
-from agent.configuration.schema import SECTIONS, SOURCE_COMMON, SOURCE_TYPES, Option, options_of
+from agent.configuration.options import Option, options_of
+from agent.configuration.schema import SECTIONS, SOURCE_COMMON, SOURCE_TYPES
 from agent.configuration.starter import toml_key, toml_value
 from agent.errors import ConfigError
 from tests.helpers import run_cli

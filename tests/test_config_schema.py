@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent.configuration.loader import load_config, parse_config
-from agent.configuration.schema import SECTIONS, SOURCE_COMMON, SOURCE_TYPES, Option, options_of
+from agent.configuration.options import Option, options_of
+from agent.configuration.schema import SECTIONS, SOURCE_COMMON, SOURCE_TYPES
 from agent.configuration.starter import (
     GENERATED,
     example_text,

@@ -28,7 +28,7 @@ import click
 from agent.cli import main
 from agent.cli.app import App
 from agent.configuration.loader import Config, parse_config, system_timezone
-from agent.configuration.schema import (
+from agent.configuration.options import (
     CALENDAR_LOGIN_PROBLEM,
     EMAIL,
     HTTP_URL,

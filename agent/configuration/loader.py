@@ -17,30 +17,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
+from agent.configuration.options import MAX_STRING, WEEKDAYS, Option, options_of, url_parts  # noqa: F401
 from agent.configuration.schema import (  # noqa: F401  (the schema is re-exported from here)
     ICS_LOCATIONS,
-    MAX_STRING,
     SECRET_HINT,
     SECRET_KEYS,
     SECTIONS,
     SOURCE_COMMON,
     SOURCE_KEYS,
     SOURCE_TYPES,
-    WEEKDAYS,
     ColleaguesConfig,
     DaemonConfig,
     DigestConfig,
     FollowupsConfig,
     LandscapeConfig,
-    Option,
     OutboxConfig,
     SmtpConfig,
     SourceConfig,
     StoreConfig,
     TouchbaseConfig,
     UserConfig,
-    options_of,
-    url_parts,
 )
 from agent.errors import ConfigError
 from agent.safe_text import address_label, looks_like_address

@@ -13,14 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from agent.configuration.schema import (
-    CROSS_RULES,
-    SECTIONS,
-    SOURCE_COMMON,
-    SOURCE_TYPES,
-    Option,
-    options_of,
-)
+from agent.configuration.options import Option, options_of
+from agent.configuration.schema import CROSS_RULES, SECTIONS, SOURCE_COMMON, SOURCE_TYPES
 
 COMMENT_COLUMN = 38
 HEADER = """\
