@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
-
-import icalendar
 
 from agent.errors import AuthError, SourceError
 from agent.model import Changes, OwnEvent, SeriesSpec
 from agent.safe_text import address_label, server_reply, without_addresses
 from connectors.base import Connector, Interval
-from connectors.ical import read as ical
-from connectors.ical.objects import NotACalendar, Reading, read_calendar
-from connectors.ical.write import end_rrule, put_override, restamp, series_calendar, series_uid
 from connectors.secrets import password_origin, read_password
+
+if TYPE_CHECKING:  # the caldav library and icalendar (through connectors.ical) are imported on
+    from connectors.ical.objects import Reading  # first use: reading a config loads neither
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +156,8 @@ class CalDavConnector(Connector):
 
     def _read_object(self, href: str, data: str, start: datetime, end: datetime) -> Reading:
         """One object read as an .ics file is; one that is no calendar at all is skipped."""
+        from connectors.ical.objects import NotACalendar, Reading, read_calendar
+
         try:
             reading = read_calendar(href, data, start, end, self.context.timezone)
         except NotACalendar as exc:
@@ -170,6 +170,8 @@ class CalDavConnector(Connector):
         """The user's busy time in the chosen calendars (timed, not cancelled, not declined);
         CalDAV shows nobody else's. Objects are read as in a sync; a bad event is left out."""
         from caldav.lib import error
+
+        from connectors.ical import read as ical
 
         result: list[Interval] = []
         try:
@@ -197,16 +199,20 @@ class CalDavConnector(Connector):
 
     def find_own_events(self) -> list[OwnEvent]:
         """The agent's series, found by the X- tag property in the calendars' objects."""
+        from connectors.ical.read import TAG_PROPERTY
+
         own: list[OwnEvent] = []
         for calendar in self._connect():
             for obj in calendar.get_objects_by_sync_token(load_objects=True):
-                if obj.data and ical.TAG_PROPERTY in obj.data:
+                if obj.data and TAG_PROPERTY in obj.data:
                     own.extend(_own_events(str(obj.url), obj.data))
         return own
 
     def create_series(self, spec: SeriesSpec) -> str:
         """PUT the series under its deterministic UID; an existing one is returned as is."""
         from caldav.lib import error
+
+        from connectors.ical.write import series_calendar, series_uid
 
         calendar = self._target()
         uid = series_uid(spec)
@@ -227,6 +233,11 @@ class CalDavConnector(Connector):
 
     def end_series(self, event_id: str, until: datetime) -> None:
         """Set UNTIL on the agent's own series stored at `event_id` (an href)."""
+        import icalendar
+
+        from connectors.ical import read as ical
+        from connectors.ical.write import end_rrule, restamp
+
         calendar = self._target()
         obj = calendar.event_by_url(event_id)
         obj.load()
@@ -255,7 +266,11 @@ class CalDavConnector(Connector):
         self._override(series_id, original_start, None)
 
     def _override(self, href: str, original_start: datetime, new_start: datetime | None) -> None:
+        import icalendar
         from caldav.lib import error
+
+        from connectors.ical import read as ical
+        from connectors.ical.write import put_override
 
         try:
             obj = self._target().event_by_url(href)
@@ -304,6 +319,10 @@ def _display_name(calendar: Any) -> str:
 
 
 def _own_events(href: str, data: str) -> list[OwnEvent]:
+    import icalendar
+
+    from connectors.ical import read as ical
+
     parsed = icalendar.Calendar.from_ical(data)
     result = []
     for event in parsed.walk("VEVENT"):

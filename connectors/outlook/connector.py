@@ -14,26 +14,20 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
-
-import requests
 
 from agent.errors import AuthError, NotFound, SourceError
 from agent.model import Changes, Occurrence, OwnEvent, SeriesSpec, WorkingHours
 from connectors.base import Connector, ConnectorContext, Interval, MailSink
 from connectors.outlook import mapping as gm
-from connectors.outlook.auth import (
-    CALENDAR_SCOPES,
-    DRAFT_SCOPE,
-    SEND_SCOPE,
-    SENT_LOOKUP_SCOPE,
-    OutlookAuth,
-    ScopedTokens,
-    scopes_for,
-)
 from connectors.outlook.graph import GraphClient, GraphError, RetryPolicy, SyncStateGone
+
+if TYPE_CHECKING:  # msal and requests are imported on first use: reading the config never loads them
+    import requests
+
+    from connectors.outlook.auth import OutlookAuth
 
 log = logging.getLogger(__name__)
 
@@ -71,32 +65,44 @@ class OutlookConnector(Connector):
     def auth(self) -> OutlookAuth:
         """The source's msal application and token cache (opened on first use)."""
         if self._auth is None:
+            from connectors.outlook.auth import OutlookAuth
+
             self._auth = OutlookAuth(self.source, self.context.data_dir, self.context.warn)
         return self._auth
 
     @property
     def graph(self) -> GraphClient:
         """Graph with calendar permissions."""
+        from connectors.outlook.auth import CALENDAR_SCOPES
+
         return self._client("calendar", CALENDAR_SCOPES)
 
     @property
     def drafts(self) -> GraphClient:
         """Graph with the permission to write drafts (Mail.ReadWrite)."""
+        from connectors.outlook.auth import DRAFT_SCOPE
+
         return self._client("drafts", [DRAFT_SCOPE])
 
     @property
     def sender(self) -> GraphClient:
         """Graph with the permission to send (Mail.Send)."""
+        from connectors.outlook.auth import SEND_SCOPE
+
         return self._client("send", [SEND_SCOPE])
 
     @property
     def sent_reader(self) -> GraphClient:
         """Graph with the permission to look in Sent Items (Mail.ReadBasic)."""
+        from connectors.outlook.auth import SENT_LOOKUP_SCOPE
+
         return self._client("sent", [SENT_LOOKUP_SCOPE])
 
     @property
     def mail_reader(self) -> GraphClient:
         """Graph with the permission to read mail metadata (Mail.ReadBasic)."""
+        from connectors.outlook.auth import SENT_LOOKUP_SCOPE
+
         return self._client("sent", [SENT_LOOKUP_SCOPE])
 
     def reads_mail(self) -> bool:
@@ -111,6 +117,10 @@ class OutlookConnector(Connector):
 
     def _client(self, kind: str, scopes: list[str]) -> GraphClient:
         if kind not in self._clients:
+            import requests
+
+            from connectors.outlook.auth import ScopedTokens
+
             if self._session is None:
                 self._session = requests.Session()
             self._clients[kind] = GraphClient(self.name, self.endpoint, ScopedTokens(self.auth, scopes),
@@ -344,6 +354,8 @@ class OutlookConnector(Connector):
         """Sign in: in the browser (authorization code + PKCE), or with `device_code=True` the
         device-code flow (print the code and URL, wait); then save the token cache."""
         import click
+
+        from connectors.outlook.auth import OutlookAuth, scopes_for
 
         echo = options.get("echo") or click.echo
         auth = OutlookAuth(source, context.data_dir, warn=echo)

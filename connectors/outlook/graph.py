@@ -15,13 +15,14 @@ import email.utils
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
-
-import requests
 
 from agent import time_limits
 from agent.errors import AuthError, SourceError
+
+if TYPE_CHECKING:  # requests is imported on first use: reading the config never loads it
+    import requests
 
 DEFAULT_ENDPOINT = "https://graph.microsoft.com/v1.0"
 RETRY_STATUSES = frozenset({429, 503, 504})
@@ -73,7 +74,11 @@ class GraphClient:
         self.endpoint = (endpoint or DEFAULT_ENDPOINT).rstrip("/")
         self.tokens = tokens
         self.policy = policy or RetryPolicy()
-        self.session = session or requests.Session()
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        self.session = session
 
     def url(self, path: str) -> str:
         """The absolute URL of `path` (absolute URLs such as nextLinks pass through)."""
@@ -126,6 +131,8 @@ class GraphClient:
 
     def _send(self, method: str, url: str, params: dict | None, json: Any,
               headers: dict | None, label: str, force_refresh: bool) -> requests.Response:
+        import requests
+
         token = self.tokens.token(force_refresh=force_refresh)
         merged = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         merged.update(headers or {})
