@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.cli import main  # noqa: E402
 from agent.configuration.options import Option, options_of  # noqa: E402
-from agent.configuration.schema import SECTIONS, SOURCE_TYPES  # noqa: E402
+from agent.configuration.schema import SECTIONS, source_types  # noqa: E402
 from agent.configuration.starter import toml_key, toml_value  # noqa: E402
 
 NOW = "2026-10-05T09:00:00+02:00"
@@ -32,7 +32,7 @@ COLLEAGUES = [f"c{i}@acme.example" for i in range(6)]
 FIXED = {("store", "path"), ("outbox", "path"), ("smtp", "host"), ("smtp", "port"), ("smtp", "ca_file"),
          ("smtp", "password_file")}
 """Keys left alone: they would write outside the scratch folder or wait on the network."""
-SOURCE_KEYS = [o for o in SOURCE_TYPES["ics"].options if o.key in ("max_bytes", "calendar_name")]
+SOURCE_KEYS = [o for o in source_types()["ics"].config_options if o.key in ("max_bytes", "calendar_name")]
 ODD = [None, True, -1, 0, 2 ** 31, 2 ** 63 - 1, 1.5, float("inf"), "", " ", "x" * 300, "\u202e", "MO",
        "00:00-24:00", "23:59", "24:00", [], [""], ["MO"], ["SU", "SU"], {}, {"a": "b"}, [[1]], "work", "outbox",
        "smtp", "nobody", "me@acme.example", "acme.example", "UTC", "Pacific/Kiritimati", "Etc/GMT+12"]

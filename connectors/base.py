@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, ClassVar
 
+from agent.configuration.options import Option
 from agent.errors import ReadOnlySource
 from agent.model import Changes, MailMessage, OwnEvent, SeriesSpec, WorkingHours
 
@@ -41,9 +42,20 @@ class ConnectorContext:
 
 
 class Connector(ABC):
-    """A calendar backend. Subclasses set `type_name`, and `read_only` when they cannot write."""
+    """A calendar backend, and the one place that states its facts: the schema, the example
+    config, the reference page and the registry read them from the class.
+
+    A subclass sets `type_name` (the `type` of a `[[sources]]` entry, the same as its key in
+    `connectors.REGISTRY`), `help` (what it connects to, one line), `config_options` (its own
+    keys besides name and type, declared with `agent.configuration.options.keyed`) and
+    `read_only` when it cannot take touchbases (then every write raises ReadOnlySource, from
+    this base class).
+    Importing the module that defines it must not import its client library.
+    """
 
     type_name: ClassVar[str] = ""
+    help: ClassVar[str] = ""
+    config_options: ClassVar[tuple[Option, ...]] = ()
     read_only: ClassVar[bool] = False
     sees_attendee_busy: ClassVar[bool] = False  # busy() also covers other people
     is_mail_account: ClassVar[bool] = False  # create_draft() / send() work
@@ -53,6 +65,12 @@ class Connector(ABC):
         self.source = source
         self.name: str = source.name
         self.context = context
+
+    @classmethod
+    def option_problems(cls, entry: Mapping[str, Any]) -> list[str]:
+        """Problems across keys of one `[[sources]]` entry of this type (each single key is
+        checked against `config_options` already), each written to follow the source's label."""
+        return []
 
     @abstractmethod
     def fetch_changes(self, state: dict) -> tuple[Changes, dict]:

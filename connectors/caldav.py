@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
+from agent.configuration.options import ENV_NAME, HTTP_URL, PATH, Option, keyed
 from agent.errors import AuthError, SourceError
 from agent.model import Changes, OwnEvent, SeriesSpec
 from agent.safe_text import address_label, server_reply, without_addresses
@@ -36,6 +37,15 @@ class CalDavConnector(Connector):
     """One CalDAV account; `calendars` picks calendars by display name (empty: all)."""
 
     type_name = "caldav"
+    help = "a CalDAV server (Nextcloud, Radicale, iCloud...)"
+    config_options = keyed(
+        url=Option("", "the server's address", rule=HTTP_URL, example="https://cloud.example/remote.php/dav"),
+        username=Option("", "login name", example="me"),
+        password_env=Option("TOUCHBASE_CALDAV_PASSWORD", "environment variable holding the password",
+                            rule=ENV_NAME, optional=True),
+        password_file=Option("", "or a file holding it", rule=PATH),
+        calendars=Option([], "calendar names to read; [] = all", example=["Work"]),
+    )
 
     def __init__(self, source: Any, context: Any) -> None:
         super().__init__(source, context)

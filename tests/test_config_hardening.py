@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from agent.configuration.loader import Config, load_config, write_target
 from agent.configuration.options import Option, options_of
-from agent.configuration.schema import SECTIONS, SOURCE_COMMON, SOURCE_TYPES
+from agent.configuration.schema import SECTIONS, SOURCE_COMMON, source_types
 from agent.configuration.starter import toml_key, toml_value
 from agent.errors import ConfigError
 from tests.helpers import run_cli
@@ -150,10 +150,10 @@ def int_options() -> list[tuple[str, str, Option]]:
     """(TOML that opens the option's table, the label problems use, the option) for every integer."""
     found = [(f"[{name}]\n", f"[{name}]", o) for name, cls in SECTIONS.items() for o in options_of(cls)
              if o.kind == "int"]
-    for type_name, kind in SOURCE_TYPES.items():
+    for type_name, kind in source_types().items():
         where = "path = \"c.ics\"\n" if type_name == "ics" else ""
         found += [(f'[[sources]]\nname = "t"\ntype = "{type_name}"\n{where}', "[[sources]] 't'", o)
-                  for o in kind.options if o.kind == "int"]
+                  for o in kind.config_options if o.kind == "int"]
     return found
 
 
@@ -272,8 +272,8 @@ def gathered(items: list[tuple[str, str, Any]]) -> dict[str, Any]:
 
 
 SECTION_OPTIONS = [(name, option) for name, cls in SECTIONS.items() for option in options_of(cls)]
-SOURCE = st.sampled_from(list(SOURCE_TYPES)).flatmap(lambda t: st.lists(
-    entries([("s", o) for o in (*SOURCE_COMMON, *SOURCE_TYPES[t].options)]), max_size=5).map(
+SOURCE = st.sampled_from(list(source_types())).flatmap(lambda t: st.lists(
+    entries([("s", o) for o in (*SOURCE_COMMON, *source_types()[t].config_options)]), max_size=5).map(
         lambda items: {"type": t, **gathered(items).get("s", {})}))
 DOCUMENT = st.tuples(st.lists(entries(SECTION_OPTIONS), max_size=10),
                      st.lists(st.one_of(SOURCE, SOURCE, VALUES), max_size=2)).map(

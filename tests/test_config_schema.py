@@ -10,7 +10,7 @@ import pytest
 
 from agent.configuration.loader import load_config, parse_config
 from agent.configuration.options import Option, options_of
-from agent.configuration.schema import SECTIONS, SOURCE_COMMON, SOURCE_TYPES
+from agent.configuration.schema import SECTIONS, SOURCE_COMMON, source_types
 from agent.configuration.starter import (
     GENERATED,
     example_text,
@@ -49,7 +49,7 @@ DESIGN_SOURCE_KEYS = {
 def all_options() -> list[tuple[str, Option]]:
     found = [(name, option) for name, cls in SECTIONS.items() for option in options_of(cls)]
     found += [("sources", option) for option in SOURCE_COMMON]
-    found += [(f"sources.{t}", option) for t, kind in SOURCE_TYPES.items() for option in kind.options]
+    found += [(f"sources.{t}", option) for t, kind in source_types().items() for option in kind.config_options]
     return found
 
 
@@ -57,7 +57,7 @@ def test_every_key_design_lists_is_declared():
     for section, keys in DESIGN_KEYS.items():
         assert keys <= {o.key for o in options_of(SECTIONS[section])}, section
     for type_name, keys in DESIGN_SOURCE_KEYS.items():
-        assert keys <= {o.key for o in SOURCE_TYPES[type_name].options}, type_name
+        assert keys <= {o.key for o in source_types()[type_name].config_options}, type_name
 
 
 def test_every_option_has_help_and_numbers_have_bounds():
@@ -119,7 +119,7 @@ def test_the_reference_page_names_every_key_with_default_and_bounds():
     text = reference_text()
     for section in SECTIONS:
         assert f"## [{section}]" in text
-    for type_name in SOURCE_TYPES:
+    for type_name in source_types():
         assert f'### type = "{type_name}"' in text
     for where, option in all_options():
         assert f"| `{option.key}` |" in text, (where, option.key)
@@ -174,3 +174,39 @@ def test_the_starter_leaves_mode_unset_so_an_ics_only_setup_proposes():
     with_caldav = parse_config(tomllib.loads(starter_config("me@acme.example", timezone="UTC", sources=[
         {"name": "dav", "type": "caldav", "url": "https://dav.acme.example/"}])))
     assert with_caldav.touchbase.mode == "auto"
+
+
+def test_each_connector_class_states_its_facts_and_the_registry_and_schema_read_them():
+    from connectors import KNOWN_TYPES, REGISTRY, connector_class
+    from connectors.base import Connector
+
+    assert KNOWN_TYPES == tuple(REGISTRY) == tuple(source_types())
+    assert SOURCE_COMMON[1].key == "type" and SOURCE_COMMON[1].choices == KNOWN_TYPES
+    reference = reference_text()
+    for name, cls in {**source_types(), "local": connector_class("local")}.items():
+        assert cls.type_name == name, f"{REGISTRY.get(name)} declares type {cls.type_name!r}"
+        writes = cls.create_series is not Connector.create_series
+        assert cls.read_only is not writes, f"{name}: read_only and create_series disagree"
+    for name, cls in source_types().items():
+        assert cls.help and cls.config_options, name
+        writes = "read-only: touchbases go to the local calendar file" if cls.read_only else "can take touchbases"
+        assert f'### type = "{name}"\n\n{cls.help}; {writes}.' in reference
+
+
+def test_whether_a_source_takes_touchbases_is_its_class_read_only():
+    for name, cls in source_types().items():
+        entry = {"name": "s", "type": name, **({"path": "c.ics"} if name == "ics" else {})}
+        config = parse_config({"sources": [entry]})
+        assert config.touchbase.mode == ("propose" if cls.read_only else "auto"), name
+
+
+def test_a_source_takes_the_keys_its_class_declares_and_no_other():
+    for name, cls in source_types().items():
+        entry = {"name": "s", "type": name, **({"path": "c.ics"} if name == "ics" else {})}
+        entry.update({o.key: o.shown for o in cls.config_options if o.key not in ("paths", "url", "urls",
+                                                                                 "url_env", "url_file")})
+        (source,) = parse_config({"sources": [entry]}).sources
+        assert set(source.options) == {o.key for o in cls.config_options}, name
+        with pytest.raises(ConfigError) as caught:
+            parse_config({"sources": [{**entry, "colour": "red"}]})
+        assert caught.value.problems == ["config: [[sources]] 's' unknown key 'colour'"], name

@@ -72,3 +72,45 @@ def test_only_touchbase_mcp_loads_the_mcp_sdk(tmp_path):
     script = program(tmp_path)
     for command in (["run", "--once"], ["people", "--json"], ["status"], ["person", "ann@acme.example"]):
         assert not MCP & loaded(run(script, config, *command)), command  # the daemon and the rest
+
+
+CLIENT_LIBRARIES = ("googleapiclient", "google_auth_oauthlib", "msal", "caldav", "requests", "icalendar")
+EVERY_TYPE = """
+[[sources]]
+name = "dav"
+type = "caldav"
+url = "https://cloud.example/remote.php/dav"
+username = "me"
+
+[[sources]]
+name = "gmail"
+type = "google"
+client_secrets = "~/client_secret.json"
+
+[[sources]]
+name = "office"
+type = "outlook"
+client_id = "00000000-0000-0000-0000-000000000000"
+"""
+
+
+FACTS_PROGRAM = """import sys
+sys.path.insert(0, {repo!r})
+from agent.configuration.loader import can_take_touchbases, load_config
+from agent.configuration.starter import example_text, reference_text
+
+config = load_config({config!r})
+assert [s.type for s in config.sources] == ["ics", "caldav", "google", "outlook"]
+assert can_take_touchbases(config) is False  # the first source (ics) is read-only
+assert example_text() and reference_text()
+print(sorted(m for m in {clients!r} if m in sys.modules))
+"""
+
+
+def test_a_config_naming_every_source_type_loads_no_client_library(tmp_path):
+    """The schema reads each type's keys from its connector class: importing the class must not
+    import the backend's library, so loading a config (every command does) stays fast."""
+    config = write_config(tmp_path, [tmp_path / "cal.ics"], extra=EVERY_TYPE)
+    program = FACTS_PROGRAM.format(repo=str(REPO), config=str(config), clients=CLIENT_LIBRARIES)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["[]"]

@@ -19,13 +19,10 @@ import platformdirs
 
 from agent.configuration.options import MAX_STRING, WEEKDAYS, Option, options_of, url_parts  # noqa: F401
 from agent.configuration.schema import (  # noqa: F401  (the schema is re-exported from here)
-    ICS_LOCATIONS,
     SECRET_HINT,
     SECRET_KEYS,
     SECTIONS,
     SOURCE_COMMON,
-    SOURCE_KEYS,
-    SOURCE_TYPES,
     ColleaguesConfig,
     DaemonConfig,
     DigestConfig,
@@ -40,6 +37,7 @@ from agent.configuration.schema import (  # noqa: F401  (the schema is re-export
 )
 from agent.errors import ConfigError
 from agent.safe_text import address_label, looks_like_address
+from connectors import KNOWN_TYPES, connector_class
 
 APP_NAME = "touchbase"
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -279,8 +277,7 @@ def can_take_touchbases(config: Config) -> bool:
     source = next((s for s in config.sources if s.name == name), None)
     if source is None:
         return False
-    kind = SOURCE_TYPES.get(source.type)
-    return kind.writable if kind is not None else True  # a plug-in type is taken at its word
+    return not connector_class(source.type).read_only
 
 
 def _parse_section(section: str, value: dict[str, Any], where: str, problems: list[str]) -> Any:
@@ -426,10 +423,11 @@ def _parse_source(entry: Any, where: str, problems: list[str]) -> SourceConfig |
     else:
         problems.extend(f"{where} {problem}" for problem in check_value(SOURCE_COMMON[0], name))
     where = f"{where.rsplit(' #', 1)[0]} {short(name)}"
-    if not isinstance(type_name, str) or type_name not in SOURCE_TYPES:
-        problems.append(f"{where} type {short(type_name)} is not one of: {', '.join(SOURCE_TYPES)}")
+    if not isinstance(type_name, str) or type_name not in KNOWN_TYPES:
+        problems.append(f"{where} type {short(type_name)} is not one of: {', '.join(KNOWN_TYPES)}")
         return None
-    known = {option.key: option for option in SOURCE_TYPES[type_name].options}
+    kind = connector_class(type_name)
+    known = {option.key: option for option in kind.config_options}
     options = {key: (list(option.default) if isinstance(option.default, list) else option.default)
                for key, option in known.items()}
     for key, item in entry.items():
@@ -437,18 +435,8 @@ def _parse_source(entry: Any, where: str, problems: list[str]) -> SourceConfig |
             continue
         if _accepted(known, key, item, where, problems):
             options[key] = item
-    if type_name == "ics":
-        _check_ics_location(entry, where, problems)
+    problems.extend(f"{where} {problem}" for problem in kind.option_problems(entry))
     return SourceConfig(name=name, type=type_name, options=options)
-
-
-def _check_ics_location(entry: dict[str, Any], where: str, problems: list[str]) -> None:
-    given = [key for key in ICS_LOCATIONS if entry.get(key)]
-    if not given:
-        problems.append(f"{where} path: an ics source needs one of path, paths, url, urls, url_env or url_file")
-    elif len(given) > 1:
-        problems.append(f"{where} {' and '.join(given)}: an ics source takes only one of "
-                        "path, paths, url, urls, url_env or url_file")
 
 
 # --- rules across keys --------------------------------------------------------------------

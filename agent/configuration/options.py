@@ -249,3 +249,8 @@ def options_of(cls: type) -> list[Option]:
     """The options of a section class, in declaration order, each with its key filled in."""
     return [dataclasses.replace(f.metadata["option"], key=f.name) for f in dataclasses.fields(cls)
             if "option" in f.metadata]
+
+
+def keyed(**options: Option) -> tuple[Option, ...]:
+    """Options named by their keywords, in order: `keyed(url=Option(...), ...)`."""
+    return tuple(dataclasses.replace(option, key=key) for key, option in options.items())

@@ -6,33 +6,36 @@ the commented example (config/touchbase.example.toml, agent/data/example.toml), 
 `touchbase init` writes, and docs/config-reference.md. After changing an option, regenerate them with
 `python -m agent.configuration.schema` (a test fails while they differ).
 
-To add an option: add one `opt(...)` line to its section below (or to a source type's tuple), with a
-default, bounds or a rule, and a help line that fits on one line of the example file.
+To add an option: add one `opt(...)` line to its section below (or, for a `[[sources]]` key, one
+`Option(...)` to its connector class's `config_options`: each connector class declares its own
+keys, see connectors.base.Connector), with a default, bounds or a rule, and a help line that
+fits on one line of the example file.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.configuration.options import (
-    CALENDAR_URL,
     DOMAIN,
     EMAIL,
     ENV_NAME,
     HOST,
     HOURS,
-    HTTP_URL,
     PATH,
     SOURCE_NAME,
-    TENANT,
     TIME,
     WEEKDAY,
     WEEKDAYS,
     ZONE,
     Option,
+    keyed,
     opt,
 )
+from connectors import KNOWN_TYPES, connector_class
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
 
 
 def _days(text: str) -> list[str]:
@@ -197,79 +200,21 @@ class SourceConfig:
         raise AttributeError(key)
 
 
-@dataclass(frozen=True)
-class SourceType:
-    """A calendar backend's keys in `[[sources]]`; `writable`: it can take touchbases."""
-
-    help: str
-    writable: bool
-    options: tuple[Option, ...]
-
-
-def _keyed(**options: Option) -> tuple[Option, ...]:
-    return tuple(dataclasses.replace(option, key=key) for key, option in options.items())
-
-
-SOURCE_COMMON = _keyed(
+SOURCE_COMMON = keyed(
     name=Option("", "your name for this source (used by write_to and transports)", rule=SOURCE_NAME,
                 example="work", required=True),
-    type=Option("", "ics | caldav | google | outlook", choices=("ics", "caldav", "google", "outlook"),
-                example="ics", required=True),
+    type=Option("", " | ".join(KNOWN_TYPES), choices=KNOWN_TYPES, example="ics", required=True),
 )
+"""The keys every `[[sources]]` entry has; each type's own keys are declared by its connector
+class (`config_options`, with `type_name`, `help` and `read_only`: see connectors.base.Connector)."""
 
-SOURCE_TYPES: dict[str, SourceType] = {
-    "ics": SourceType("calendar files or addresses", False, _keyed(
-        path=Option("", "one .ics file", rule=PATH, example="~/calendar.ics"),
-        paths=Option([], "or several .ics files", rule=PATH),
-        url=Option("", "or a published calendar address (https:// or webcal://)", rule=CALENDAR_URL,
-                   example="https://calendar.example/basic.ics"),
-        urls=Option([], "or several calendar addresses, read together as one calendar", rule=CALENDAR_URL),
-        url_env=Option("", "or an environment variable holding a secret address", rule=ENV_NAME,
-                       example="TOUCHBASE_CALENDAR_URL"),
-        url_file=Option("", "or a file holding a secret address", rule=PATH,
-                        example="~/.config/touchbase/calendar-url"),
-        max_bytes=Option(50 * 1024 * 1024, "read at most this many bytes of a file or address",
-                         minimum=1024, maximum=1024 ** 3),
-        deadline_seconds=Option(120, "one read of an address (retries and waits included) ends "
-                                "after this long", minimum=1, maximum=3600),
-        calendar_name=Option("", "accepted for older files; has no effect"),
-    )),
-    "caldav": SourceType("a CalDAV server (Nextcloud, Radicale, iCloud...)", True, _keyed(
-        url=Option("", "the server's address", rule=HTTP_URL, example="https://cloud.example/remote.php/dav"),
-        username=Option("", "login name", example="me"),
-        password_env=Option("TOUCHBASE_CALDAV_PASSWORD", "environment variable holding the password",
-                            rule=ENV_NAME, optional=True),
-        password_file=Option("", "or a file holding it", rule=PATH),
-        calendars=Option([], "calendar names to read; [] = all", example=["Work"]),
-    )),
-    "google": SourceType("Google Calendar (and Gmail for drafts and mail)", True, _keyed(
-        calendars=Option(["primary"], "calendar ids to read", nonempty=True),
-        client_secrets=Option("", "the OAuth desktop client from Google Cloud", rule=PATH,
-                              example="~/client_secret.json"),
-        token_file=Option("", "default: data folder/tokens/<name>.json", rule=PATH),
-        api_endpoint=Option("", "a root URL replacing Google's hosts (emulators, proxies)", rule=HTTP_URL),
-        send_updates=Option("all", "all | externalOnly | none, for touchbase invitations",
-                            choices=("all", "externalOnly", "none")),
-    )),
-    "outlook": SourceType("Microsoft 365 / Outlook (and its mail for drafts and mail)", True, _keyed(
-        client_id=Option("", "the public-client app registration", example="00000000-0000-0000-0000-000000000000"),
-        tenant=Option("organizations", "common | organizations | a tenant id or domain", rule=TENANT,
-                      optional=True),
-        authority=Option("", "a full authority URL replacing login.microsoftonline.com/<tenant>",
-                         rule=HTTP_URL),
-        graph_endpoint=Option("https://graph.microsoft.com/v1.0", "the Graph root (emulators, proxies)",
-                              rule=HTTP_URL, optional=True),
-        token_cache=Option("", "default: data folder/tokens/<name>.bin", rule=PATH),
-    )),
-}
 
-ICS_LOCATIONS = ("path", "paths", "url", "urls", "url_env", "url_file")
-"""An ics source takes exactly one of these."""
+def source_types() -> dict[str, type[Connector]]:
+    """Every type a user may name in `[[sources]]`, with the connector class that declares its
+    keys, in the order the example and the reference show them (imports every connector
+    module, none of their client libraries)."""
+    return {name: connector_class(name) for name in KNOWN_TYPES}
 
-SOURCE_KEYS: dict[str, dict[str, Any]] = {
-    name: {option.key: option.default for option in kind.options} for name, kind in SOURCE_TYPES.items()
-}
-"""Each source type's keys with their defaults ("" for a path means: computed later)."""
 
 SECRET_KEYS = ("password", "secret", "client_secret", "token")
 """Keys that would hold a secret in clear: refused in every section."""

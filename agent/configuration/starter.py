@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.configuration.options import Option, options_of
-from agent.configuration.schema import CROSS_RULES, SECTIONS, SOURCE_COMMON, SOURCE_TYPES
+from agent.configuration.schema import CROSS_RULES, SECTIONS, SOURCE_COMMON, source_types
 
 COMMENT_COLUMN = 38
 HEADER = """\
@@ -97,11 +97,11 @@ def _section_lines(name: str, options: Iterable[Option], values: Mapping[str, An
 
 
 def _source_lines(entry: Mapping[str, Any], template: bool) -> list[str]:
-    kind = SOURCE_TYPES[entry["type"]]
+    kind = source_types()[entry["type"]]
     mark = "# " if template else ""
-    about = f"{entry['type']}: {kind.help}" + ("" if kind.writable else " (read-only)")
+    about = f"{entry['type']}: {kind.help}" + (" (read-only)" if kind.read_only else "")
     lines = [f"{mark}[[sources]]".ljust(COMMENT_COLUMN) + f"# {about}"]
-    for option in (*SOURCE_COMMON, *kind.options):
+    for option in (*SOURCE_COMMON, *kind.config_options):
         given = option.key in entry
         value = entry[option.key] if given else option.shown
         lines.append(_line(option.key, value, option.help, template or not given))
@@ -127,7 +127,7 @@ def _sources_block(sources: Sequence[Mapping[str, Any]]) -> str:
     for entry in sources:
         lines += _source_lines(entry, template=False)
     used = {entry["type"] for entry in sources}
-    for type_name in SOURCE_TYPES:
+    for type_name in source_types():
         if type_name not in used:
             lines += ["#", *_source_lines({"name": type_name, "type": type_name}, template=True)]
     return "\n".join(lines)
@@ -206,8 +206,8 @@ def reference_text() -> str:
     lines = [
         "# Configuration reference",
         "",
-        "Generated from `agent/configuration/schema.py` by `python -m agent.configuration.schema`; "
-        "do not edit by hand.",
+        "Generated from `agent/configuration/schema.py` (a source type's keys: its connector class's "
+        "`config_options`) by `python -m agent.configuration.schema`; do not edit by hand.",
         "An annotated example: [config/touchbase.example.toml](../config/touchbase.example.toml).",
         "",
         "The file is TOML, found at `--config PATH`, else `$TOUCHBASE_CONFIG`, else the platform config",
@@ -228,9 +228,10 @@ def reference_text() -> str:
 def _sources_reference() -> list[str]:
     lines = ["", "## [[sources]]", "", "One table per calendar; every source has these keys:", "",
              *_table(SOURCE_COMMON)]
-    for type_name, kind in SOURCE_TYPES.items():
-        writes = "can take touchbases" if kind.writable else "read-only: touchbases go to the local calendar file"
-        lines += ["", f'### type = "{type_name}"', "", f"{kind.help}; {writes}.", "", *_table(kind.options)]
+    for type_name, kind in source_types().items():
+        writes = "read-only: touchbases go to the local calendar file" if kind.read_only else "can take touchbases"
+        lines += ["", f'### type = "{type_name}"', "", f"{kind.help}; {writes}.", "",
+                  *_table(kind.config_options)]
     return lines
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from agent.configuration.options import HTTP_URL, PATH, Option, keyed
 from agent.errors import AuthError, NotFound, SourceError, UserError
 from agent.model import Changes, OwnEvent, SeriesSpec
 from connectors.base import Connector, ConnectorContext, Interval, MailSink
@@ -46,6 +47,16 @@ class GoogleConnector(Connector):
     """One Google account: its calendars, and its Gmail when the config sends mail through it."""
 
     type_name = "google"
+    help = "Google Calendar (and Gmail for drafts and mail)"
+    config_options = keyed(
+        calendars=Option(["primary"], "calendar ids to read", nonempty=True),
+        client_secrets=Option("", "the OAuth desktop client from Google Cloud", rule=PATH,
+                              example="~/client_secret.json"),
+        token_file=Option("", "default: data folder/tokens/<name>.json", rule=PATH),
+        api_endpoint=Option("", "a root URL replacing Google's hosts (emulators, proxies)", rule=HTTP_URL),
+        send_updates=Option("all", f"{' | '.join(SEND_UPDATES)}, for touchbase invitations",
+                            choices=SEND_UPDATES),
+    )
     sees_attendee_busy = True
     is_mail_account = True
     retry_policy: RetryPolicy = RetryPolicy()

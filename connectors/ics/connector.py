@@ -26,11 +26,12 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from agent.configuration.options import CALENDAR_URL, ENV_NAME, PATH, Option, keyed
 from agent.errors import SourceError
 from agent.model import Changes, Occurrence
 from connectors.base import Connector, ConnectorContext, Interval, Probe
@@ -63,7 +64,37 @@ class IcsConnector(Connector):
     """Reads one or more .ics files and calendar addresses as one calendar."""
 
     type_name = "ics"
+    help = "calendar files or addresses"
     read_only = True
+    config_options = keyed(
+        path=Option("", "one .ics file", rule=PATH, example="~/calendar.ics"),
+        paths=Option([], "or several .ics files", rule=PATH),
+        url=Option("", "or a published calendar address (https:// or webcal://)", rule=CALENDAR_URL,
+                   example="https://calendar.example/basic.ics"),
+        urls=Option([], "or several calendar addresses, read together as one calendar", rule=CALENDAR_URL),
+        url_env=Option("", "or an environment variable holding a secret address", rule=ENV_NAME,
+                       example="TOUCHBASE_CALENDAR_URL"),
+        url_file=Option("", "or a file holding a secret address", rule=PATH,
+                        example="~/.config/touchbase/calendar-url"),
+        max_bytes=Option(DEFAULT_MAX_BYTES, "read at most this many bytes of a file or address",
+                         minimum=1024, maximum=1024 ** 3),
+        deadline_seconds=Option(120, "one read of an address (retries and waits included) ends "
+                                "after this long", minimum=1, maximum=3600),
+        calendar_name=Option("", "accepted for older files; has no effect"),
+    )
+    LOCATIONS: ClassVar[tuple[str, ...]] = ("path", "paths", "url", "urls", "url_env", "url_file")
+    """An ics source takes exactly one of these."""
+
+    @classmethod
+    def option_problems(cls, entry: Mapping[str, Any]) -> list[str]:
+        """Exactly one of the LOCATIONS."""
+        given = [key for key in cls.LOCATIONS if entry.get(key)]
+        if not given:
+            return ["path: an ics source needs one of path, paths, url, urls, url_env or url_file"]
+        if len(given) > 1:
+            return [f"{' and '.join(given)}: an ics source takes only one of "
+                    "path, paths, url, urls, url_env or url_file"]
+        return []
 
     def __init__(self, source: Any, context: ConnectorContext, policy: FetchPolicy | None = None) -> None:
         super().__init__(source, context)

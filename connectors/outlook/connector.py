@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from agent.configuration.options import HTTP_URL, PATH, TENANT, Option, keyed
 from agent.errors import AuthError, NotFound, SourceError
 from agent.model import Changes, Occurrence, OwnEvent, SeriesSpec, WorkingHours
 from connectors.base import Connector, ConnectorContext, Interval, MailSink
 from connectors.outlook import mapping as gm
-from connectors.outlook.graph import GraphClient, GraphError, RetryPolicy, SyncStateGone
+from connectors.outlook.graph import DEFAULT_ENDPOINT, GraphClient, GraphError, RetryPolicy, SyncStateGone
 
 if TYPE_CHECKING:  # msal and requests are imported on first use: reading the config never loads them
     import requests
@@ -45,6 +46,17 @@ class OutlookConnector(Connector):
     """A Microsoft 365 / Outlook.com account: its primary calendar and its mailbox."""
 
     type_name = "outlook"
+    help = "Microsoft 365 / Outlook (and its mail for drafts and mail)"
+    config_options = keyed(
+        client_id=Option("", "the public-client app registration", example="00000000-0000-0000-0000-000000000000"),
+        tenant=Option("organizations", "common | organizations | a tenant id or domain", rule=TENANT,
+                      optional=True),
+        authority=Option("", "a full authority URL replacing login.microsoftonline.com/<tenant>",
+                         rule=HTTP_URL),
+        graph_endpoint=Option(DEFAULT_ENDPOINT, "the Graph root (emulators, proxies)",
+                              rule=HTTP_URL, optional=True),
+        token_cache=Option("", "default: data folder/tokens/<name>.bin", rule=PATH),
+    )
     sees_attendee_busy = True
     is_mail_account = True
 
