@@ -93,7 +93,7 @@ class LocalCalendar(IcsConnector):
             return cached[3]
         try:
             reading = read_calendar(str(self.path), self._read(self.path), low, high,
-                                    self.context.timezone)
+                                    self.context.timezone, whole=True)
         except NotACalendar as exc:
             raise SourceError(self.name, f"{self.path}: not a valid calendar file ({exc})") from None
         occurrences = reading.all()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from agent.model import Occurrence
-from connectors.ical.blocks import normalise, split_blocks, starts_calendar
+from connectors.ical.blocks import ends_complete, normalise, split_blocks, starts_calendar
 from connectors.ical.groups import label, read_group, reason
 from connectors.ical.zones import usable_timezones, used_zones
 
@@ -36,13 +36,16 @@ class Reading:
 
 
 def read_calendar(where: str, data: bytes | str, start: datetime, end: datetime,
-                  zone: str) -> Reading:
+                  zone: str, whole: bool = False) -> Reading:
     """The occurrences in [start, end) of the calendar text `data` (`where` names it in notes),
-    floating times in `zone`. Raises NotACalendar when it is no iCalendar text at all."""
+    floating times in `zone`. Raises NotACalendar when it is no iCalendar text at all, or, with
+    `whole` (a file, as the ICS connector takes one), when it does not end with END:VCALENDAR."""
     raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
     text = normalise(raw)
     if not starts_calendar(text):
         raise NotACalendar("not an iCalendar object (it does not start with BEGIN:VCALENDAR)")
+    if whole and not ends_complete(text):
+        raise NotACalendar("the calendar is incomplete (it does not end with END:VCALENDAR)")
     parsed = split_blocks(where, text)
     used = used_zones(block for blocks in parsed.groups.values() for block in blocks)
     timezones, zone_notes = usable_timezones(parsed.timezones, used)
