@@ -51,7 +51,7 @@ def auth(app: App, kind: str, source_name: str | None, client_secrets: str | Non
 
 
 def source_roles(config: Config, name: str) -> list[str]:
-    """What the config uses source `name` for (read, write, drafts, send): scopes follow it."""
+    """What the config uses source `name` for (read, write, drafts, send, mail): scopes follow it."""
     roles = ["read"]
     if write_target(config) == name:
         roles.append("write")
@@ -59,4 +59,6 @@ def source_roles(config: Config, name: str) -> list[str]:
         roles.append("drafts")
     if config.digest.transport == name:
         roles.append("send")
+    if config.source(name).options.get("mail"):
+        roles.append("mail")
     return roles

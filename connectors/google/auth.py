@@ -5,7 +5,8 @@ scopes), written atomically with mode 0600 and never logged. Scopes are limited 
 config uses this source for: reading events always; writing touchbases and free/busy when it is
 the write target; gmail.compose when follow-up drafts or the morning email go through Gmail, and
 gmail.readonly when the morning email does (to find a sent mail by its Message-ID before sending
-it again after a crash: the mail goes out exactly once).
+it again after a crash: the mail goes out exactly once) or when `mail = true` (two-way mail as
+contact, read as metadata only).
 """
 from __future__ import annotations
 
@@ -31,19 +32,20 @@ SCOPE_GMAIL_READ = "https://www.googleapis.com/auth/gmail.readonly"
 SCOPES_READING_MAIL = frozenset({SCOPE_GMAIL_READ, "https://www.googleapis.com/auth/gmail.modify",
                                  "https://mail.google.com/"})
 """Scopes that let messages.list search sent mail by Message-ID (gmail.metadata cannot search)."""
-ROLES = ("read", "write", "drafts", "send")
+ROLES = ("read", "write", "drafts", "send", "mail")
 
 
 def scopes_for(roles: set[str] | list[str] | tuple[str, ...]) -> list[str]:
-    """The OAuth scopes one source needs for its roles (read, write, drafts, send)."""
+    """The OAuth scopes one source needs for its roles (read, write, drafts, send, mail)."""
     wanted = set(roles) | {"read"}
     scopes = [SCOPE_EVENTS if "write" in wanted else SCOPE_EVENTS_READ]
     if "write" in wanted:
         scopes.append(SCOPE_FREEBUSY)
     if wanted & {"drafts", "send"}:
         scopes.append(SCOPE_GMAIL_COMPOSE)
-    if "send" in wanted:
-        scopes.append(SCOPE_GMAIL_READ)  # to find a sent mail before sending it again
+    if wanted & {"send", "mail"}:
+        # send: to find a sent mail before sending it again; mail: who wrote to whom (metadata)
+        scopes.append(SCOPE_GMAIL_READ)
     return scopes
 
 

@@ -107,7 +107,7 @@ def authority_of(source: Any) -> tuple[str, bool]:
 
 
 def scopes_for(roles: list[str]) -> list[str]:
-    """The delegated permissions a source needs for its roles (read, write, drafts, send).
+    """The delegated permissions a source needs for its roles (read, write, drafts, send, mail).
 
     msal adds openid, profile and offline_access by itself.
     """
@@ -116,6 +116,8 @@ def scopes_for(roles: list[str]) -> list[str]:
         scopes.append(DRAFT_SCOPE)
     if "send" in roles:
         scopes += [SEND_SCOPE, SENT_LOOKUP_SCOPE]
+    if "mail" in roles and SENT_LOOKUP_SCOPE not in scopes:
+        scopes.append(SENT_LOOKUP_SCOPE)  # mail metadata: who wrote to whom, never a body
     return scopes
 
 
