@@ -111,8 +111,8 @@ def test_each_init_form_writes_a_config_that_validates(tmp_path, server, form, m
 
 @pytest.mark.parametrize("choice, answers, kind", [
     ("1", ["{ics}"], "ics"),
-    ("2", ["{secrets}"], "google"),
-    ("3", ["not-an-id", "11111111-2222-3333-4444-555555555555", "organizations"], "outlook"),
+    ("2", ["{secrets}", ""], "google"),  # Enter: yes, count two-way mail as contact
+    ("3", ["not-an-id", "11111111-2222-3333-4444-555555555555", "organizations", "n"], "outlook"),
     ("4", ["https://dav.example/", "me"], "caldav"),
 ])
 def test_init_asks_for_each_source_type(tmp_path, choice, answers, kind):
@@ -128,6 +128,7 @@ def test_init_asks_for_each_source_type(tmp_path, choice, answers, kind):
     assert "Where is your work calendar?" in result.output
     (source,) = load_config(target).sources
     assert source.type == kind
+    assert bool(source.options.get("mail")) is (kind == "google")  # offered for Google and Outlook
     if kind == "outlook":
         assert "is not an application (client) id" in result.output
 

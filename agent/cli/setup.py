@@ -61,6 +61,7 @@ class Plan:
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     url: str = ""  # a calendar address to save in the url_file
     notes: list[str] = field(default_factory=list)
+    more: list[dict[str, Any]] = field(default_factory=list)  # sources beside it (a mailbox)
 
 
 @main.command()
@@ -73,24 +74,30 @@ class Plan:
               help="Outlook / Microsoft 365: the application (client) id of your app registration.")
 @click.option("--tenant", help="Outlook: common, organizations (default), or your tenant id or domain.")
 @click.option("--caldav", "caldav", metavar="URL", help="A CalDAV server's address.")
-@click.option("--username", help="CalDAV: your login name.")
+@click.option("--imap", "imap", metavar="HOST[:PORT]",
+              help="Also read an IMAP mailbox: two-way mail with colleagues counts as contact "
+                   "(who wrote to whom, never a subject or a body; TLS on port 993 by default).")
+@click.option("--mail/--no-mail", "mail", default=None,
+              help="Google / Outlook: count two-way mail with colleagues as contact (asked when not given).")
+@click.option("--username", help="CalDAV or IMAP: your login name.")
 @click.option("--password-env", "password_env", metavar="VAR",
-              help="CalDAV: the environment variable holding your password "
-                   "(default TOUCHBASE_CALDAV_PASSWORD).")
+              help="CalDAV or IMAP: the environment variable holding your password "
+                   "(default TOUCHBASE_CALDAV_PASSWORD / TOUCHBASE_IMAP_PASSWORD).")
 @click.option("--timezone", "zone", help="Your IANA time zone (default: the system's).")
 @click.option("--no-sign-in", "no_sign_in", is_flag=True, help="Do not sign in now (run `touchbase auth` later).")
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 @pass_app
 def init(app: App, email: str | None, calendar: str | None, google: str | None, outlook: str | None,
-         tenant: str | None, caldav: str | None, username: str | None, password_env: str | None,
-         zone: str | None, no_sign_in: bool, force: bool) -> None:
+         tenant: str | None, caldav: str | None, imap: str | None, mail: bool | None,
+         username: str | None, password_env: str | None, zone: str | None, no_sign_in: bool,
+         force: bool) -> None:
     """Set up touchbase: ask for what is not given, check it, write the config, sign in."""
     target = app.path
     if target.exists() and not force and not _empty_file(target):
         raise UserError(f"{target}: a config already exists (use --force to overwrite); "
                         "with --force the old one is kept as config.toml.bak")
     _clean_flags(email=email, calendar=calendar, google=google, outlook=outlook, tenant=tenant,
-                 caldav=caldav, username=username, password_env=password_env, timezone=zone)
+                 caldav=caldav, imap=imap, username=username, password_env=password_env, timezone=zone)
     given = [name for name, value in (("--calendar", calendar), ("--google", google), ("--outlook", outlook),
                                       ("--caldav", caldav)) if value]
     if len(given) > 1:
@@ -98,13 +105,22 @@ def init(app: App, email: str | None, calendar: str | None, google: str | None, 
                         "(add more [[sources]] to the config afterwards)")
     if tenant and not outlook:
         raise UserError("--tenant goes with --outlook")
-    if (username or password_env) and not caldav:
-        raise UserError("--username and --password-env go with --caldav")
+    if (username or password_env) and not (caldav or imap):
+        raise UserError("--username and --password-env go with --caldav or --imap")
+    if caldav and imap:
+        raise UserError("give --caldav or --imap, not both: --username and --password-env "
+                        "would be ambiguous (add the other source to the config afterwards)")
+    if imap and not username:
+        raise UserError("--imap needs --username (your login name on the mail server)")
+    if mail is not None and not (google or outlook):
+        raise UserError("--mail goes with --google or --outlook (for other mail: --imap)")
     interactive = not (email and given)  # a question is asked: ask for the zone as well
     try:
         email = _checked_email(email) if email else click.prompt("Your work email address", value_proc=_ask_email)
         _check_zone(zone)
         plan = _plan(target, calendar, google, outlook, tenant, caldav, username, password_env)
+        _add_mail(plan, mail if mail is not None or not interactive else _offer_mail(plan), imap,
+                  username if imap else None, password_env if imap else None)
         declared = _probe(app, _starter(target, email, zone or system_timezone(), plan), plan)
         zone = _pick_zone(zone, declared, interactive)
     except UnicodeDecodeError:  # an answer typed in another encoding
@@ -202,7 +218,7 @@ def _ask_zone(value: str) -> str:
 def _starter_text(email: str, zone: str, plan: Plan) -> str:
     """The config text init writes."""
     values = {"user": {"timezone": zone}, **plan.values}
-    return starter_config(email, timezone=zone, sources=[plan.source], values=values)
+    return starter_config(email, timezone=zone, sources=[plan.source, *plan.more], values=values)
 
 
 def _starter(target: Path, email: str, zone: str, plan: Plan) -> Config:
@@ -338,6 +354,42 @@ def _caldav_plan(url: str, username: str, password_env: str | None) -> Plan:
     return Plan({"name": name, "type": "caldav", "url": url, "username": username.strip(),
                  "password_env": variable},
                 {"touchbase": {"write_to": name, "mode": "auto"}}, notes=notes)
+
+
+def _add_mail(plan: Plan, mail: bool | None, imap: str | None, username: str | None,
+              password_env: str | None) -> None:
+    """Mail as contact: `mail = true` on a Google or Outlook source, and an IMAP mailbox beside
+    the calendar source with --imap."""
+    if mail and plan.source["type"] in ("google", "outlook"):
+        plan.source["mail"] = True
+    if imap:
+        plan.more.append(_imap_source(imap, username or "", password_env, plan.notes))
+
+
+def _offer_mail(plan: Plan) -> bool | None:
+    """Asked in an interactive init with a Google or Outlook account: read its mail too?"""
+    if plan.source["type"] not in ("google", "outlook"):
+        return None
+    return click.confirm("Count two-way mail with colleagues as contact? (reads who wrote to whom "
+                         "and when, never a subject or a body)", default=True)
+
+
+def _imap_source(text: str, username: str, password_env: str | None, notes: list[str]) -> dict[str, Any]:
+    """The [[sources]] entry of an IMAP mailbox at HOST[:PORT] (TLS; port 993 by default)."""
+    text = text.strip()
+    host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+    if not host or not re.fullmatch(r"[A-Za-z0-9.-]+", host) or (port and not port.isdigit()):
+        raise UserError(f"--imap {text!r}: give the mail server's host name, e.g. "
+                        "mail.company.example (or mail.company.example:993)")
+    variable = password_env or "TOUCHBASE_IMAP_PASSWORD"
+    if not os.environ.get(variable):
+        notes.append(f"Set {variable} to your mail password (an app password where the server "
+                     "offers one) wherever touchbase runs; it is never stored in the config.")
+    entry: dict[str, Any] = {"name": "mailbox", "type": "imap", "host": host,
+                             "username": username.strip(), "password_env": variable, "tls": "ssl"}
+    if port:
+        entry["port"] = int(port)
+    return entry
 
 
 def _account_roles(name: str) -> dict[str, dict[str, Any]]:
