@@ -57,12 +57,6 @@ def forget(store: Store, address: str) -> int:
     return store.conn.execute("DELETE FROM mail_contacts WHERE email = ?", (address,)).rowcount
 
 
-def forget_source(store: Store, name: str) -> None:
-    """Drop a source's rows and state (a source removed from the config)."""
-    store.conn.execute("DELETE FROM mail_contacts WHERE source = ?", (name,))
-    store.conn.execute("DELETE FROM mail_sync WHERE source = ?", (name,))
-
-
 def state(store: Store, source: str) -> dict:
     """The reader state saved after the last successful mail sync of `source`."""
     row = store.conn.execute("SELECT state FROM mail_sync WHERE source = ?", (source,)).fetchone()
