@@ -96,7 +96,7 @@ def main() -> None:
         config_path.write_text(f'[user]\nemail = "{ME}"\ntimezone = "Europe/Berlin"\n'
                                f'[colleagues]\ninternal_domains = ["acme.example"]\n'
                                f'[store]\npath = "{work / "data" / "touchbase.db"}"\n')
-        source = SourceConfig(name="mailbox", type="connectors.mail.imap:ImapMailbox", options={
+        source = SourceConfig(name="mailbox", type="imap", options={
             "host": "127.0.0.1", "port": server.port, "username": user,
             "password_env": "BENCH_IMAP_PASSWORD", "tls": "none"})
         first, rows = timed_sync(config_path, source)

@@ -20,6 +20,7 @@ REGISTRY: dict[str, str] = {
     "caldav": "connectors.caldav:CalDavConnector",
     "google": "connectors.google.connector:GoogleConnector",
     "outlook": "connectors.outlook.connector:OutlookConnector",
+    "imap": "connectors.mail.imap:ImapMailbox",
 }
 """The types a user may name in `[[sources]]`, in the order the example and the reference show
 them: `type` -> `module:Class` (the class's `type_name` is the same)."""

@@ -70,7 +70,7 @@ def test_every_problem_is_reported_at_once_naming_file_section_and_key(tmp_path)
         f"{path}: [colleagues] internal_domains must be a list of strings, got 'acme.example'",
         f"{path}: unknown section [calendar]",
         f"{path}: [[sources]] 'work' unknown key 'colour'",
-        f"{path}: [[sources]] 'cloud' type 'exchange2003' is not one of: ics, caldav, google, outlook",
+        f"{path}: [[sources]] 'cloud' type 'exchange2003' is not one of: ics, caldav, google, outlook, imap",
         f"{path}: [user] timezone 'Mars/Olympus_Mons' is not a known time zone",
         f"{path}: [touchbase] mode must be auto, propose or off",
     ]
@@ -125,7 +125,7 @@ def load_config_text(tmp_path: Path, text: str) -> Config:
 def test_unknown_source_type_and_missing_name(tmp_path):
     path, problems, _ = problems_of(tmp_path, '[[sources]]\ntype = "exchange"\n')
     assert f"{path}: [[sources]] #1 needs a name" in problems
-    assert any("type 'exchange' is not one of: ics, caldav, google, outlook" in p for p in problems)
+    assert any("type 'exchange' is not one of: ics, caldav, google, outlook, imap" in p for p in problems)
 
 
 def test_unknown_key_of_a_source_type(tmp_path):

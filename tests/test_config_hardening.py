@@ -165,7 +165,7 @@ def test_every_number_outside_its_bounds_is_refused(tmp_path, table, label, opti
 
 
 @pytest.mark.parametrize("source,message", [
-    ('name = "w"\ntype = [1, 2]', "[[sources]] 'w' type [1, 2] is not one of: ics, caldav, google, outlook"),
+    ('name = "w"\ntype = [1, 2]', "[[sources]] 'w' type [1, 2] is not one of: ics, caldav, google, outlook, imap"),
     ('name = "../../etc"\ntype = "ics"\npath = "c.ics"',
      "[[sources]] #1 name '../../etc' must be letters, digits, '.', '_' or '-' (at most 64)"),
     ('name = "w"\ntype = "ics"\nurl = "http://calendar.example/c.ics"',

@@ -108,8 +108,8 @@ def test_the_example_shows_every_key_with_its_help_and_loads():
 def test_each_commented_source_template_loads_when_uncommented():
     sources = next(b for b in example_text().split("\n\n") if b.startswith("# Calendars"))
     blocks = sources.split("\n#\n")[1:]
-    assert len(blocks) == 3
-    for block, type_name in zip(blocks, ("caldav", "google", "outlook"), strict=True):
+    assert len(blocks) == 4
+    for block, type_name in zip(blocks, ("caldav", "google", "outlook", "imap"), strict=True):
         uncommented = "\n".join(line[2:] for line in block.splitlines())
         config = parse_config(tomllib.loads(uncommented))
         assert [s.type for s in config.sources] == [type_name]

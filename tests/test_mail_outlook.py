@@ -11,19 +11,18 @@ from connectors.outlook.connector import OutlookConnector
 from tests.fakes.graph_fixtures import outlook_config, sign_in
 from tests.mail_signal_helpers import ME, NOW, Collected, mail_context
 
-SEND_ROLE = '[digest]\ntransport = "office"\n'  # until `mail = true` asks for Mail.ReadBasic
-
 
 @pytest.fixture
 def office(tmp_path, graph):
-    config = outlook_config(tmp_path, graph, extra=SEND_ROLE)
-    assert "Mail.ReadBasic" in sign_in(config)
+    config = outlook_config(tmp_path, graph, extra="mail = true\n")  # a key of the office source
+    output = sign_in(config)
+    assert "Mail.ReadBasic" in output and "Mail.Send" not in output
     return config
 
 
 def read(config, tmp_path, state=None):
     source = load_config(config).source("office")
-    source.options["mail"] = True
+    assert source.options["mail"] is True
     connector = OutlookConnector(source, mail_context(tmp_path / "data"))
     sink = Collected()
     try:

@@ -16,7 +16,7 @@ from agent.sync import sync_source
 from tests.helpers import write_config
 from tests.mail_signal_helpers import ME, NOW, Mail
 
-IMAP_TYPE = "connectors.mail.imap:ImapMailbox"
+IMAP_TYPE = "imap"
 
 
 def conversations(count: int) -> tuple[list[Mail], list[tuple[str, bytes]]]:
@@ -90,10 +90,9 @@ def test_no_subject_or_body_text_anywhere_in_the_data_folder(dovecot, imap_user,
         graph.mail.deliver("sentitems" if mail.sender == ME else "inbox", mail.sender, mail.to,
                            when=mail.when, conversation=(mail.references or [mail.message_id])[0],
                            message_id=mail.message_id, subject=mail.subject, body=mail.body)
-    config_path = outlook_config(tmp_path, graph, extra='[digest]\ntransport = "office"\n')
+    config_path = outlook_config(tmp_path, graph, extra="mail = true\n")
     sign_in(config_path)  # with Mail.ReadBasic
     office = load_config(config_path).source("office")
-    office.options["mail"] = True
     data = tmp_path / "data"
     write_token(data / "tokens" / "gmail.json", google.grant())
     sync_now(config_path, imap(dovecot.port, imap_user))

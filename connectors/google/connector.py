@@ -56,6 +56,8 @@ class GoogleConnector(Connector):
         api_endpoint=Option("", "a root URL replacing Google's hosts (emulators, proxies)", rule=HTTP_URL),
         send_updates=Option("all", f"{' | '.join(SEND_UPDATES)}, for touchbase invitations",
                             choices=SEND_UPDATES),
+        mail=Option(False, "count two-way mail with colleagues as contact (metadata only, never a body)",
+                    example=True, commented=True),
     )
     sees_attendee_busy = True
     is_mail_account = True

@@ -10,14 +10,16 @@ that folder is read again.
 from __future__ import annotations
 
 import imaplib
+from collections.abc import Mapping
 from typing import Any
 
+from agent.configuration.options import ENV_NAME, HOST, PATH, Option, keyed
 from agent.errors import SourceError
 from agent.model import Changes, MailMessage
 from connectors.base import Connector, MailSink
 from connectors.mail.headers import message_from_fields, parse_header_block
 from connectors.mail.imap_names import decode_name, encode_name
-from connectors.mail.imap_session import ImapSession, check_security
+from connectors.mail.imap_session import LOOPBACK, SECURITY, ImapSession, check_security
 from connectors.secrets import password_origin, read_password
 
 STATE_VERSION = 1
@@ -29,8 +31,30 @@ class ImapMailbox(Connector):
     """One IMAP account, read for mail metadata only (no calendar, nothing written)."""
 
     type_name = "imap"
+    help = "an IMAP mailbox: two-way mail with colleagues, metadata only"
+    config_options = keyed(
+        host=Option("", "the mail server", rule=HOST, example="mail.company.example", required=True),
+        port=Option(0, "0: 993 for ssl, 143 for starttls and none", minimum=0, maximum=65535,
+                    example=993),
+        username=Option("", "login name", example="me@company.example", required=True),
+        password_env=Option("TOUCHBASE_IMAP_PASSWORD", "environment variable holding the password",
+                            rule=ENV_NAME, optional=True),
+        password_file=Option("", "or a file holding it", rule=PATH),
+        tls=Option("ssl", "ssl | starttls | none (none: only 127.0.0.1, ::1 or localhost)",
+                   choices=SECURITY),
+        folders=Option([], "folders to read; [] = INBOX and the folder marked \\Sent",
+                       example=["INBOX", "Sent"], commented=True),
+    )
     read_only = True
     reads_calendar = False
+
+    @classmethod
+    def option_problems(cls, entry: Mapping[str, Any]) -> list[str]:
+        """`tls = "none"` only for this machine: a password never crosses a network in clear."""
+        host = str(entry.get("host") or "").strip("[]").lower()
+        if entry.get("tls") == "none" and host not in LOOPBACK:
+            return [f'tls: "none" is only allowed for 127.0.0.1, ::1 or localhost, not {host!r}']
+        return []
 
     def __init__(self, source: Any, context: Any) -> None:
         super().__init__(source, context)

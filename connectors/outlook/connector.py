@@ -56,6 +56,8 @@ class OutlookConnector(Connector):
         graph_endpoint=Option(DEFAULT_ENDPOINT, "the Graph root (emulators, proxies)",
                               rule=HTTP_URL, optional=True),
         token_cache=Option("", "default: data folder/tokens/<name>.bin", rule=PATH),
+        mail=Option(False, "count two-way mail with colleagues as contact (metadata only, never a body)",
+                    example=True, commented=True),
     )
     sees_attendee_busy = True
     is_mail_account = True
