@@ -7,22 +7,33 @@ answer reachable from the network). It serves requests one at a time until one c
 a forged answer with another state) is answered 400 and ignored, and a connection that sends
 nothing is dropped after `IDLE_SECONDS`, so neither can end or hold the sign-in. The answer's
 parameters come from the query (Google) or a form POST (Microsoft's form_post).
+
+The page the browser gets back is written only after the sign-in is complete: `wait` runs the
+caller's `complete(answer)` (the code exchanged for tokens) while the browser waits, so the page
+says "connected" only when it is, and says the sign-in failed (and why) when `complete` raised.
 """
 from __future__ import annotations
 
 import hmac
+import html
 import time
 import urllib.parse
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 IDLE_SECONDS = 5.0
 """A connection that sends no request within this long is dropped."""
 MAX_FORM_BYTES = 64 * 1024
-DONE_PAGE = "<!doctype html><title>touchbase</title><p>{message} You can close this tab.</p>"
+DONE_PAGE = "<!doctype html><title>{title}</title><p>{message} You can close this tab.</p>"
+FAILED_MESSAGE = "The sign-in failed: {reason}. touchbase says what to do next in the terminal."
 
 
 class SignInTimeout(Exception):
     """No answer carrying the expected state arrived in time."""
+
+
+def _nothing_more(answer: dict[str, str]) -> None:
+    """No completion step: the answer alone is the sign-in."""
 
 
 class LoopbackListener:
@@ -35,6 +46,8 @@ class LoopbackListener:
         self.done_message = done_message
         self.state = ""
         self.answer: dict[str, str] | None = None
+        self.complete: Callable[[dict[str, str]], object] = _nothing_more
+        self.failure: Exception | None = None
 
     @property
     def port(self) -> int:
@@ -50,8 +63,14 @@ class LoopbackListener:
         """Accept only an answer carrying `state`."""
         self.state = state
 
-    def wait(self, timeout: float) -> dict[str, str]:
-        """Serve requests until the expected answer arrives; its parameters, or SignInTimeout."""
+    def wait(self, timeout: float,
+             complete: Callable[[dict[str, str]], object] = _nothing_more) -> dict[str, str]:
+        """Serve requests until the expected answer arrives; its parameters, or SignInTimeout.
+
+        `complete(answer)` runs before the browser's page is sent (the page tells its outcome);
+        an exception it raises is raised here, after the page said the sign-in failed.
+        """
+        self.complete = complete
         ends = time.monotonic() + timeout
         while self.answer is None:
             left = ends - time.monotonic()
@@ -59,6 +78,8 @@ class LoopbackListener:
                 raise SignInTimeout
             self.server.timeout = left
             self.server.handle_request()
+        if self.failure is not None:
+            raise self.failure
         return self.answer
 
     def close(self) -> None:
@@ -71,6 +92,15 @@ class LoopbackListener:
             return False
         self.answer = params
         return True
+
+    def outcome(self) -> tuple[str, str]:
+        """Complete the sign-in with the answer taken; the page's (title, message)."""
+        try:
+            self.complete(self.answer or {})
+        except Exception as exc:  # noqa: BLE001 - raised again by wait(), after the page is sent
+            self.failure = exc
+            return "touchbase: sign-in failed", FAILED_MESSAGE.format(reason=str(exc).rstrip("."))
+        return "touchbase", self.done_message
 
 
 class _Server(HTTPServer):
@@ -101,13 +131,11 @@ class _Handler(BaseHTTPRequestHandler):
         params = {key: values[0] for key, values in urllib.parse.parse_qs(text).items()}
         if not self.server.listener.take(params):
             return self._reply(400, "This is not the sign-in touchbase is waiting for.")
-        message = self.server.listener.done_message
-        if "error" in params:
-            message = "The sign-in did not complete; touchbase says why in the terminal."
-        self._reply(200, message)
+        title, message = self.server.listener.outcome()
+        self._reply(200, message, title)
 
-    def _reply(self, status: int, message: str) -> None:
-        body = DONE_PAGE.format(message=message).encode("utf-8")
+    def _reply(self, status: int, message: str, title: str = "touchbase") -> None:
+        body = DONE_PAGE.format(title=html.escape(title), message=html.escape(message)).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))

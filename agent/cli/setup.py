@@ -38,7 +38,7 @@ from agent.configuration.options import (
     url_parts,
 )
 from agent.configuration.starter import starter_config
-from agent.errors import SourceError, Unreachable, UserError
+from agent.errors import AuthError, SourceError, TouchbaseError, Unreachable, UserError
 from agent.safe_text import address_label, looks_like_address
 from agent.storage.private_files import private_folder, write_private
 
@@ -459,9 +459,11 @@ def _sign_in(app: App, config: Config, skip: bool) -> bool | None:
     try:
         message = connector_class(source.type).authorize(
             source, make_context(config, _now(app, config)), roles=source_roles(config, source.name))
+    except AuthError:
+        raise  # its line names the command that signs in again
     except (SourceError, UserError) as exc:
-        click.echo(f"Sign-in did not complete: {exc}", err=True)
-        return False
+        raise TouchbaseError(f"{exc}; the config is written, sign in with: touchbase auth "
+                             f"{source.type}") from None
     click.echo(message)
     return True
 

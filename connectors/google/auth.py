@@ -133,7 +133,8 @@ def browser_available() -> bool:
 
 def _sign_in_on_loopback(source_name: str, flow: Any, open_browser: bool, timeout: int) -> Any:
     """The browser's round trip: the consent page, Google's answer on a listener on 127.0.0.1
-    (connectors.loopback), the code exchanged (with its PKCE verifier) for credentials."""
+    (connectors.loopback), the code exchanged (with its PKCE verifier) for credentials before the
+    browser's page is sent, so the page says whether the sign-in worked."""
     listener = LoopbackListener("touchbase is connected to Google.")
     try:
         flow.redirect_uri = listener.redirect_uri()
@@ -144,13 +145,40 @@ def _sign_in_on_loopback(source_name: str, flow: Any, open_browser: bool, timeou
             webbrowser.open(url, new=1, autoraise=True)
         print("Open this address in a browser on this machine to let touchbase use your Google account"
               + ("" if open_browser else " (no browser was opened)") + f":\n{url}\n", flush=True)
-        answer = listener.wait(timeout)
+        listener.wait(timeout, lambda answer: _exchange(source_name, flow, answer))
     finally:
         listener.close()
-    if "error" in answer:
-        raise UserError(f"{source_name}: Google sign-in did not complete: {_said(answer)}")
-    flow.fetch_token(code=answer.get("code", ""))
     return flow.credentials
+
+
+def _exchange(source_name: str, flow: Any, answer: dict[str, str]) -> None:
+    """Trade the answer's code for credentials (kept on `flow`); AuthError when Google refused
+    the sign-in or the code, or could not be asked."""
+    if "error" in answer:
+        raise _failed(source_name, f"Google refused the sign-in ({_said(answer)})")
+    try:
+        flow.fetch_token(code=answer.get("code", ""))
+    except Exception as exc:  # noqa: BLE001 - oauthlib and requests raise many kinds
+        raise _failed(source_name, _exchange_failure(exc)) from None
+    if not flow.credentials.refresh_token:
+        raise _failed(source_name, "Google returned no refresh token; remove touchbase's access at "
+                                   "myaccount.google.com/permissions and sign in again")
+
+
+def _exchange_failure(exc: Exception) -> str:
+    """What went wrong trading the code, in one line (an OAuth error's code and description,
+    else the kind of failure)."""
+    error = getattr(exc, "error", None)
+    if isinstance(error, str) and error:
+        said = _said({"error": error, "error_description": getattr(exc, "description", "") or ""})
+        return f"Google refused the sign-in code ({said})"
+    text = one_line(str(exc))[:200]
+    return f"the sign-in code could not be exchanged ({type(exc).__name__}{': ' + text if text else ''})"
+
+
+def _failed(source_name: str, reason: str) -> AuthError:
+    """A failed sign-in: one line naming the source and the command to try again."""
+    return AuthError(source_name, f"Google sign-in failed: {reason}.", fix=reauth_command(source_name))
 
 
 def _said(answer: dict[str, str]) -> str:
@@ -183,16 +211,8 @@ def run_installed_app_flow(source_name: str, client_secrets: Path, roles: set[st
     try:
         credentials = _sign_in_on_loopback(source_name, flow, open_browser, timeout_seconds)
     except SignInTimeout:
-        raise UserError(f"{source_name}: Google sign-in did not complete: no answer from the browser "
-                        f"within {timeout_seconds // 60} minutes") from None
-    except UserError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - oauthlib and requests raise many kinds
-        raise UserError(f"{source_name}: Google sign-in did not complete: "
-                        f"{type(exc).__name__}: {one_line(str(exc))[:200]}") from None
-    if not credentials.refresh_token:
-        raise UserError(f"{source_name}: Google returned no refresh token; remove touchbase's "
-                        "access at myaccount.google.com/permissions and sign in again")
+        raise _failed(source_name, f"no answer from the browser within {timeout_seconds // 60} "
+                                   "minutes") from None
     save_credentials(token_file, credentials)
     return (f"{source_name}: signed in to Google; token saved to {token_file} (mode 0600); "
             f"scopes: {', '.join(s.rsplit('/', 1)[-1] for s in scopes)}")

@@ -191,7 +191,8 @@ class OutlookAuth:
     def sign_in_browser(self, scopes: list[str], echo: Callable[[str], None],
                         timeout: int = BROWSER_TIMEOUT) -> dict:
         """Sign in in the browser (authorization code + PKCE, the answer posted to a listener on
-        127.0.0.1, connectors.loopback) and save tokens.
+        127.0.0.1, connectors.loopback) and save tokens. The code is redeemed before the browser's
+        page is sent, so the page says whether the sign-in worked.
 
         When no browser can be opened, the address to open on this machine is shown via `echo`.
         """
@@ -201,9 +202,12 @@ class OutlookAuth:
             raise SourceError(self.source_name, f"cannot listen on localhost for the sign-in answer "
                                                 f"({exc.strerror or exc}); try --device-code") from None
         try:
-            answer, flow = self._browser_round_trip(listener, scopes, echo, timeout)
+            return self._browser_round_trip(listener, scopes, echo, timeout)
         finally:
             listener.close()
+
+    def _redeem(self, flow: dict, answer: dict, scopes: list[str]) -> dict:
+        """The tokens for the browser's answer (saved in the cache), or AuthError / SourceError."""
         try:
             result = self.app.acquire_token_by_auth_code_flow(flow, answer, scopes=scopes)
         except requests.RequestException as exc:
@@ -218,8 +222,8 @@ class OutlookAuth:
         return result
 
     def _browser_round_trip(self, listener: LoopbackListener, scopes: list[str],
-                            echo: Callable[[str], None], timeout: int) -> tuple[dict, dict]:
-        """Open the sign-in page and wait for its answer; (the answer, msal's flow)."""
+                            echo: Callable[[str], None], timeout: int) -> dict:
+        """Open the sign-in page, wait for its answer and redeem it; the tokens."""
         try:
             flow = self.app.initiate_auth_code_flow(
                 scopes, redirect_uri=listener.redirect_uri("localhost").rstrip("/"),
@@ -232,11 +236,13 @@ class OutlookAuth:
         if not _open_browser(flow["auth_uri"]):
             echo("No browser could be opened. Open this address in a browser on this machine to sign in "
                  f"(or use --device-code):\n{flow['auth_uri']}")
+        redeemed: list[dict] = []
         try:
-            return listener.wait(timeout), flow
+            listener.wait(timeout, lambda answer: redeemed.append(self._redeem(flow, answer, scopes)))
         except SignInTimeout:
             raise AuthError(self.source_name, f"sign-in was not completed in the browser within "
                                               f"{timeout // 60} minutes.", fix=self.fix) from None
+        return redeemed[0]
 
     def username(self) -> str:
         """The signed-in account's username, or "" before sign-in."""

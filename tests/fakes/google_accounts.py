@@ -1,7 +1,8 @@
 """OAuth and Gmail endpoints of the Google emulator (a mixin of GoogleEmulator).
 
 Token endpoint: refresh_token and authorization_code grants (client authentication in the form
-or by HTTP Basic, PKCE S256 checked), `invalid_grant` for a revoked or unknown refresh token.
+or by HTTP Basic, PKCE S256 checked), `invalid_grant` for a revoked or unknown refresh token
+(and for every code while `refuse_codes` is set).
 Authorization endpoint: redirects at once to the loopback redirect_uri with a code (the user
 "consents"). Gmail: users.drafts.create / drafts.list (q=rfc822msgid:) / users.messages.send with
 a base64url `raw` RFC 822 message / users.messages.list (q=rfc822msgid:, labelIds; as Google
@@ -34,6 +35,7 @@ class AccountsMixin:
     refresh_tokens: dict[str, list[str]]
     access_tokens: dict[str, list[str]]
     codes: dict[str, tuple[list[str], str]]
+    refuse_codes: bool
     drafts: dict[str, dict]
     sent: list[dict]
 
@@ -53,6 +55,8 @@ class AccountsMixin:
             scopes = self.refresh_tokens.get(form.get("refresh_token", ""))
             refresh = None
         elif grant == "authorization_code":
+            if self.refuse_codes:
+                return 400, {"error": "invalid_grant", "error_description": "Malformed auth code."}, {}
             scopes, challenge = self.codes.pop(form.get("code", ""), (None, ""))
             verifier = form.get("code_verifier", "")
             if challenge and _s256(verifier) != challenge:

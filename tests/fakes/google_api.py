@@ -74,6 +74,7 @@ class GoogleEmulator(CalendarApiMixin, AccountsMixin, GmailMailboxMixin):
         self.refresh_tokens: dict[str, list[str]] = {}  # refresh token -> scopes
         self.access_tokens: dict[str, list[str]] = {}
         self.codes: dict[str, tuple[list[str], str]] = {}  # code -> (scopes, PKCE challenge)
+        self.refuse_codes = False  # the token endpoint refuses every authorization code
         self.modified: list[tuple[str, str]] = []  # (method, event id) of every API write
         self._ids = itertools.count(1)
         self.init_mailbox()

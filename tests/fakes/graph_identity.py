@@ -68,6 +68,7 @@ class Identity:
     authorize_requests: list[dict[str, str]] = field(default_factory=list)
     redirect_uris: tuple[str, ...] = ("http://localhost",)  # the app registration's
     user_refuses: bool = False  # the user cancels on the consent page
+    refuse_codes: bool = False  # the token endpoint refuses every authorization code
 
     # --- test controls -----------------------------------------------------------------------
 
@@ -159,6 +160,10 @@ class Identity:
     def _code_grant(self, form: dict[str, str]) -> tuple[int, dict]:
         with self.lock:
             entry = self.auth_codes.get(form.get("code", ""))
+            if self.refuse_codes:
+                return 400, {"error": "invalid_grant", "error_description":
+                             "AADSTS70008: The provided authorization code or refresh token has expired "
+                             "due to inactivity."}
             if entry is None or entry.get("redeemed"):
                 return 400, {"error": "invalid_grant", "error_description": (
                     "AADSTS54005: OAuth2 Authorization code was already redeemed, please retry with a "
