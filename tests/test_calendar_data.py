@@ -107,6 +107,15 @@ def test_a_stored_cancel_or_reply_alone_is_not_an_event(read, fixture):
     assert "0 occurrences read" in result.output and "skipped" not in result.output
 
 
+def test_runaway_series_are_bounded_and_named_alike_on_every_path(read):
+    result, rows = read("ics_runaway_series.ics")
+    for uid, why in (("run-interval0", "INTERVAL=0"), ("run-minutely", "FREQ=MINUTELY"),
+                     ("run-secondly", "FREQ=SECONDLY"), ("run-byxxx", "more than 5,000 instances")):
+        line = next(line for line in result.output.splitlines() if f"UID {uid})" in line)
+        assert line.strip().startswith("work: skipped event ") and why in line
+    assert set(rows) == {"yan@acme.example"} and rows["yan@acme.example"]["meetings"] == 5
+
+
 def test_skipped_caldav_events_stay_reported_while_their_object_is_unchanged(tmp_path, caldav_emulator):
     caldav_emulator.put("work", "dtend.ics", (FIXTURES / "caldav_broken_dtend.ics").read_bytes())
     config = write_config(tmp_path, [], extra=_caldav_keys(caldav_emulator.url))
