@@ -219,9 +219,15 @@ def _add(entry: ColleagueStats, counted: CountedMeeting, occ: Occurrence, now: d
 
 
 def _name_of(email: str, occ: Occurrence, rules: MeetingRules) -> str:
+    """The colleague's display name in `occ`; a "name" that is an address (Graph gives the
+    address when it knows no name) is no name."""
     for attendee in occ.attendees:
-        if attendee.name and rules.normalise(attendee.email) == email:
+        if _is_name(attendee.name) and rules.normalise(attendee.email) == email:
             return attendee.name
-    if occ.organizer_name and rules.normalise(occ.organizer) == email:
+    if _is_name(occ.organizer_name) and rules.normalise(occ.organizer) == email:
         return occ.organizer_name
     return ""
+
+
+def _is_name(text: str) -> bool:
+    return bool(text) and "@" not in text

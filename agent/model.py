@@ -110,6 +110,7 @@ class OwnEvent:
     start: datetime | None = None
     ended: bool = False
     organizer: str = ""  # as the event names it, where the tag travels with it (iCalendar data)
+    rrule: str = ""  # the series' RRULE text as the backend holds it (Graph's pattern translated)
 
 
 @dataclass(frozen=True)

@@ -345,6 +345,7 @@ def _own_events(href: str, data: str) -> list[OwnEvent]:
             title=str(event.get("SUMMARY", "")), start=event.decoded("DTSTART"),
             ended=bool(rule and rule.get("UNTIL")) or str(event.get("STATUS", "")).upper() == "CANCELLED",
             organizer=ical.address_of(event.get("ORGANIZER")),
+            rrule=ical.rule_text(event),
         ))
     return result
 

@@ -73,7 +73,8 @@ class LocalCalendar(IcsConnector):
             start, _ = ical.as_aware(event.decoded("DTSTART"), zone)
             result.append(OwnEvent(event_id=str(event["UID"]), tag=tag, series_id=tag,
                                    title=str(event.get("SUMMARY", "")), start=start,
-                                   ended=_ended(event), organizer=ical.address_of(event.get("ORGANIZER"))))
+                                   ended=_ended(event), organizer=ical.address_of(event.get("ORGANIZER")),
+                                   rrule=ical.rule_text(event)))
         return result
 
     def busy(self, start: datetime, end: datetime, emails: list[str]) -> list[Interval]:

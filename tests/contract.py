@@ -24,6 +24,7 @@ import pytest
 
 from agent.errors import NotFound, ReadOnlySource, SourceError
 from agent.model import Changes, Occurrence, SeriesSpec
+from agent.planning.recurrence import schedule_phrase
 from connectors.base import Connector
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -46,6 +47,26 @@ def spec(series_id: str = "tb-alice-1", title: str = TITLE) -> SeriesSpec:
                       organizer=USER, title=title, description="How are you?",
                       start=datetime(2026, 11, 10, 10, 0, tzinfo=BERLIN), duration_minutes=MINUTES,
                       timezone="Europe/Berlin", weekday="TU", week_index=2, tag=series_id)
+
+
+CADENCES = [  # (frequency, interval, weekday, week_index, first day in November 2026, the phrase)
+    ("weekly", 1, "TU", 1, 3, "weekly on Tuesday, 10:00-10:30 Europe/Berlin"),
+    ("weekly", 2, "TU", 1, 3, "every 2 weeks on Tuesday, 10:00-10:30 Europe/Berlin"),
+    ("monthly", 1, "WE", 2, 11, "monthly on the 2nd Wednesday, 10:00-10:30 Europe/Berlin"),
+    ("monthly", 2, "WE", 2, 11, "every 2 months on the 2nd Wednesday, 10:00-10:30 Europe/Berlin"),
+    ("monthly", 3, "WE", 2, 11, "quarterly on the 2nd Wednesday, 10:00-10:30 Europe/Berlin"),
+    ("monthly", 1, "FR", -1, 27, "monthly on the last Friday, 10:00-10:30 Europe/Berlin"),
+]
+
+
+def cadence_spec(frequency: str, interval: int, weekday: str, week_index: int, day: int) -> SeriesSpec:
+    """A touchbase on one cadence, first on `day` November 2026, 10:00 Berlin."""
+    series_id = f"tb-cadence-{frequency}-{interval}-{week_index}{weekday}".lower()
+    return SeriesSpec(series_id=series_id, colleague=COLLEAGUE, colleague_name="Alice",
+                      organizer=USER, title=TITLE, description="How are you?",
+                      start=datetime(2026, 11, day, 10, 0, tzinfo=BERLIN), duration_minutes=MINUTES,
+                      timezone="Europe/Berlin", weekday=weekday, week_index=week_index, tag=series_id,
+                      frequency=frequency, interval=interval)
 
 
 class Backend(ABC):
@@ -293,6 +314,17 @@ class ConnectorContract:
         assert own == sorted([("tb-alice-1", created, TITLE, False),
                               ("tb-bob-1", other, "Touchbase: Bob", False)])
         assert foreign not in {e.event_id for e in connector.find_own_events()}
+
+    @pytest.mark.parametrize(("frequency", "interval", "weekday", "week_index", "day", "phrase"), CADENCES)
+    def test_the_schedule_read_back_reads_as_the_one_booked(self, backend, connector, frequency,
+                                                            interval, weekday, week_index, day, phrase):
+        self._needs_writes()
+        written = cadence_spec(frequency, interval, weekday, week_index, day)
+        assert schedule_phrase(written.rrule, written.start, MINUTES, BERLIN) == phrase
+        connector.create_series(written)
+        (own,) = [e for e in connector.find_own_events() if e.tag == written.tag]
+        assert own.start is not None and own.rrule, own
+        assert schedule_phrase(own.rrule, own.start, MINUTES, BERLIN) == phrase
 
     def test_end_series_ends_the_agents_series_and_never_a_foreign_event(self, backend, connector):
         self._needs_writes()

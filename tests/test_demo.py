@@ -75,8 +75,8 @@ def test_demo_runs_the_agent_once_and_shows_what_it_did(home: Path):
 
     assert f"Touchbases booked by the agent (2), in {folder / 'touchbase.ics'}" in output
     assert section(output, "Touchbases booked") == [
-        "Mei Chen: monthly, second Wednesday, 09:00, 30 min, first on Wed 11 Mar",
-        "Omar Haddad: monthly, second Thursday, 09:00, 30 min, first on Thu 12 Mar",  # max_per_day = 1
+        "Mei Chen: monthly on the 2nd Wednesday, 09:00-09:30 Europe/Berlin, first on Wed 11 Mar",
+        "Omar Haddad: monthly on the 2nd Thursday, 09:00-09:30 Europe/Berlin, first on Thu 12 Mar",  # max_per_day = 1
     ]
     ics = (folder / "touchbase.ics").read_text(encoding="utf-8")
     assert "mei.chen@northwind.example" in ics and "omar.haddad@northwind.example" in ics

@@ -146,7 +146,7 @@ def test_propose_mode_records_proposals_and_approve_books_one(tmp_path):
     assert "touchbase approve" in actions(store, "touchbase-proposed")[0]["detail"]
     assert run_planner(config, store, NOW_DT).actions == []  # proposed once
     shown = run_cli(config_path, "plan", now=NOW).output
-    assert f"Proposed earlier: {BOB}: every " in shown and f"touchbase approve {BOB}" in shown
+    assert f"Proposed earlier: {BOB}: monthly on the " in shown and f"touchbase approve {BOB}" in shown
     assert "Nothing to do" not in shown
     proposed = {r.email: r.start for r in tb.load(store)}
     assert proposed[ALICE] < proposed[BOB]
@@ -215,7 +215,7 @@ def test_note_and_person(tmp_path):
     assert "alice@acme.example" in result.output and "(tracked)" in result.output
     assert "Moving to Lisbon" in result.output
     assert "active" in result.output
-    assert "every first Tuesday 09:00-09:30, starting 2026-12-01" in result.output
+    assert "monthly on the 1st Tuesday, 09:00-09:30 Europe/Berlin, starting 2026-12-01" in result.output
     assert "meetings:     3" in result.output
     unknown = run_cli(config_path, "person", "nobody@acme.example", now=NOW)  # seen in no source
     assert unknown.exit_code == 2 and "nobody@acme.example appears in no synced event" in unknown.output

@@ -39,11 +39,13 @@ def test_the_cadence_in_days_picks_the_rule(days, rule):
     assert cadence_for(days).rrule("TU", 2) == rule
 
 
-@pytest.mark.parametrize(("cadence", "freq", "interval"), [
-    ("1w", "WEEKLY", None), ("2w", "WEEKLY", 2), ("1m", "MONTHLY", None), ("2m", "MONTHLY", 2),
-    ("3m", "MONTHLY", 3),
+@pytest.mark.parametrize(("cadence", "freq", "interval", "words"), [
+    ("1w", "WEEKLY", None, "weekly on Tuesday"), ("2w", "WEEKLY", 2, "every 2 weeks on Tuesday"),
+    ("1m", "MONTHLY", None, "monthly on the 1st Tuesday"),
+    ("2m", "MONTHLY", 2, "every 2 months on the 1st Tuesday"),
+    ("3m", "MONTHLY", 3, "quarterly on the 1st Tuesday"),
 ])
-def test_rate_cadence_gives_the_matching_recurrence(tmp_path, cadence, freq, interval):
+def test_rate_cadence_gives_the_matching_recurrence(tmp_path, cadence, freq, interval, words):
     config_path = setup(tmp_path, drifting(ALICE), extra='[touchbase]\ncadence_days = 30\n')
     assert run_cli(config_path, "rate", ALICE, "--cadence", cadence, now=NOW).exit_code == 0
     result = run_cli(config_path, "run", "--once", now=NOW)
@@ -57,6 +59,11 @@ def test_rate_cadence_gives_the_matching_recurrence(tmp_path, cadence, freq, int
     assert rule["BYDAY"] == [weekday if freq == "WEEKLY" else f"{index}{weekday}"]
     row = tb.of_person(store, ALICE)[0]
     assert row.rrule == rule.to_ical().decode()
+    phrase = f"{words}, 09:00-09:30 Europe/Berlin"  # the event says the schedule, not "monthly"
+    assert f"A touchbase to stay in touch: {phrase}." in str(event["DESCRIPTION"])
+    assert f"{phrase}, starting 2026-12-01" in run_cli(config_path, "person", ALICE, now=NOW).output
+    (created,) = actions(store, "touchbase-created")
+    assert created["detail"].startswith(f"{phrase}, starting 2026-12-01")
     store.close()
 
 
@@ -86,7 +93,7 @@ def test_a_changed_cadence_ends_the_series_and_books_one_on_the_new_rule(tmp_pat
     assert sync.exit_code == 0, sync.output
     report = run_planner(config, store, later)
     assert [a.kind for a in report.actions] == ["ended", "created"]
-    assert "every other week" in report.actions[0].detail
+    assert "the cadence changed to every 2 weeks" in report.actions[0].detail
     events = {str(e["UID"]): e for e in series_in_file(config)[ALICE]}
     old = events[str(monthly["UID"])]
     assert old["RRULE"]["UNTIL"][0] <= later

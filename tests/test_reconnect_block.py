@@ -74,7 +74,7 @@ def _occurrences(config_path: Path, uid: str, start: str, end: str) -> list[date
 def test_local_file_gets_one_weekly_block_and_the_touchbases_still_fill_max_active(tmp_path):
     config_path = _local_setup(tmp_path, LIMITS + ON)
     first = _run(config_path, THURSDAY)
-    assert "reconnect hour created: every Friday 09:00-10:00, starting 2026-12-04" in first
+    assert "reconnect hour created: weekly on Friday, 09:00-10:00 Europe/Berlin, starting 2026-12-04" in first
     _run(config_path, FRIDAY)
 
     (block,) = _blocks_in_file(config_path)

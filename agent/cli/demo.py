@@ -23,6 +23,7 @@ from agent.demo import DEMO_NOW, DemoSetup, create_demo, default_demo_dir, seed_
 from agent.errors import SourceError
 from agent.landscape.map import render_map
 from agent.landscape.matrix import KEEP_STRONG, MAINTAIN, START_HERE, WATCH, matrix, reciprocity_flags
+from agent.planning.recurrence import schedule_phrase
 from agent.relationships import Relationship, relationships
 from agent.storage import own_series
 from agent.storage.store import Store, parse_iso
@@ -32,9 +33,6 @@ TOP = 5
 MAIL_LINES = 18
 MAP_FILE = "map.html"
 _MISSING = "is not available in this installation"
-_ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
-_DAYS = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday", "FR": "Friday",
-         "SA": "Saturday", "SU": "Sunday"}
 
 
 @main.command()
@@ -189,24 +187,11 @@ def echo_touchbases(config: Config, store: Store, names: dict[str, str]) -> list
     zone, minutes = config.zone, config.touchbase.duration_minutes
     for row in rows:
         start = parse_iso(row["start"]).astimezone(zone) if row.get("start") else None
-        when = f", {start:%H:%M}, {minutes} min, first on {_day(start)}" if start else ""
+        when = (f"{schedule_phrase(row.get('rrule') or '', start, minutes, zone)}, "
+                f"first on {_day(start)}") if start else "not yet placed"
         state = f" [{row['state']}]" if row.get("state") not in (None, "", "active") else ""
-        click.echo(f"  {names.get(row['email']) or row['email']}: "
-                   f"{describe_rrule(row.get('rrule') or '')}{when}{state}")
+        click.echo(f"  {names.get(row['email']) or row['email']}: {when}{state}")
     return [row["email"] for row in rows]
-
-
-def describe_rrule(rrule: str) -> str:
-    """'FREQ=MONTHLY;BYDAY=2WE' as 'monthly, second Wednesday' (other rules as they are)."""
-    parts = dict(p.split("=", 1) for p in rrule.split(";") if "=" in p)
-    byday = parts.get("BYDAY", "")
-    if parts.get("FREQ") != "MONTHLY" or len(byday) < 3 or byday[-2:] not in _DAYS:
-        return rrule or "recurring"
-    try:
-        ordinal = _ORDINALS.get(int(byday[:-2]), byday[:-2])
-    except ValueError:
-        return rrule
-    return f"monthly, {ordinal} {_DAYS[byday[-2:]]}"
 
 
 def echo_mail(heading: str, messages: list[tuple[Path, EmailMessage]], outline: bool = False) -> None:

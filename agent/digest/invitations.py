@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from agent.configuration.loader import Config
 from agent.planning import touchbases as tb
 from agent.planning.prompts import display_name
+from agent.planning.recurrence import schedule_phrase
 from agent.storage.store import Store
 
 PRODID = "-//touchbase//touchbase-agent//EN"
@@ -67,7 +68,8 @@ def invitation_ics(config: Config, row: tb.Touchbase, now: datetime) -> bytes:
     if row.rrule:
         event.add("RRULE", icalendar.vRecur.from_ical(row.rrule))
     event.add("SUMMARY", row.title or f"Touchbase: {display_name(row.email)}")
-    event.add("DESCRIPTION", f"{minutes} minutes now and then to stay in touch.")
+    event.add("DESCRIPTION", "A touchbase to stay in touch: "
+              f"{schedule_phrase(row.rrule, start, minutes, zone)}.")
     event.add("STATUS", "CONFIRMED")
     event.add("TRANSP", "OPAQUE")
     event.add("ORGANIZER", f"mailto:{config.user.email}")

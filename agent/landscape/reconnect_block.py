@@ -23,7 +23,7 @@ from agent.model import OwnEvent, SeriesSpec
 from agent.planning import readback
 from agent.planning.provenance import Provenance
 from agent.planning.readback import calendar_says, own_by_series
-from agent.planning.slots import DAY_NAMES
+from agent.planning.recurrence import schedule_phrase
 from agent.planning.targets import WriteTargets, configured_source, target_source, where_written
 from agent.planning.touchbases import keyed_digest
 from agent.storage import own_series
@@ -211,10 +211,10 @@ class _Keeper:
                              Provenance.of(self.config)).get(block.series_id)
 
     def _describe(self, block: Block) -> str:
-        start = (block.start or self.now).astimezone(self.config.zone)
-        end = start + timedelta(minutes=MINUTES)
-        day = DAY_NAMES[self.config.landscape.reconnect_day]
-        return f"every {day} {start:%H:%M}-{end:%H:%M}, starting {start:%Y-%m-%d}"
+        zone = self.config.zone
+        start = (block.start or self.now).astimezone(zone)
+        rule = block.rrule or f"FREQ=WEEKLY;BYDAY={self.config.landscape.reconnect_day}"
+        return f"{schedule_phrase(rule, start, MINUTES, zone)}, starting {start:%Y-%m-%d}"
 
     def _where(self, source: SourceConfig) -> str:
         return where_written(self.config, source.name)

@@ -130,7 +130,7 @@ class Booking:
                            state=tb.PROPOSED, created_at=run.now, target=source.name,
                            start=slot.start, rrule=slot.rrule, title=title_for(rel.name, rel.email))
         run.rows.append(row)
-        detail = f"{slot.describe()}; book it with: touchbase approve {rel.email}"
+        detail = f"{slot.describe(run.config.zone)}; book it with: touchbase approve {rel.email}"
         with run.recording():
             run.save(row)
             run.log("touchbase-proposed", rel.email, detail)
@@ -223,7 +223,7 @@ class Booking:
         return SeriesSpec(
             series_id=row.series_id, colleague=rel.email, colleague_name=rel.name,
             organizer=config.user.email, title=row.title,
-            description=description_for(row.series_id, minutes), start=slot.start,
+            description=description_for(row.series_id, slot.schedule(config.zone)), start=slot.start,
             duration_minutes=minutes, timezone=str(config.zone), weekday=slot.weekday,
             week_index=slot.week_index, tag=row.series_id, frequency=slot.cadence.frequency,
             interval=slot.cadence.interval,

@@ -45,8 +45,11 @@ def prompts_for(series_id: str, count: int = 3) -> list[str]:
 
 
 def title_for(colleague_name: str, colleague_email: str) -> str:
-    """The event title, e.g. "Touchbase: Alice Smith"."""
-    return f"Touchbase: {colleague_name or display_name(colleague_email)}"
+    """The event title, e.g. "Touchbase: Alice Smith": the colleague's display name, else one
+    made from the address's local part (a "name" that is an address counts as none), the same
+    on every write target."""
+    name = colleague_name.strip()
+    return f"Touchbase: {name if name and '@' not in name else display_name(colleague_email)}"
 
 
 def display_name(email: str) -> str:
@@ -56,10 +59,11 @@ def display_name(email: str) -> str:
     return " ".join(w.capitalize() for w in words) or email
 
 
-def description_for(series_id: str, minutes: int = 30) -> str:
-    """The event description: what it is, a few prompts, and the agent's tag."""
+def description_for(series_id: str, schedule: str) -> str:
+    """The event description: what it is and when it meets (`schedule`, the phrase of
+    `agent.planning.recurrence.schedule_phrase`), a few prompts, and the agent's tag."""
     lines = [
-        f"A monthly {minutes} minutes to stay in touch.",
+        f"A touchbase to stay in touch: {schedule}.",
         "",
         "Ideas for the conversation:",
         *[f"- {prompt}" for prompt in prompts_for(series_id)],

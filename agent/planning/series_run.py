@@ -30,7 +30,7 @@ from connectors.base import Connector
 
 
 def describe_touchbase(config: Config, row: tb.Touchbase) -> str:
-    """For example "every second Tuesday 10:00-10:30, starting 2026-12-08"."""
+    """For example "monthly on the 2nd Tuesday, 10:00-10:30 Europe/Berlin, starting 2026-12-08"."""
     if row.start is None:
         return row.state
     return slots.describe_series(row.start, config.touchbase.duration_minutes, config.zone, row.rrule)

@@ -19,7 +19,13 @@ from dateutil.rrule import rrulestr
 from agent.configuration.loader import WEEKDAYS, Config
 from agent.inference import MeetingRules
 from agent.model import Occurrence, WorkingHours
-from agent.planning.recurrence import MONTHLY_CADENCE, WEEKLY, Cadence, cadence_of
+from agent.planning.recurrence import (
+    MONTHLY_CADENCE,
+    Cadence,
+    cadence_of,
+    position_in_month,
+    schedule_phrase,
+)
 from agent.storage.store import Store
 
 Interval = tuple[datetime, datetime]
@@ -27,9 +33,6 @@ Interval = tuple[datetime, datetime]
 SEARCH_DAYS = 28
 """The first occurrence is looked for in the four weeks from tomorrow: every weekday position once."""
 STEP_MINUTES = 30
-ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
-DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                                "Saturday", "Sunday"), strict=True))
 
 
 @dataclass(frozen=True)
@@ -47,18 +50,15 @@ class Slot:
         """The RRULE text of the series."""
         return self.cadence.rrule(self.weekday, self.week_index)
 
-    def describe(self) -> str:
-        """For example "every second Tuesday 10:00-10:30, starting 2026-12-08"."""
-        return f"{self.pattern()} {self.start:%H:%M}-{self.end:%H:%M}, starting {self.start:%Y-%m-%d}"
+    def schedule(self, zone: ZoneInfo) -> str:
+        """The series' schedule phrase: "monthly on the 2nd Tuesday, 10:00-10:30 Europe/Berlin"."""
+        minutes = int((self.end - self.start).total_seconds() // 60)
+        return schedule_phrase(self.rrule, self.start, minutes, zone)
 
-    def pattern(self) -> str:
-        """'every Tuesday', 'every other Tuesday', 'every second Tuesday', 'every second
-        Tuesday, every two months', 'every second Tuesday, quarterly'."""
-        day, cadence = DAY_NAMES[self.weekday], self.cadence
-        if cadence.frequency == WEEKLY:
-            return f"every {day}" if cadence.interval == 1 else f"every other {day}"
-        monthly = f"every {ORDINALS[self.week_index]} {day}"
-        return monthly if cadence.interval == 1 else f"{monthly}, {cadence.words()}"
+    def describe(self, zone: ZoneInfo) -> str:
+        """The schedule and the first day: "monthly on the 2nd Tuesday, 10:00-10:30
+        Europe/Berlin, starting 2026-12-08"."""
+        return f"{self.schedule(zone)}, starting {self.start.astimezone(zone):%Y-%m-%d}"
 
 
 def slot_at(start: datetime, minutes: int, zone: ZoneInfo,
@@ -71,13 +71,7 @@ def slot_at(start: datetime, minutes: int, zone: ZoneInfo,
 
 def describe_series(start: datetime, minutes: int, zone: ZoneInfo, rrule: str = "") -> str:
     """The description of a series (RRULE text `rrule`) whose first occurrence is `start`."""
-    return slot_at(start, minutes, zone, cadence_of(rrule)).describe()
-
-
-def position_in_month(day: date) -> tuple[int, str]:
-    """(week index, weekday) of `day`: 1..4, or -1 for a fifth weekday (which is the last)."""
-    index = (day.day - 1) // 7 + 1
-    return (-1 if index == 5 else index), WEEKDAYS[day.weekday()]
+    return slot_at(start, minutes, zone, cadence_of(rrule)).describe(zone)
 
 
 def working_hours(config: Config) -> tuple[time, time]:

@@ -162,6 +162,7 @@ def own_event(item: dict, zone: ZoneInfo) -> OwnEvent:
         event_id=item["id"], tag=private.get(AGENT_TAG_NAME, ""),
         series_id=private.get(SERIES_PROPERTY, ""), title=item.get("summary", ""),
         start=start, ended=any("UNTIL=" in rule.upper() for rule in rrules_of(item)),
+        rrule=next((rule[6:] for rule in rrules_of(item)), ""),
     )
 
 

@@ -150,6 +150,14 @@ def _relayed(address: str) -> bool:
     return any(domain == relay or domain.endswith("." + relay) for relay in RELAY_DOMAINS)
 
 
+def rule_text(event: icalendar.Component) -> str:
+    """The event's (first) RRULE as RRULE text ("FREQ=MONTHLY;BYDAY=2WE"), "" when none."""
+    rule = event.get("RRULE")
+    if isinstance(rule, list):
+        rule = rule[0] if rule else None
+    return rule.to_ical().decode("utf-8") if rule is not None else ""
+
+
 def as_aware(value: date | datetime, zone: ZoneInfo) -> tuple[datetime, bool]:
     """An aware datetime (floating times in `zone`) and whether the value was a whole day."""
     if not isinstance(value, datetime):

@@ -200,7 +200,8 @@ class OutlookConnector(Connector):
                     event_id=event["id"], tag=tag, series_id=gm.event_series(event),
                     title=str(event.get("subject") or ""),
                     start=gm.parse_time(event.get("start"), self.zone),
-                    ended=bool(recurrence) and (recurrence.get("range") or {}).get("type") != "noEnd"))
+                    ended=bool(recurrence) and (recurrence.get("range") or {}).get("type") != "noEnd",
+                    rrule=gm.rrule_of(recurrence)))
         return result
 
     # --- writing -----------------------------------------------------------------------------

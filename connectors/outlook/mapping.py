@@ -191,6 +191,20 @@ def relative_monthly(spec: SeriesSpec) -> dict:
     }
 
 
+def rrule_of(recurrence: dict | None) -> str:
+    """The RRULE text of a Graph patternedRecurrence (weekly or relative-monthly, as the agent
+    writes them; "" for no recurrence or another pattern type)."""
+    pattern = (recurrence or {}).get("pattern") or {}
+    days = [code for code, name in _DAYS.items() if name in (pattern.get("daysOfWeek") or [])]
+    every = f";INTERVAL={pattern['interval']}" if int(pattern.get("interval") or 1) > 1 else ""
+    if pattern.get("type") == "weekly" and days:
+        return f"FREQ=WEEKLY{every};BYDAY={','.join(days)}"
+    index = next((n for n, word in _INDEX.items() if word == pattern.get("index")), 0)
+    if pattern.get("type") == "relativeMonthly" and days and index:
+        return f"FREQ=MONTHLY{every};BYDAY={index}{days[0]}"
+    return ""
+
+
 def weekly(spec: SeriesSpec) -> dict:
     """The patternedRecurrence of a weekly series on `spec.weekday` with no end."""
     local = spec.start.astimezone(ZoneInfo(spec.timezone))
