@@ -13,7 +13,7 @@ from agent.mail_signal import store_messages
 from agent.model import MailMessage
 from agent.safe_text import without_addresses
 from agent.sources import local_source, open_connector
-from agent.storage import mail_contacts
+from agent.storage import mail_contacts, notices
 from agent.storage.store import Store
 from connectors.base import Connector
 
@@ -57,7 +57,17 @@ def sync_source(config: Config, store: Store, source: SourceConfig, now: datetim
             _sync_mail(config, store, source, connector, now, result)
         return result
     finally:
+        _tell_notices(store, source, connector, now)
         connector.close()
+
+
+def _tell_notices(store: Store, source: SourceConfig, connector: Connector, now: datetime) -> None:
+    """What the source has to tell (a token cache without an OS keyring): each notice once per
+    store, as a warning; `touchbase status` shows the standing ones."""
+    current = connector.notices()
+    if current is not None:
+        for text in notices.settle(store, source.name, current, now):
+            log.warning("%s: %s", source.name, text)
 
 
 def _sync_calendar(store: Store, source: SourceConfig, connector: Connector,

@@ -134,6 +134,11 @@ class Connector(ABC):
         through, so a mail goes out exactly once."""
         return None
 
+    def notices(self) -> list[str] | None:
+        """What the user should hear about this source once per store, then in `status` (one
+        line each, e.g. a token cache kept as a plain file); None when this run cannot tell."""
+        return []
+
     @classmethod
     def authorize(cls, source: Any, context: ConnectorContext, **options: Any) -> str:
         """Run the interactive sign-in for this source; returns a line to print."""

@@ -15,10 +15,10 @@ def test_device_code_sign_in_waits_for_the_user_and_saves_a_0600_cache(tmp_path,
     graph.identity.pending_polls = 1  # the user types the code after the first poll
     config = outlook_config(tmp_path, graph)
     output = sign_in(config)
-    lines = output.splitlines()
-    assert lines[0].startswith("no OS keyring available")
-    assert "enter the code" in lines[1] and f"{graph.url}/devicelogin" in lines[1]
-    assert "Signed in to 'office' as me@acme.example (Calendars.ReadWrite)" in lines[2]
+    lines = output.splitlines()  # the keyring notice is in the summary line (it is told once per store)
+    assert "enter the code" in lines[0] and f"{graph.url}/devicelogin" in lines[0]
+    assert "Signed in to 'office' as me@acme.example (Calendars.ReadWrite)" in lines[1]
+    assert lines[1].endswith("(plain file, mode 0600: no OS keyring available).")
     cache = tmp_path / "data" / "tokens" / "office.bin"
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
     assert json.loads(cache.read_text())["RefreshToken"]  # msal's JSON cache, never a pickle
@@ -91,3 +91,27 @@ def test_a_wrong_client_id_fails_sign_in_with_the_services_reason(tmp_path, grap
     result = run_cli(config, "auth", "outlook", "--device-code", now=NOW)
     assert result.exit_code != 0
     assert "unauthorized_client" in result.output and "Traceback" not in result.output
+
+
+def test_the_keyring_notice_is_told_once_per_store_then_only_by_status(tmp_path, graph, caplog):
+    """The warning goes to the log (stderr for a user: caplog here, where pytest holds the handlers)."""
+    config = outlook_config(tmp_path, graph)
+    sign_in(config)
+    notice = "no OS keyring available: the Outlook token cache is a plain file (mode 0600)"
+    caplog.clear()
+    assert run_cli(config, "sync", now=NOW).exit_code == 0
+    assert caplog.text.count(notice) == 1 and "office: " + notice in caplog.text
+    for args in (("sync",), ("people",), ("plan",), ("sync",)):
+        caplog.clear()
+        again = run_cli(config, *args, now=NOW)
+        assert again.exit_code == 0 and notice not in caplog.text + again.output, args
+    shown = run_cli(config, "status", now=NOW)
+    assert f"  note: {notice}: {tmp_path / 'data' / 'tokens' / 'office.bin'}" in shown.output.splitlines()
+    (source,) = json.loads(run_cli(config, "status", "--json", now=NOW).output)["sources"]
+    assert source["notices"] == [f"{notice}: {tmp_path / 'data' / 'tokens' / 'office.bin'}"]
+    other = tmp_path / "other"
+    other.mkdir()
+    fresh = outlook_config(other, graph)  # another store: told there once as well
+    sign_in(fresh)
+    caplog.clear()
+    assert run_cli(fresh, "sync", now=NOW).exit_code == 0 and caplog.text.count(notice) == 1

@@ -16,7 +16,7 @@ from agent.colleague_figures import colleague_stats, people_rows
 from agent.errors import UserError
 from agent.ratings import ROLES
 from agent.safe_text import one_line
-from agent.storage import mail_contacts
+from agent.storage import mail_contacts, notices
 from agent.storage.store import parse_iso
 from agent.sync import sync_all
 from connectors import MAIL_ONLY_TYPES
@@ -222,7 +222,8 @@ def status_report(app: App) -> StatusReport:
     rows = {row["name"]: row for row in store.sources()}
     calendars = [s.name for s in config.sources if s.type not in MAIL_ONLY_TYPES]
     names = calendars + [n for n in rows if n not in {s.name for s in config.sources}]
-    report.add("sources", [_source_status(report, name, rows.get(name, {})) for name in names])
+    report.add("sources", [_source_status(report, name, rows.get(name, {}), notices.of_source(store, name))
+                           for name in names])
     mail = {row["source"]: row for row in mail_contacts.health(store)}
     readers = [s.name for s in config.sources if s.type in MAIL_ONLY_TYPES or s.options.get("mail")]
     report.add("mail", [_mail_status(report, name, mail.get(name, {})) for name in readers])
@@ -231,8 +232,8 @@ def status_report(app: App) -> StatusReport:
     return report
 
 
-def _source_status(report: StatusReport, name: str, row: dict) -> dict:
-    """One source's lines (added to `report`) and its JSON object."""
+def _source_status(report: StatusReport, name: str, row: dict, told: list[str]) -> dict:
+    """One source's lines (added to `report`) and its JSON object; `told`: its standing notices."""
     failing = bool(row.get("last_error")) and (row.get("last_error_at") or "") >= (row.get("last_success") or "")
     line = f"source {name}: last sync {report.when(row.get('last_success'))}"
     if row.get("occurrences") is not None:
@@ -244,7 +245,8 @@ def _source_status(report: StatusReport, name: str, row: dict) -> dict:
         report.lines.append(f"  last error {report.when(row['last_error_at'])}: {row['last_error']}")
     if row.get("needs_reauth"):
         report.lines.append(f"  needs re-authorising: {row['needs_reauth']}")
-    return {"name": name, "last_success": report.iso(row.get("last_success")),
+    report.lines.extend(f"  note: {text}" for text in told)
+    return {"name": name, "last_success": report.iso(row.get("last_success")), "notices": told,
             "occurrences": row.get("occurrences"), "skipped": row.get("skipped") or 0,
             "failed": failing, "last_error": row.get("last_error") if failing else None,
             "last_error_at": report.iso(row.get("last_error_at")) if failing else None,

@@ -219,6 +219,14 @@ def m009_mail_contacts(db: sqlite_utils.Database) -> None:
         last_error TEXT, last_error_at TEXT, needs_reauth TEXT)""")
 
 
+
+@migrations()
+def m010_notices(db: sqlite_utils.Database) -> None:
+    """Notices about a source told once per store, then only by `status` (a token cache kept
+    as a plain file for want of an OS keyring)."""
+    db.execute("""CREATE TABLE notices (source TEXT NOT NULL, text TEXT NOT NULL,
+        shown_at TEXT NOT NULL, PRIMARY KEY (source, text))""")
+
 EMAIL_NAMES = "instr(',' || lower(email) || ',', ?) > 0"
 """The SQL condition: the `email` column (one address, or a comma-separated list for a group)
 names the address given as the parameter `named_in(address)`."""

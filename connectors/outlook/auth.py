@@ -9,7 +9,8 @@ Two interactive flows (docs/connect-outlook.md says when each applies):
 
 The cache is encrypted where the platform offers it (DPAPI on Windows, the Keychain on macOS,
 libsecret on Linux, through msal-extensions); otherwise it is a plain JSON file written atomically
-with mode 0600, and the agent says so in one line. The daemon only ever acquires tokens silently;
+with mode 0600, and the agent says so in one line, once per store (the connector's notices(),
+told by agent.sync), then in `touchbase status`. The daemon only ever acquires tokens silently;
 when that fails it raises AuthError naming the command that fixes it.
 """
 from __future__ import annotations
@@ -45,7 +46,6 @@ BROWSER_TIMEOUT = 300
 REFRESH_DEADLINE = 120.0
 """Seconds a silent token refresh may take (a stop request ends it sooner)."""
 _HTTP_CACHE: dict = {}  # msal's discovery answers, shared by the connectors of one process
-_WARNED: set[str] = set()
 
 
 class _TooSlow(Exception):
@@ -81,8 +81,14 @@ def cache_path(source: Any, data_dir: Path) -> Path:
     return data_dir / "tokens" / f"{source.name}.bin"
 
 
-def open_token_cache(path: Path, warn: Callable[[str], None]) -> tuple[PersistedTokenCache, bool]:
-    """The persisted cache at `path` and whether it is encrypted (falls back to a 0600 file)."""
+def keyring_notice(path: Path) -> str:
+    """The line telling that the token cache at `path` is not encrypted."""
+    return f"no OS keyring available: the Outlook token cache is a plain file (mode 0600): {path}"
+
+
+def open_token_cache(path: Path) -> tuple[PersistedTokenCache, bool]:
+    """The persisted cache at `path` and whether it is encrypted (falls back to a 0600 file;
+    the connector's notices() tells it, once per store: agent.sync)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tighten(path, "the token cache")  # a cache left 0644 by hand or by an old version
     try:
@@ -91,9 +97,6 @@ def open_token_cache(path: Path, warn: Callable[[str], None]) -> tuple[Persisted
     except Exception:  # noqa: BLE001 - no keyring library or service: fall back to a plain file
         persistence = AtomicFilePersistence(str(path))
         encrypted = False
-        if str(path) not in _WARNED:
-            _WARNED.add(str(path))
-            warn(f"no OS keyring available: the Outlook token cache is a plain file (mode 0600): {path}")
     return PersistedTokenCache(persistence), encrypted
 
 
@@ -124,7 +127,7 @@ def scopes_for(roles: list[str]) -> list[str]:
 class OutlookAuth:
     """msal's PublicClientApplication for one source, with its persisted token cache."""
 
-    def __init__(self, source: Any, data_dir: Path, warn: Callable[[str], None] = log.warning) -> None:
+    def __init__(self, source: Any, data_dir: Path) -> None:
         self.source_name = source.name
         self.fix = f"touchbase auth outlook --source {source.name}"
         client_id = source.options.get("client_id") or ""
@@ -132,7 +135,7 @@ class OutlookAuth:
             raise SourceError(source.name, "client_id is not set (the application id of your app "
                                            "registration; see docs/connect-outlook.md)")
         self.path = cache_path(source, data_dir)
-        self.cache, self.encrypted = open_token_cache(self.path, warn)
+        self.cache, self.encrypted = open_token_cache(self.path)
         authority, discovery = authority_of(source)
         try:
             with time_limits.interruptible(), time_limits.time_limit(REFRESH_DEADLINE, _TooSlow):

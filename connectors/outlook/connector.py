@@ -81,8 +81,16 @@ class OutlookConnector(Connector):
         if self._auth is None:
             from connectors.outlook.auth import OutlookAuth
 
-            self._auth = OutlookAuth(self.source, self.context.data_dir, self.context.warn)
+            self._auth = OutlookAuth(self.source, self.context.data_dir)
         return self._auth
+
+    def notices(self) -> list[str] | None:
+        """The plain-file token cache (no OS keyring), once the cache was opened in this run."""
+        from connectors.outlook.auth import keyring_notice
+
+        if self._auth is None:
+            return None
+        return [] if self._auth.encrypted else [keyring_notice(self._auth.path)]
 
     @property
     def graph(self) -> GraphClient:
@@ -373,13 +381,13 @@ class OutlookConnector(Connector):
         from connectors.outlook.auth import OutlookAuth, scopes_for
 
         echo = options.get("echo") or click.echo
-        auth = OutlookAuth(source, context.data_dir, warn=echo)
+        auth = OutlookAuth(source, context.data_dir)
         scopes = scopes_for(options.get("roles") or ["read", "write", "drafts", "send"])
         if options.get("device_code"):
             auth.sign_in(scopes, echo)
         else:
             auth.sign_in_browser(scopes, echo)
-        where = "encrypted" if auth.encrypted else "plain file, mode 0600"
+        where = "encrypted" if auth.encrypted else "plain file, mode 0600: no OS keyring available"
         who = auth.username() or "your account"
         return (f"Signed in to {source.name!r} as {who} ({', '.join(scopes)}); "
                 f"token cache: {auth.path} ({where}).")
