@@ -1,4 +1,13 @@
-"""Reading every configured source into the store, one transaction per source."""
+"""Reading every configured source into the store, one transaction per source.
+
+A sudden loss is held, not believed: when a source that had occurrences in the sync window
+answers with none, or with more than `[sync] max_loss_percent` of them gone at once (a full
+re-read or an incremental answer alike), the answer is not applied and the source's state is not
+advanced (the next sync reads the same again); the source is marked suspect until a later answer
+either shows no such loss (it is applied and the mark cleared) or shows it again (a second answer
+in a row: believed). `sync --accept-loss` believes it at once. A first sync is never a loss, and
+the agent's own local calendar file is never held.
+"""
 from __future__ import annotations
 
 import logging
@@ -8,13 +17,14 @@ from datetime import datetime
 
 from agent.configuration.loader import Config, SourceConfig
 from agent.errors import AuthError, SourceError
-from agent.inference import MeetingRules
+from agent.inference import MeetingRules, sync_window
 from agent.mail_signal import store_messages
-from agent.model import MailMessage
+from agent.model import LOCAL_SOURCE, Changes, MailMessage
 from agent.safe_text import without_addresses
 from agent.sources import local_source, open_connector
-from agent.storage import mail_contacts, notices
-from agent.storage.store import Store
+from agent.storage import mail_contacts, notices, occurrences
+from agent.storage import sources as stored_sources
+from agent.storage.store import Store, iso
 from connectors.base import Connector
 
 log = logging.getLogger(__name__)
@@ -31,6 +41,8 @@ class SourceResult:
     error: str = ""
     mail_messages: int | None = None  # counted mail rows written (None: no mail read)
     calendar: bool = True  # False for a mail-only source
+    held: str = ""  # why the answer was held as a sudden loss ("" when it was applied)
+    confirmed: str = ""  # a loss believed: a second answer in a row, or --accept-loss
 
 
 def sources_to_sync(config: Config) -> list[SourceConfig]:
@@ -42,9 +54,11 @@ def sources_to_sync(config: Config) -> list[SourceConfig]:
 
 
 def sync_source(config: Config, store: Store, source: SourceConfig, now: datetime,
-                progress: Callable[[int, int], None] | None = None) -> SourceResult:
+                progress: Callable[[int, int], None] | None = None,
+                accept_loss: bool = False) -> SourceResult:
     """Sync one source (its calendar, and its mail where it is read); a failure is recorded and
-    returned, never raised."""
+    returned, never raised. A sudden loss of calendar events is held (nothing applied, the state
+    not advanced) unless it is the second answer in a row showing one, or `accept_loss` is set."""
     try:
         connector = open_connector(config, source, now, progress)
     except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
@@ -52,7 +66,7 @@ def sync_source(config: Config, store: Store, source: SourceConfig, now: datetim
     try:
         result = SourceResult(source.name, ok=True, unchanged=True, calendar=False)
         if connector.reads_calendar:
-            result = _sync_calendar(store, source, connector, now)
+            result = _sync_calendar(config, store, source, connector, now, accept_loss)
         if connector.reads_mail():
             _sync_mail(config, store, source, connector, now, result)
         return result
@@ -70,12 +84,20 @@ def _tell_notices(store: Store, source: SourceConfig, connector: Connector, now:
             log.warning("%s: %s", source.name, text)
 
 
-def _sync_calendar(store: Store, source: SourceConfig, connector: Connector,
-                   now: datetime) -> SourceResult:
+def _sync_calendar(config: Config, store: Store, source: SourceConfig, connector: Connector,
+                   now: datetime, accept_loss: bool) -> SourceResult:
     try:
         changes, state = connector.fetch_changes(store.source_state(source.name))
     except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
         return _failed(store, source, now, exc, calendar=True)
+    loss = sudden_loss(config, store, source.name, changes, now)
+    if loss and not accept_loss and stored_sources.suspect(store, source.name) is None:
+        stored_sources.hold(store, source.name, source.type, loss, now)
+        log.warning("%s: %s; kept the previous state until a later answer confirms it", source.name, loss)
+        return SourceResult(source.name, ok=True, occurrences=changes.occurrence_count(), held=loss)
+    if loss:
+        log.warning("%s: %s; believed (%s)", source.name, loss,
+                    "--accept-loss" if accept_loss else "a second answer in a row")
     if not changes.unchanged:
         store.apply_changes(source.name, changes)
     for line in changes.skipped:
@@ -83,7 +105,37 @@ def _sync_calendar(store: Store, source: SourceConfig, connector: Connector,
     skipped = None if changes.unchanged else len(changes.skipped)
     store.record_sync(source.name, source.type, state, now, skipped)
     return SourceResult(source.name, ok=True, occurrences=changes.occurrence_count(),
-                        unchanged=changes.unchanged, skipped=changes.skipped)
+                        unchanged=changes.unchanged, skipped=changes.skipped, confirmed=loss)
+
+
+def sudden_loss(config: Config, store: Store, name: str, changes: Changes, now: datetime) -> str:
+    """What makes `changes` a sudden loss for source `name` ("answered empty", "dropped 12 of
+    20 occurrences at once"), or "" when it is none: counted over the sync window, occurrences
+    not cancelled, stored before against stored after the changes would be applied."""
+    if changes.unchanged or name == LOCAL_SOURCE:
+        return ""
+    start, end = sync_window(config, now)
+    before = occurrences.live_count(store, name, start, end)
+    if not before:
+        return ""  # a first sync, or a source that had nothing: nothing to lose
+    after = _count_after(store, name, changes, start, end, before)
+    lost = before - after
+    if lost * 100 <= before * config.sync.max_loss_percent:
+        return ""
+    return "answered empty" if after == 0 else f"dropped {lost} of its {before} occurrences at once"
+
+
+def _count_after(store: Store, name: str, changes: Changes, start: datetime, end: datetime,
+                 before: int) -> int:
+    """How many occurrences of `name` (not cancelled, in [start, end)) the store would hold
+    once `changes` were applied."""
+    low, high = iso(start), iso(end)  # compared as the store compares them
+    new = sum(1 for items in changes.upserts.values() for occ in items
+              if not occ.cancelled and low <= iso(occ.start) < high)
+    if changes.full:
+        return new
+    touched = {*changes.removed, *changes.upserts}
+    return before - occurrences.live_count(store, name, start, end, touched) + new
 
 
 def _told(exc: Exception) -> str:
@@ -130,6 +182,35 @@ def _failed(store: Store, source: SourceConfig, now: datetime, exc: Exception,
 
 
 def sync_all(config: Config, store: Store, now: datetime,
-             progress: Callable[[int, int], None] | None = None) -> list[SourceResult]:
-    """Sync every source in turn; one failing source does not stop the others."""
-    return [sync_source(config, store, source, now, progress) for source in sources_to_sync(config)]
+             progress: Callable[[int, int], None] | None = None,
+             accept_loss: bool = False) -> list[SourceResult]:
+    """Sync every source in turn; one failing source does not stop the others. `accept_loss`:
+    believe a sudden loss at once instead of holding it."""
+    return [sync_source(config, store, source, now, progress, accept_loss)
+            for source in sources_to_sync(config)]
+
+
+SOURCE_KINDS = {"caldav": "your CalDAV calendar", "google": "your Google calendar",
+                "outlook": "your Outlook calendar"}
+ADDRESS_KEYS = ("url", "urls", "url_env", "url_file")
+
+
+def source_kind(source: SourceConfig | None) -> str:
+    """How the user knows a source: "your calendar address", "your calendar file", "your
+    Google calendar"..."""
+    if source is None:
+        return "the source"
+    if source.type == "ics":
+        at_address = any(source.options.get(key) for key in ADDRESS_KEYS)
+        return "your calendar address" if at_address else "your calendar file"
+    return SOURCE_KINDS.get(source.type, f"your {source.type} calendar")
+
+
+def held_text(config: Config, name: str, reason: str, kept: str) -> str:
+    """What a held source shows (status, the morning email): "your calendar address answered
+    empty; kept the state of <kept> ...", `kept` being the time of its last believed sync."""
+    source = next((s for s in config.sources if s.name == name), None)
+    return (f"{source_kind(source)} {reason}; kept the state of {kept}, and no new touchbase is "
+            "booked or proposed until a later answer confirms or clears it "
+            "(`touchbase sync --accept-loss` believes it now)")
+

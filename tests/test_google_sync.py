@@ -19,8 +19,10 @@ ME = "me@acme.example"
 TEAM = "team@group.calendar.google.com"
 
 
-def sync(config, now=NOW):
-    result = run_cli(config, "sync", now=now)
+def sync(config, now=NOW, accept_loss=False):
+    """`touchbase sync`; `accept_loss` where a test removes most of a small calendar on purpose
+    (a loss of more than half is otherwise held until a second answer confirms it)."""
+    result = run_cli(config, "sync", *(["--accept-loss"] if accept_loss else []), now=now)
     assert result.exit_code == 0, result.output
     return result
 
@@ -136,7 +138,7 @@ def test_cancelled_instances_and_deleted_series_are_applied(tmp_path, google, st
     cancelled = google.cancel_instance("seriesa1", "2026-10-12T10:00:00+02:00")
     google.delete_event("seriesb1")
     google.reset_counts()
-    sync(config)
+    sync(config, accept_loss=True)
     assert google.counts["events.list"] == 1
     keys = set(stored(config))
     assert cancelled not in keys
@@ -158,7 +160,7 @@ def test_shortened_series_and_moved_instance(tmp_path, google):
     master = dict(google.calendar("primary").events["short001"])
     master["recurrence"] = ["RRULE:FREQ=WEEKLY;UNTIL=20261020T000000Z"]
     google.put_event(master)
-    sync(config)
+    sync(config, accept_loss=True)
     occurrences = stored(config)
     assert sorted(o.start.isoformat() for o in occurrences.values()) == [
         "2026-10-05T08:00:00+00:00", "2026-10-13T14:00:00+00:00", "2026-10-19T08:00:00+00:00"]
@@ -230,7 +232,7 @@ def test_an_event_on_two_calendars_stays_while_either_has_it(tmp_path, google):
     sync(config)
     assert stored(config)["shared01"].title == "renamed"  # changed on one, gone from the other
     google.delete_event("shared01")
-    sync(config)
+    sync(config, accept_loss=True)
     assert "shared01" not in stored(config)
 
 

@@ -18,10 +18,11 @@ from agent.ratings import ROLES
 from agent.safe_text import one_line
 from agent.storage import mail_contacts, notices
 from agent.storage.store import parse_iso
-from agent.sync import sync_all
+from agent.sync import SourceResult, held_text, sync_all
 from connectors import MAIL_ONLY_TYPES
 
 if TYPE_CHECKING:
+    from agent.configuration.loader import Config
     from agent.relationships import Relationship
 
 pass_app = click.make_pass_decorator(App)
@@ -52,11 +53,14 @@ def progress_printer() -> Callable[[int, int], None]:
 
 
 @main.command()
+@click.option("--accept-loss", is_flag=True,
+              help="Believe a sudden loss at once: a source that answers empty, or with more than "
+                   "[sync] max_loss_percent of its events gone, is taken as it is instead of held.")
 @pass_app
-def sync(app: App) -> None:
+def sync(app: App, accept_loss: bool) -> None:
     """Read every calendar source (and mail source) into the local store."""
     with reported_by_command(app.verbose, "agent.sync"):
-        results = sync_all(app.config, app.store, app.now(), progress_printer())
+        results = sync_all(app.config, app.store, app.now(), progress_printer(), accept_loss)
     if not results:
         raise UserError(f"{app.path}: no [[sources]] to sync; add one "
                         "(`touchbase init` writes an example)")
@@ -65,9 +69,8 @@ def sync(app: App) -> None:
             error = (result.error or "").removeprefix(f"{result.name}: ")  # the source named once
             click.echo(f"{result.name}: FAILED: {error}", err=True)
             continue
-        what = "unchanged" if result.unchanged else f"{result.occurrences} occurrences read"
         if result.calendar:
-            click.echo(f"{result.name}: {what}")
+            click.echo(f"{result.name}: {_sync_outcome(result)}")
         if result.mail_messages is not None:
             click.echo(f"{result.name}: mail: {result.mail_messages} counted message(s) read")
         for line in result.skipped:
@@ -76,6 +79,15 @@ def sync(app: App) -> None:
             click.echo(f"  {len(result.skipped)} malformed event(s) skipped", err=True)
     if not all(r.ok for r in results):
         raise SystemExit(1)  # any part of the work failed (a partial sync included)
+
+
+def _sync_outcome(result: SourceResult) -> str:
+    """What one source's sync did, in a few words."""
+    if result.held:
+        return (f"HELD: {result.held}; kept the previous state until a later answer confirms it "
+                "(`touchbase sync --accept-loss` believes it now)")
+    what = "unchanged" if result.unchanged else f"{result.occurrences} occurrences read"
+    return what + (f" ({result.confirmed}: believed)" if result.confirmed else "")
 
 
 @main.command()
@@ -222,8 +234,8 @@ def status_report(app: App) -> StatusReport:
     rows = {row["name"]: row for row in store.sources()}
     calendars = [s.name for s in config.sources if s.type not in MAIL_ONLY_TYPES]
     names = calendars + [n for n in rows if n not in {s.name for s in config.sources}]
-    report.add("sources", [_source_status(report, name, rows.get(name, {}), notices.of_source(store, name))
-                           for name in names])
+    report.add("sources", [_source_status(report, config, name, rows.get(name, {}),
+                                          notices.of_source(store, name)) for name in names])
     mail = {row["source"]: row for row in mail_contacts.health(store)}
     readers = [s.name for s in config.sources if s.type in MAIL_ONLY_TYPES or s.options.get("mail")]
     report.add("mail", [_mail_status(report, name, mail.get(name, {})) for name in readers])
@@ -232,7 +244,7 @@ def status_report(app: App) -> StatusReport:
     return report
 
 
-def _source_status(report: StatusReport, name: str, row: dict, told: list[str]) -> dict:
+def _source_status(report: StatusReport, config: Config, name: str, row: dict, told: list[str]) -> dict:
     """One source's lines (added to `report`) and its JSON object; `told`: its standing notices."""
     failing = bool(row.get("last_error")) and (row.get("last_error_at") or "") >= (row.get("last_success") or "")
     line = f"source {name}: last sync {report.when(row.get('last_success'))}"
@@ -240,7 +252,10 @@ def _source_status(report: StatusReport, name: str, row: dict, told: list[str]) 
         line += f", {row.get('occurrences', 0)} occurrences"
     if row.get("skipped"):
         line += f", {row['skipped']} skipped"
-    report.lines.append(line + (", FAILED" if failing else ""))
+    report.lines.append(line + (", FAILED" if failing else "") + (", SUSPECT" if row.get("suspect") else ""))
+    if row.get("suspect"):
+        held = held_text(config, name, row["suspect"], report.when(row.get("last_success")))
+        report.lines.append(f"  held since {report.when(row.get('suspect_since'))}: {held}")
     if failing:
         report.lines.append(f"  last error {report.when(row['last_error_at'])}: {row['last_error']}")
     if row.get("needs_reauth"):
@@ -250,7 +265,9 @@ def _source_status(report: StatusReport, name: str, row: dict, told: list[str]) 
             "occurrences": row.get("occurrences"), "skipped": row.get("skipped") or 0,
             "failed": failing, "last_error": row.get("last_error") if failing else None,
             "last_error_at": report.iso(row.get("last_error_at")) if failing else None,
-            "needs_reauth": row.get("needs_reauth") or None}
+            "needs_reauth": row.get("needs_reauth") or None,
+            "suspect": bool(row.get("suspect")), "suspect_reason": row.get("suspect") or None,
+            "suspect_since": report.iso(row.get("suspect_since"))}
 
 
 def _mail_status(report: StatusReport, name: str, row: dict) -> dict:

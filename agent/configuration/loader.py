@@ -32,6 +32,7 @@ from agent.configuration.schema import (  # noqa: F401  (the schema is re-export
     SmtpConfig,
     SourceConfig,
     StoreConfig,
+    SyncConfig,
     TouchbaseConfig,
     UserConfig,
 )
@@ -86,6 +87,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
     landscape: LandscapeConfig = field(default_factory=LandscapeConfig)
     path: Path | None = None
     given: set[str] = field(default_factory=set)

@@ -153,6 +153,14 @@ class DaemonConfig:
 
 
 @dataclass
+class SyncConfig:
+    """Reading the sources: a sudden loss is held, not believed."""
+
+    max_loss_percent: int = opt(50, "hold an answer losing more than this % of a source's events "
+                                "(100: never)", minimum=10, maximum=100)
+
+
+@dataclass
 class LandscapeConfig:
     """Your relationship landscape: pausing, letting go, the weekly reconnect hour."""
 
@@ -177,6 +185,7 @@ SECTIONS: dict[str, type] = {
     "digest": DigestConfig,
     "smtp": SmtpConfig,
     "daemon": DaemonConfig,
+    "sync": SyncConfig,
     "landscape": LandscapeConfig,
 }
 """The tables of the file, in the order the example shows them; [[sources]] comes after [store]."""

@@ -11,12 +11,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.configuration.loader import Config
 from agent.storage import job_runs
 from agent.storage.store import Store
 from agent.time_limits import Interrupted
+
+if TYPE_CHECKING:
+    from agent.sync import SourceResult
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +56,17 @@ def job_sync(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) 
 
     results = sync_all(config, store, now, progress=lambda done, total: heartbeat())
     errors = [r.error for r in results if not r.ok]
-    parts = [f"{r.name}: {'unchanged' if r.unchanged else f'{r.occurrences} occurrences'}"
-             for r in results if r.ok]
+    parts = [f"{r.name}: {_sync_part(r)}" for r in results if r.ok]
     if errors:
         raise JobFailed("; ".join(errors))
     return ", ".join(parts) or "no sources configured"
+
+
+def _sync_part(result: SourceResult) -> str:
+    """One source's part of the sync job's line."""
+    if result.held:
+        return f"held ({result.held}; see touchbase status)"
+    return "unchanged" if result.unchanged else f"{result.occurrences} occurrences"
 
 
 def job_heal(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:

@@ -24,6 +24,7 @@ from agent.relationships import Relationship, relationships
 from agent.storage import digests, job_runs
 from agent.storage import notes as kept
 from agent.storage.store import Store, parse_iso
+from agent.sync import held_text
 
 RECONNECT_LIMIT = 10
 FRIDAY_LIMIT = reconnect.WEEKLY_LIMIT
@@ -342,6 +343,8 @@ def _source_item(ctx: DigestContext, name: str, row: dict) -> Item:
     details = []
     if row.get("needs_reauth"):
         details.append(f"needs re-authorising: {row['needs_reauth']}")
+    if row.get("suspect"):
+        details.append(held_text(ctx.config, name, row["suspect"], ctx.moment(success)))
     if row.get("last_error") and (row.get("last_error_at") or "") >= (row.get("last_success") or ""):
         details.append(f"last error {ctx.moment(parse_iso(row['last_error_at']))}: {row['last_error']}")
     return Item(text, PROBLEM if details or success is None else OK, details)

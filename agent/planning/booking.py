@@ -19,6 +19,7 @@ from agent.planning.recurrence import cadence_for, cadence_of
 from agent.planning.series_run import RunState
 from agent.planning.targets import target_source
 from agent.relationships import Relationship, relationship_of, relationships
+from agent.storage import sources as stored_sources
 from connectors.base import Connector
 
 TARGET_DOWN_AFTER = 2
@@ -42,6 +43,11 @@ class Booking:
         if not run.config.user.email:
             raise ConfigError(f"{run.config.path or 'config'}: [user] email is not set; "
                               "touchbases need an organiser")
+        if held := stored_sources.suspects(run.store):  # a sudden loss is not a reason to book
+            run.report.notes.append(f"No new touchbase while {', '.join(held)} "
+                                    f"{'is' if len(held) == 1 else 'are'} held after a sudden loss "
+                                    "(see `touchbase status`)")
+            return
         if run.apply and self._no_room():
             return
         rels = relationships(run.config, run.store, run.now)

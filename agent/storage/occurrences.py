@@ -88,6 +88,23 @@ def count(store: Store, source: str | None = None) -> int:
         "SELECT count(*) FROM occurrences WHERE source = ?", (source,)).fetchone()[0]
 
 
+def live_count(store: Store, source: str, start: datetime, end: datetime,
+               resources: Iterable[str] | None = None) -> int:
+    """How many occurrences of `source` that are not cancelled start in [start, end) (only
+    those of `resources` when given): what a sudden loss is measured by."""
+    query = ("SELECT count(*) FROM occurrences WHERE source = ? AND cancelled = 0 "
+             "AND start >= ? AND start < ?")
+    params: list[str] = [source, iso(start), iso(end)]
+    if resources is None:
+        return store.conn.execute(query, params).fetchone()[0]
+    names, total = sorted(set(resources)), 0
+    for at in range(0, len(names), 500):
+        chunk = names[at:at + 500]
+        total += store.conn.execute(f"{query} AND resource IN ({','.join('?' * len(chunk))})",
+                                    params + chunk).fetchone()[0]
+    return total
+
+
 def series_held_before(store: Store, series_id: str, start: datetime) -> bool:
     """True when a not cancelled occurrence of the series `series_id` starts before `start`."""
     row = store.conn.execute(

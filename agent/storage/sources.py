@@ -1,5 +1,6 @@
 """The `sources` table: each source's sync state (its token) and health (last success,
-last error, whether it needs re-authorising, how many occurrences and skipped items)."""
+last error, whether it needs re-authorising, how many occurrences and skipped items, whether its
+latest answer was held as a sudden loss)."""
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ def record_sync(store: Store, name: str, type_name: str, saved: dict, when: date
     row = {
         "name": name, "type": type_name, "state": scrub_text(json.dumps(saved), store.forgotten),
         "last_success": iso(when), "needs_reauth": None,
-        "occurrences": occurrences.count(store, name),
+        "occurrences": occurrences.count(store, name), "suspect": None, "suspect_since": None,
     }
     if skipped is not None:
         row["skipped"] = skipped
@@ -35,6 +36,28 @@ def record_error(store: Store, name: str, type_name: str, message: str, when: da
         "name": name, "type": type_name, "last_error": message,
         "last_error_at": iso(when), "needs_reauth": needs_reauth,
     }, pk="name")
+
+
+def hold(store: Store, name: str, type_name: str, reason: str, when: datetime) -> None:
+    """Remember that the latest answer of `name` was held, not believed (a sudden loss):
+    `reason` says what it showed; the time of the first held answer in a row is kept."""
+    store.conn.execute(
+        "INSERT INTO sources (name, type, suspect, suspect_since) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET type = excluded.type, suspect = excluded.suspect, "
+        "suspect_since = coalesce(suspect_since, excluded.suspect_since)",
+        (name, type_name, reason, iso(when)))
+
+
+def suspect(store: Store, name: str) -> str | None:
+    """Why the latest answer of `name` was held (a sudden loss), or None when it was not."""
+    row = store.conn.execute("SELECT suspect FROM sources WHERE name = ?", (name,)).fetchone()
+    return row[0] if row else None
+
+
+def suspects(store: Store) -> list[str]:
+    """The names of the sources whose latest answer was held as a sudden loss."""
+    return [row[0] for row in store.conn.execute(
+        "SELECT name FROM sources WHERE suspect IS NOT NULL ORDER BY name")]
 
 
 def health(store: Store) -> list[dict]:

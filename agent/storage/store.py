@@ -219,13 +219,20 @@ def m009_mail_contacts(db: sqlite_utils.Database) -> None:
         last_error TEXT, last_error_at TEXT, needs_reauth TEXT)""")
 
 
-
 @migrations()
 def m010_notices(db: sqlite_utils.Database) -> None:
     """Notices about a source told once per store, then only by `status` (a token cache kept
     as a plain file for want of an OS keyring)."""
     db.execute("""CREATE TABLE notices (source TEXT NOT NULL, text TEXT NOT NULL,
         shown_at TEXT NOT NULL, PRIMARY KEY (source, text))""")
+
+
+@migrations()
+def m011_source_suspect(db: sqlite_utils.Database) -> None:
+    """A source whose latest answer was held as a sudden loss: why, and since when."""
+    db.execute("ALTER TABLE sources ADD COLUMN suspect TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN suspect_since TEXT")
+
 
 EMAIL_NAMES = "instr(',' || lower(email) || ',', ?) > 0"
 """The SQL condition: the `email` column (one address, or a comma-separated list for a group)
