@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.configuration.loader import load_config
+from agent.storage import own_series
 from tests.fakes.calendar_server import CalendarServer
 from tests.fakes.google_setup import gev, google_config
 from tests.helpers import USER, Ev, calendar, run_cli, write_config
@@ -74,7 +75,7 @@ def status(config: Path) -> tuple[str, dict]:
 
 def booked(config: Path) -> list[str]:
     with opened(config) as (_, store):
-        return sorted(row["email"] for row in store.table("touchbases").rows)
+        return sorted(row["email"] for row in own_series.rows(store))
 
 
 def test_one_empty_answer_changes_no_figure_books_nothing_and_the_next_answer_clears_it(tmp_path, server):
