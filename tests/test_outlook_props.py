@@ -79,8 +79,13 @@ def test_outlook_state_machine(tmp_path, graph):
 
         @rule()
         def sync(self):
+            before = {o.resource for o in self.store.occurrences(source="office")}
             result = sync_source(cfg, self.store, cfg.source("office"), at("2026-10-14 12:00"))
             assert result.ok, result.error
+            if result.held:  # a sudden loss is held, then believed on a second answer in a row
+                assert {o.resource for o in self.store.occurrences(source="office")} == before
+                result = sync_source(cfg, self.store, cfg.source("office"), at("2026-10-14 12:00"))
+                assert result.ok and not result.held and result.confirmed, result
             stored = {o.resource for o in self.store.occurrences(source="office")}
             state = self.store.source_state("office")
             start, end = (datetime.fromisoformat(w) for w in state["window"])
