@@ -111,7 +111,7 @@ def test_caldav_wrong_password_is_one_clear_line(tmp_path, dav_calendar, monkeyp
     config = _caldav_config(tmp_path, base, name)
     result = run_cli(config, "sync", now=NOW)
     assert result.exit_code == 1
-    assert "dav: the server refused the login" in result.output
+    assert "dav: FAILED: the server refused the login" in result.output
     assert "Traceback" not in result.output
     status = run_cli(config, "status", now=NOW)
     assert "needs re-authorising" in status.output
