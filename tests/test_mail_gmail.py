@@ -101,3 +101,11 @@ def test_a_sign_in_without_gmail_readonly_cannot_read_mail(google, tmp_path):
     connector = reader(google, tmp_path, scopes=[SCOPE + "calendar.events", SCOPE + "gmail.compose"])
     with pytest.raises(AuthError, match="gmail.readonly"):
         connector.fetch_mail({}, Collected())
+
+
+def test_a_draft_in_a_thread_is_not_mail_that_went_out(google, tmp_path):
+    start = deliver(google, Mail("x@acme.example", [ME]))
+    draft = Mail(ME, ["x@acme.example"])
+    google.add_mail(draft.raw(), ["DRAFT"], start["threadId"], NOW - timedelta(hours=1))
+    keys = {m.key for m in read(google, tmp_path)[0]}
+    assert draft.message_id not in keys and len(keys) == 1

@@ -138,3 +138,13 @@ def test_a_refused_login_is_an_auth_error(dovecot, imap_user, tmp_path, monkeypa
     monkeypatch.setenv("TOUCHBASE_IMAP_PASSWORD", "wrong")
     with pytest.raises(AuthError, match="refused the login"):
         read(dovecot, imap_user, tmp_path)
+
+
+def test_a_long_first_read_reports_progress_batch_by_batch(dovecot, imap_user, tmp_path):
+    dovecot.fill(imap_user, [("INBOX", Mail("x@acme.example", [ME]).raw()) for _ in range(600)])
+    seen: list[tuple[int, int]] = []
+    context = mail_context(tmp_path)
+    context.progress = lambda done, total: seen.append((done, total))
+    sink = Collected()
+    ImapMailbox(imap_source(dovecot.port, imap_user), context).fetch_mail({}, sink)
+    assert seen == [(500, 600), (600, 600)] and len(sink) == 600 and sink.batches == 2

@@ -86,3 +86,14 @@ def test_list_headers_mark_bulk(office, graph, tmp_path):
                        headers={"Auto-Submitted": "no"})
     found = read(office, tmp_path)[0].by_key()
     assert found["l@acme.example"].bulk and not found["p@acme.example"].bulk
+
+
+def test_a_draft_in_a_conversation_is_not_mail_that_went_out(office, graph, tmp_path):
+    graph.mail.deliver("inbox", "x@acme.example", [ME], when=NOW - timedelta(days=2),
+                       conversation="d", message_id="in@acme.example")
+    draft = graph.mail.deliver("drafts", ME, ["x@acme.example"], when=NOW - timedelta(days=1),
+                               conversation="d", message_id="draft@acme.example")
+    draft["isDraft"] = True
+    found = read(office, tmp_path)[0].by_key()
+    assert "in@acme.example" in found and "draft@acme.example" not in found
+    assert len(graph.graph_requests("GET /v1.0/me/messages")) == 1  # looked up, draft left out

@@ -116,6 +116,13 @@ def test_at_most_five_addresses_besides_the_user(box, others, counts):
     assert (X in box.people()) is counts
 
 
+def test_ten_thousand_recipients_do_not_count(box):
+    crowd = [f"p{i}@acme.example" for i in range(10_000)]
+    box.put(ME, [X] + crowd, 5)
+    box.put(X, [ME] + crowd, 4)
+    assert X not in box.people()
+
+
 def test_the_user_is_not_counted_among_the_five(tmp_path):
     box = Mailbox(tmp_path, user_keys='aliases = ["me.alias@acme.example"]')
     crowd = [f"c{i}@acme.example" for i in range(4)]

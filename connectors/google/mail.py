@@ -23,7 +23,7 @@ from connectors.mail.headers import message_from_fields
 STATE_VERSION = 1
 HEADERS = ["From", "To", "Cc", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
            "Precedence", "Auto-Submitted"]
-THREAD_FIELDS = "messages(id,threadId,internalDate,payload/headers)"
+THREAD_FIELDS = "messages(id,threadId,labelIds,internalDate,payload/headers)"
 PAGE = 500
 BATCH = 100
 
@@ -109,7 +109,8 @@ class GmailReader:
                 passthrough=(404,))
         except HttpError:
             return []  # deleted since it was listed
-        return [gmail_message(m) for m in answer.get("messages") or []]
+        return [gmail_message(m) for m in answer.get("messages") or []
+                if "DRAFT" not in (m.get("labelIds") or [])]  # a draft was never sent
 
 
 def gmail_message(resource: dict) -> MailMessage:

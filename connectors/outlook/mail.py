@@ -24,7 +24,7 @@ from connectors.outlook.graph import GraphClient, SyncStateGone
 STATE_VERSION = 1
 FOLDERS = ("inbox", "sentitems")
 SELECT = ("id,conversationId,internetMessageId,from,toRecipients,ccRecipients,"
-          "receivedDateTime,sentDateTime,internetMessageHeaders")
+          "receivedDateTime,sentDateTime,isDraft,internetMessageHeaders")
 PAGE = 200
 HEADERS = {"Prefer": f"odata.maxpagesize={PAGE}"}
 
@@ -60,7 +60,7 @@ class GraphMailReader:
         read: list[MailMessage] = []
         for page in self.graph.pages(path, params=params, headers=HEADERS):
             batch = [graph_message(i, folder) for i in page.get("value") or []
-                     if "@removed" not in i]
+                     if "@removed" not in i and not i.get("isDraft")]
             if batch:
                 sink(batch)
                 read += batch
@@ -75,7 +75,7 @@ class GraphMailReader:
             conversation = thread.removeprefix("graph:").replace("'", "''")
             params = {"$filter": f"conversationId eq '{conversation}'", "$select": SELECT}
             for page in self.graph.pages("me/messages", params=params, headers=HEADERS):
-                sink([graph_message(i, "") for i in page.get("value") or []])
+                sink([graph_message(i, "") for i in page.get("value") or [] if not i.get("isDraft")])
             if self.context.progress is not None and len(wanted) > 20:
                 self.context.progress(done, len(wanted))
 

@@ -123,8 +123,8 @@ class GraphMail:
             return None
         wanted = match["id"].replace("''", "'")
         with self.mailbox.lock:
-            found = [m for m in self.mailbox.messages.values()
-                     if m.get("conversationId") == wanted and not m.get("isDraft")]
+            found = [m for m in self.mailbox.messages.values()  # drafts included, as Graph does
+                     if m.get("conversationId") == wanted]
         return 200, {"value": [_shaped(m, query.get("$select", ""), basic_only) for m in found]}, {}
 
     def _changed(self, token: Token, basic_only: bool) -> list[dict]:
