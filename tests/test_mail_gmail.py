@@ -109,3 +109,14 @@ def test_a_draft_in_a_thread_is_not_mail_that_went_out(google, tmp_path):
     google.add_mail(draft.raw(), ["DRAFT"], start["threadId"], NOW - timedelta(hours=1))
     keys = {m.key for m in read(google, tmp_path)[0]}
     assert draft.message_id not in keys and len(keys) == 1
+
+
+def test_hostile_headers_through_gmail(google, tmp_path):
+    crowd = ", ".join(f"p{i}@acme.example" for i in range(10_000))
+    raw = ("From: =?utf-8?q?J=C3=BCrgen?=\r\n <X@Acme.Example>\r\n"
+           f"To: me@acme.example,\r\n {crowd}\r\nMessage-ID: <hostile@acme.example>\r\n"
+           "Date: not a date\r\nSubject: =?utf-8?q?ZEBRA?=\r\n\r\nbody\r\n").encode()
+    google.add_mail(raw, ["INBOX"], received=NOW - timedelta(days=1))
+    (message,) = read(google, tmp_path)[0]
+    assert message.sender == "x@acme.example" and len(message.recipients) == 10_001
+    assert message.instant == NOW - timedelta(days=1)  # an unreadable Date: internalDate
