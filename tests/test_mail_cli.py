@@ -87,3 +87,17 @@ def test_mail_true_on_google_asks_for_gmail_readonly(tmp_path):
     assert SCOPE_GMAIL_READ in scopes_for(source_roles(loaded, "g"))
     assert "Mail.ReadBasic" in outlook_scopes(source_roles(loaded, "o"))
     assert "gmail.metadata" not in " ".join(scopes_for(source_roles(loaded, "g")))
+
+
+def test_the_sync_job_line_names_the_mail_counted(dovecot, imap_user, tmp_path):
+    from agent.daemon.jobs import job_sync
+    from agent.storage.store import Store
+
+    first = Mail("x@acme.example", [ME], when=NOW - timedelta(days=3))
+    dovecot.append(imap_user, first.raw())
+    config = load_config(write_config(tmp_path, extra=imap_entry(dovecot.port, imap_user)))
+    store = Store(config.store_path)
+    try:
+        assert job_sync(config, store, NOW, lambda: None) == "mailbox: 1 counted mail message(s)"
+    finally:
+        store.close()

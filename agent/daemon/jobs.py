@@ -66,7 +66,11 @@ def _sync_part(result: SourceResult) -> str:
     """One source's part of the sync job's line."""
     if result.held:
         return f"held ({result.held}; see touchbase status)"
-    return "unchanged" if result.unchanged else f"{result.occurrences} occurrences"
+    calendar = "unchanged" if result.unchanged else f"{result.occurrences} occurrences"
+    if result.mail_messages is None:
+        return calendar
+    mail = f"{result.mail_messages} counted mail message(s)"
+    return f"{calendar}, {mail}" if result.calendar else mail
 
 
 def job_heal(config: Config, store: Store, now: datetime, heartbeat: Heartbeat) -> str:
