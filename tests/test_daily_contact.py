@@ -115,8 +115,8 @@ def test_let_go_ends_the_series_at_once_and_person_no_longer_shows_it_booked(tmp
     assert run_cli(config_path, "approve", BOB, now=NOW).exit_code == 0
     assert run_cli(config_path, "sync", now=NOW).exit_code == 0
     before = json.loads(run_cli(config_path, "person", BOB, "--json", now=NOW).output)
-    # ics only: the series is in the local calendar file, which invites nobody (issue 12): no meeting
-    assert before["status"] == "overdue" and before["touchbases"][0]["state"] == "active"
+    # the agent's own series counts as booked, in the local calendar file too (issue 20)
+    assert before["status"] == "booked" and before["touchbases"][0]["state"] == "active"
     result = run_cli(config_path, "let-go", BOB, now=NOW)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Ended the touchbase series ")

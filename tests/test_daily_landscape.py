@@ -81,9 +81,9 @@ def test_booking_a_touchbase_changes_no_ones_quadrant_and_reads_booked(tmp_path)
     after = {r.email: (place(r, config).quadrant, place(r, config).strength) for r in rels}
     assert after == before
     (rel,) = [r for r in rels if r.email == "vital@acme.example"]
-    # ics only: the touchbase went into the local calendar file, which invites nobody, so it is
-    # no meeting and the colleague does not read booked (issue 12)
-    assert rel.stats.next_meeting is None and rel.status != BOOKED and rel.drifting
+    # ics only: the touchbase went into the local calendar file; the agent's own series reads
+    # booked there too (issue 20), while the quadrant and strength above stay as they were
+    assert rel.stats.next_meeting is not None and rel.status == BOOKED and not rel.drifting
 
 
 def test_status_booked_only_when_not_met_within_the_cadence():

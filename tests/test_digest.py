@@ -8,6 +8,7 @@ from agent.configuration.loader import SourceConfig
 from agent.digest.morning import build_digest, send_digest_if_due
 from agent.followups import run_followups
 from agent.notes import add_note
+from agent.planning import touchbases as tb
 from tests.helpers import run_cli
 from tests.mail_helpers import (
     ALICE,
@@ -94,6 +95,10 @@ def test_the_friday_reconnect_list(tmp_path):
 def test_touchbase_actions_since_the_last_morning_email(tmp_path):
     cfg = setup_calendar(tmp_path)
     with opened(cfg) as (config, store):
+        for email, state, start in ((ALICE, tb.ACTIVE, at("2026-10-13T10:00:00+02:00")), (BOB, tb.PROPOSED, None)):
+            tb.save(store, tb.Touchbase(series_id=f"tb-{email}", email=email, state=state, start=start,
+                                        created_at=at("2026-10-05T07:30:00+02:00"),
+                                        rrule="FREQ=MONTHLY;BYDAY=2TU", title="Touchbase"))
         store.log_action("touchbase-created", CAROL, "an old one", at("2026-10-01T07:30:00+02:00"))
         store.log_action("touchbase-created", ALICE, "second Tuesday 10:00", at("2026-10-05T07:30:00+02:00"))
         store.log_action("touchbase-proposed", BOB, "first Thursday 14:00", at("2026-10-05T07:30:00+02:00"))
@@ -108,6 +113,7 @@ def test_touchbase_actions_since_the_last_morning_email(tmp_path):
         "Approve a proposal with: touchbase approve EMAIL",
         "- Booked a touchbase with Alice Archer",
         "    second Tuesday 10:00",
+        "    next meeting Tue 13 Oct 10:00",
         "- Proposed a touchbase with Bob Baker",
         "    first Thursday 14:00",
         "- [PROBLEM] Declined a touchbase: Carol Chen",

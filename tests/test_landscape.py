@@ -230,7 +230,7 @@ def test_forget_ends_the_touchbase_series_in_the_calendar_first(tmp_path):
     later = "2026-11-20T12:00:00+01:00"
     result = run_cli(config_path, "forget", "gone@acme.example", "--yes", now=later)
     assert result.exit_code == 0, result.output
-    assert "Ended the touchbase series 'Touchbase: Gone' (every first Tuesday" in result.output
+    assert "Ended the touchbase series 'Touchbase: Gone' (monthly on the 1st Tuesday" in result.output
     assert f"in {ics}." in result.output and "Forgot gone@acme.example" in result.output
     # Ended first, then (issue 11) the ended series itself leaves the local calendar file: no
     # occurrence after the forget, and no line of the file names them any more.
@@ -252,7 +252,7 @@ def test_forget_erases_even_when_the_series_cannot_be_ended(tmp_path):
     result = run_cli(config_path, "forget", "gone@acme.example", "--yes", now=NOW)
     assert result.exit_code == 1, result.output  # erased, but a part of the work (ending the series) failed
     (line,) = [line for line in result.output.splitlines() if line.startswith("Could not end")]
-    assert "'Touchbase: Gone' (every first Tuesday" in line and f"in {ics} (" in line
+    assert "'Touchbase: Gone' (monthly on the 1st Tuesday" in line and f"in {ics} (" in line
     assert "still there" in line
     assert "Forgot gone@acme.example" in result.output
     assert _store_mentions(config_path, "gone@acme.example") == []

@@ -67,7 +67,9 @@ def test_run_books_monthly_touchbases_for_drifting_colleagues_and_a_second_run_a
     assert len(set(starts)) == 3
     assert sorted(a["email"] for a in actions(store, "touchbase-created")) == [ALICE, BOB, FRANK]
     people = {p["email"]: p for p in json.loads(run_cli(config_path, "people", "--json", now=NOW).output)}
-    assert people[ALICE]["next_meeting"] is None  # the local calendar file invites nobody: no meeting
+    # the local calendar file invites nobody, but the agent's own series is booked (issue 20)
+    assert people[ALICE]["next_meeting"] == booked[ALICE][0].decoded("DTSTART").isoformat()
+    assert people[ALICE]["status"] == "booked" and people[ALICE]["meetings"] == 3
     before = config.local_calendar_path.read_bytes()
     for later in (NOW, "2026-12-01T08:00:00+01:00"):
         again = run_cli(config_path, "run", "--once", now=later)

@@ -91,7 +91,9 @@ def test_the_local_calendar_file_never_counts_as_meetings(tmp_path):
     assert cfg.local_calendar_path.exists()  # approve still writes the local file
     before = people(config, NOW)[ALICE]
     assert run_cli(config, "sync", now=NOW).exit_code == 0
-    assert people(config, NOW)[ALICE] | {} == before and before["next_meeting"] is None
+    assert people(config, NOW)[ALICE] | {} == before
+    # the approved series is the agent's own: booked, its first instance next (issue 20)
+    assert before["next_meeting"] is not None and before["status"] == "booked"
     later = "2027-02-15T18:00:00+01:00"  # several monthly occurrences have passed
     assert run_cli(config, "run", "--once", now=later).exit_code in (0, 1)
     after = people(config, later)[ALICE]

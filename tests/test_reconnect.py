@@ -118,12 +118,12 @@ def test_notes_go_to_those_the_planner_did_not_book_and_the_email_says_where(tmp
         assert all(r.ok for r in results), [r.line() for r in results if not r.ok]
         (mail,) = outbox_mail(config)
         text, _ = parts(mail)
-        (_alice, bob) = sorted(drafts(config), key=lambda d: str(d["To"]))
+        (bob,) = drafts(config)
     assert "Booked a touchbase with Alice Archer" in text
     lines = friday_lines(text)
-    # ics only: Alice's touchbase is in the local calendar file, which invites nobody, so she
-    # still needs a note (issue 12); with a calendar that invites her she would get none
-    assert [line for line in lines if line.startswith("- ")] == ["- [OVERDUE] Alice Archer", "- [DUE] Bob Baker"]
+    # Alice's touchbase (in the local calendar file here) is booked: the agent's own series counts
+    # as booked whatever the target (issue 20), so she needs no note; Bob, not booked, gets one
+    assert [line for line in lines if line.startswith("- ")] == ["- [DUE] Bob Baker"]
     assert "    update note drafted in the outbox's Drafts folder" in lines
     assert str(bob["To"]) == f"Bob Baker <{BOB}>"
     assert bob["Subject"] == "A quick update from my side"  # a sponsor: an update note
@@ -137,8 +137,8 @@ def test_a_note_already_drafted_stays_listed_when_a_touchbase_is_booked_later(tm
     assert run_cli(cfg, "approve", ALICE, now=FRIDAY).exit_code == 0
     with opened(cfg) as (config, store):
         lines = friday_lines(build_digest(config, store, at("2026-11-06T09:30:00+01:00")).text)
-    # ics only: the approved touchbase is in the local calendar file (no meeting, issue 12)
-    assert [line for line in lines if line.startswith("- ")] == ["- [OVERDUE] Alice Archer", "- [DUE] Bob Baker"]
+    # the approved touchbase makes Alice booked (issue 20); her draft stays listed
+    assert [line for line in lines if line.startswith("- ")] == ["- [DUE] Bob Baker", "- [BOOKED] Alice Archer"]
     assert lines.count("    reconnect note drafted in the outbox's Drafts folder") == 2
 
 

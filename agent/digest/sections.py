@@ -19,9 +19,13 @@ from agent.followups import DRAFT_PROMPTS, waiting_drafts
 from agent.inference import ColleagueStats, MeetingRules
 from agent.landscape import reconnect
 from agent.mail import queue_problems
-from agent.planning.touchbases import Touchbase
+from agent.own_bookings import booked_between, booked_series
+from agent.planning.provenance import Provenance
+from agent.planning.readback import occurrences_by_series
+from agent.planning.touchbases import BOOKED, PROPOSED, Touchbase
+from agent.planning.touchbases import load as load_touchbases
 from agent.relationships import Relationship, relationships
-from agent.storage import digests, job_runs
+from agent.storage import digests, instance_moves, job_runs
 from agent.storage import notes as kept
 from agent.storage.store import Store, parse_iso
 from agent.sync import held_text
@@ -86,6 +90,14 @@ class DigestContext:
         return {row.email for row in proposed_rows(self.store, self.now)}
 
     @cached_property
+    def touchbase_states(self) -> dict[str, set[str]]:
+        """Colleague -> the states of their touchbases now (proposed, pending, active, ...)."""
+        states: dict[str, set[str]] = {}
+        for row in load_touchbases(self.store):
+            states.setdefault(row.email, set()).add(row.state)
+        return states
+
+    @cached_property
     def drafts(self) -> list[dict]:
         """Follow-up drafts still waiting."""
         return waiting_drafts(self.config, self.store, self.now)
@@ -147,22 +159,40 @@ SectionBuilder = Callable[[DigestContext], "Section | None"]
 # --- today's meetings ----------------------------------------------------------------------
 
 def today_section(ctx: DigestContext) -> Section | None:
-    """Today's meetings with tracked colleagues: last met, last note, open follow-ups."""
+    """Today's meetings with tracked colleagues: last met, last note, open follow-ups. The
+    touchbases the agent booked are among them whether a sync has read them back or not (a
+    touchbase in the local calendar file invites nobody, so it never counts as a meeting)."""
     start = datetime.combine(ctx.today, time(0), ctx.zone)
+    end = start + timedelta(days=1)
     rules = MeetingRules(ctx.config)
-    items = []
-    for occ in ctx.store.occurrences(start, start + timedelta(days=1)):
+    booked = booked_between(ctx.config, ctx.store, start, end)
+    synced = list(ctx.store.occurrences(start, end))
+    believed = Provenance.of(ctx.config, instance_moves.load(ctx.store))
+    own = {id(occ) for items in occurrences_by_series(synced, booked_series(ctx.store), believed).values()
+           for occ in items}  # read back from the calendar: listed once, from the agent's record
+    meetings = []
+    for occ in synced:
         counted = rules.count(occ)
-        people = [ctx.tracked[e] for e in counted.colleagues if e in ctx.tracked] if counted else []
-        if people:
-            names = ", ".join(ctx.name(p.email) for p in people)
-            text = f"{ctx.clock(occ.start)}-{ctx.clock(occ.end)} {occ.title or '(no title)'} ({names})"
-            items.append(Item(text, details=[d for p in people for d in _prep(ctx, p)]))
+        if counted and id(occ) not in own:
+            meetings.append((occ.start, occ.end, occ.title, list(counted.colleagues)))
+    meetings += [(item.start, item.end, item.title or "Touchbase", [item.email]) for item in booked]
+    items = [item for meeting in sorted(meetings, key=lambda m: m[0])
+             if (item := _today_item(ctx, *meeting)) is not None]
     if not items:
         return None
     n = len(items)
     return Section("today", "Today's meetings", items,
                    summary=f"{n} meeting{'s' if n != 1 else ''} today")
+
+
+def _today_item(ctx: DigestContext, start: datetime, end: datetime, title: str,
+                emails: list[str]) -> Item | None:
+    people = [ctx.tracked[e] for e in emails if e in ctx.tracked]
+    if not people:
+        return None
+    names = ", ".join(ctx.name(p.email) for p in people)
+    text = f"{ctx.clock(start)}-{ctx.clock(end)} {title or '(no title)'} ({names})"
+    return Item(text, details=[d for p in people for d in _prep(ctx, p)])
 
 
 def _prep(ctx: DigestContext, rel: Relationship) -> list[str]:
@@ -204,6 +234,8 @@ def _reconnect_item(ctx: DigestContext, rel: Relationship) -> Item:
 
 # --- touchbases ----------------------------------------------------------------------------
 
+_STILL = {"touchbase-proposed": (PROPOSED,), "touchbase-created": BOOKED}
+"""A line of these kinds is shown only while the colleague has a touchbase in one of the states."""
 TOUCHBASE_KINDS = {
     "touchbase-created": "Booked a touchbase with",
     "touchbase-proposed": "Proposed a touchbase with",
@@ -215,11 +247,16 @@ TOUCHBASE_KINDS = {
 
 
 def touchbase_section(ctx: DigestContext) -> Section | None:
-    """Touchbases created, proposed, declined, paused since the last morning email."""
+    """Touchbases created, proposed, declined, paused since the last morning email. Each line
+    says what holds now: a proposal booked since (approved, or by a later run) is not listed as
+    a proposal, a series ended since is not listed as booked."""
     latest: dict[tuple[str, str], dict] = {}
     for action in ctx.store.actions_since(ctx.previous_digest_at):
         if action["kind"] in TOUCHBASE_KINDS:
             latest[(action["kind"], action["email"])] = action
+    for kind, email in list(latest):
+        if kind in _STILL and ctx.touchbase_states.get(email, set()).isdisjoint(_STILL[kind]):
+            del latest[(kind, email)]
     new_proposals = {email for kind, email in latest if kind == "touchbase-proposed"}
     waiting = [row for row in proposed_rows(ctx.store, ctx.now) if row.email not in new_proposals]
     if not latest and not waiting:
@@ -247,6 +284,9 @@ def _waiting_proposal_item(ctx: DigestContext, row: Touchbase) -> Item:
 def _touchbase_item(ctx: DigestContext, action: dict) -> Item:
     status = PROBLEM if action["kind"] in ("touchbase-declined", "touchbase-paused") else ""
     details = [action["detail"]] if action["detail"] else []
+    upcoming = ctx.stats.get(action["email"])
+    if action["kind"] == "touchbase-created" and upcoming and upcoming.next_meeting:
+        details.append(f"next meeting {ctx.moment(upcoming.next_meeting)}")
     if action["kind"] == "touchbase-proposed" and action["email"] in ctx.proposed:
         details.append(f"or book it in one step: open the attached {invitation_filename(action['email'])} "
                        "in your calendar app and send the invitation")
