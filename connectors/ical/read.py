@@ -29,15 +29,30 @@ _CUTYPE = {"INDIVIDUAL": "person", "ROOM": "room", "RESOURCE": "resource", "GROU
 
 def expand(calendar: icalendar.Calendar, start: datetime, end: datetime,
            zone: ZoneInfo) -> list[Occurrence]:
-    """Every occurrence of every event in `calendar` that starts in [start, end)."""
+    """Every occurrence of every event in `calendar` that starts in [start, end); single events
+    without the expansion library (`connectors.ical.singles`)."""
+    from connectors.ical.singles import split_singles
+
+    result, rest = split_singles(calendar, start, end, zone)
+    if not any(component.name == "VEVENT" for component in rest):
+        return result
+    if len(rest) < len(calendar.subcomponents):
+        calendar = _with_components(calendar, rest)
     series = recurring_uids(calendar)
     query = recurring_ical_events.of(calendar, skip_bad_series=True)
-    result = []
     for component in query.between(start, end):
         occ = to_occurrence(component, zone, recurring=str(component.get("UID", "")) in series)
         if occ is not None:
             result.append(occ)
     return result
+
+
+def _with_components(calendar: icalendar.Calendar, components: list) -> icalendar.Calendar:
+    """A calendar with `calendar`'s properties and only `components`."""
+    copy = icalendar.Calendar()
+    copy.update(calendar)
+    copy.subcomponents = components
+    return copy
 
 
 def user_busy(occurrences: Iterable[Occurrence], start: datetime, end: datetime,

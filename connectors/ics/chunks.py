@@ -21,6 +21,8 @@ import icalendar
 
 from agent.model import Attendee, Occurrence
 from connectors.ical.groups import FOOT, HEAD, read_events, read_group, reason
+from connectors.ical.plain import read_plain
+from connectors.ical.singles import NotPlain
 
 Group = tuple[str, list[bytes]]
 Row = tuple
@@ -36,8 +38,8 @@ def parse_chunk(timezones: bytes, groups: list[Group], start: datetime, end: dat
     enabled = gc.isenabled()
     gc.disable()  # parsing allocates millions of small objects and frees them all together
     try:
-        parsed = _parse_together(timezones, groups)
-        good: list[tuple[str, list[Row]]] = []
+        good, groups = read_plain_groups(groups, start, end, zone)
+        parsed = _parse_together(timezones, groups) if groups else None
         bad: list[tuple[str, str]] = []
         notes: list[Note] = []
         for index, (uid, blocks) in enumerate(groups):
@@ -55,6 +57,23 @@ def parse_chunk(timezones: bytes, groups: list[Group], start: datetime, end: dat
     finally:
         if enabled:
             gc.enable()
+
+
+def read_plain_groups(groups: list[Group], start: datetime, end: datetime,
+                      zone: ZoneInfo) -> tuple[list[tuple[str, list[Row]]], list[Group]]:
+    """(uid, rows) of the groups the narrow reader reads (`connectors.ical.plain`: one plain
+    single event), and the groups left for icalendar."""
+    good: list[tuple[str, list[Row]]] = []
+    rest: list[Group] = []
+    for uid, blocks in groups:
+        if len(blocks) == 1:
+            try:
+                good.append((uid, [occurrence_row(occ) for occ in read_plain(blocks[0], start, end, zone)]))
+                continue
+            except NotPlain:
+                pass
+        rest.append((uid, blocks))
+    return good, rest
 
 
 def _parse_together(timezones: bytes, groups: list[Group]) -> tuple[list, list[list]] | None:
