@@ -28,8 +28,10 @@ from connectors.ical.singles import NotPlain, single_occurrence
 
 _LINE = re.compile(r"([A-Za-z0-9-]+)((?:;[A-Za-z0-9-]+=(?:\"[^\"]*\"|[^\";:,]*))*):(.*)", re.S)
 _PARAM = re.compile(r";([A-Za-z0-9-]+)=(\"[^\"]*\"|[^\";:,]*)")
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 _STAMP = re.compile(r"\d{8}T\d{6}Z?")
 _NUMBER = re.compile(r"\d{1,9}")
+_DURATION = re.compile(r"[-+]?P(?:\d+W|(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?)")
 _WHEN = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?")
 
 TEXT = frozenset({"UID", "SUMMARY", "STATUS", "TRANSP", TAG_PROPERTY})
@@ -38,6 +40,8 @@ ADDRESSES = frozenset({"ORGANIZER", "ATTENDEE"})
 TIMES = frozenset({"DTSTART", "DTEND"})
 IGNORED_TEXT = frozenset({"DESCRIPTION", "LOCATION", "CLASS", "COMMENT", "URL"})
 """Text properties the agent does not use: icalendar reads any value of them."""
+ALARM_TEXT = frozenset({"ACTION", "DESCRIPTION", "SUMMARY", "UID"})
+"""Text properties of a VALARM: icalendar reads any value of them."""
 IGNORED_STAMPS = frozenset({"DTSTAMP", "CREATED", "LAST-MODIFIED"})
 IGNORED_NUMBERS = frozenset({"SEQUENCE", "PRIORITY"})
 REFUSED_X = frozenset({"X-TOUCHBASE-METHOD", "X-TOUCHBASE-WR-TIMEZONE"})
@@ -72,18 +76,28 @@ def plain_event(block: bytes) -> dict[str, Any]:
         text = block.decode("utf-8")
     except UnicodeDecodeError:
         raise NotPlain("not UTF-8") from None
-    lines = [line.rstrip("\r") for line in text.split("\n")]
+    text = text.replace("\r\n", "\n")
+    if _CONTROL.search(text):
+        raise NotPlain("a control character")
+    lines = text.split("\n")
     while lines and not lines[-1]:
         lines.pop()
     if len(lines) < 2 or lines[0].upper() != "BEGIN:VEVENT" or lines[-1].upper() != "END:VEVENT":
         raise NotPlain("not one VEVENT")
     event: dict[str, Any] = {}
+    seen: set[str] = set()
     nested = False
     for line in lines[1:-1]:
+        was = nested
         nested = _nesting(line, nested)
-        if nested or not line or line.upper() == "END:VALARM":
+        if was and nested:  # a VALARM's property: icalendar fails the event on a bad one
+            _check_alarm_line(line)
             continue
-        _add(event, line)
+        if was or nested:  # its BEGIN or END
+            continue
+        _add(event, line, seen)
+    if nested:
+        raise NotPlain("a VALARM not closed")
     if "UID" not in event or "DTSTART" not in event:
         raise NotPlain("no UID or DTSTART")
     return event
@@ -96,21 +110,44 @@ def _nesting(line: str, nested: bool) -> bool:
         if nested or line.upper() != "BEGIN:VALARM":
             raise NotPlain("a nested component other than one VALARM")
         return True
-    if head.startswith("END:") and nested:
-        if line.upper() != "END:VALARM":
-            raise NotPlain("a nested component not closed")
+    if head.startswith("END:"):
+        if not nested or line.upper() != "END:VALARM":
+            raise NotPlain("an END without its BEGIN")
         return False
     return nested
 
 
-def _add(event: dict[str, Any], line: str) -> None:
+def _check_alarm_line(line: str) -> None:
+    """Raise NotPlain unless icalendar surely reads this line of a VALARM."""
+    match = _LINE.fullmatch(line)
+    if match is None:
+        raise NotPlain("not a plain content line")
+    name, params, value = match.group(1).upper(), _params(match.group(2)), match.group(3)
+    if name in ALARM_TEXT or (name.startswith("X-") and "VALUE" not in params):
+        return
+    if name == "TRIGGER" and set(params) <= {"RELATED"} and _is_duration(value):
+        return
+    if name == "DURATION" and not params and _is_duration(value):
+        return
+    if name == "REPEAT" and not params and _NUMBER.fullmatch(value):
+        return
+    raise NotPlain(f"alarm property {name}")
+
+
+def _is_duration(value: str) -> bool:
+    return (_DURATION.fullmatch(value) is not None and any(c.isdigit() for c in value)
+            and not value.endswith("T"))
+
+
+def _add(event: dict[str, Any], line: str, seen: set[str]) -> None:
     match = _LINE.fullmatch(line)
     if match is None:
         raise NotPlain("not a plain content line")
     name, raw_params, value = match.group(1).upper(), match.group(2), match.group(3)
     params = _params(raw_params)
-    if name in event and name != "ATTENDEE":
+    if name in seen and name != "ATTENDEE":
         raise NotPlain(f"{name} twice")
+    seen.add(name)
     if "VALUE" in params and not (name in TIMES and params["VALUE"].upper() in ("DATE", "DATE-TIME")):
         raise NotPlain("a VALUE parameter")
     if name in TIMES:
