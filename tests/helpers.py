@@ -90,6 +90,12 @@ class Ev:
         return "\r\n".join(lines) + "\r\n"
 
 
+def flat(text: str) -> str:
+    """`text` with every run of whitespace as one space: what `status`, `plan` and `person` say,
+    whatever the lines were folded at (they fold at 80 columns)."""
+    return " ".join(text.split())
+
+
 def calendar(*events: Ev | str) -> str:
     """A VCALENDAR holding `events` (Ev objects or raw VEVENT text)."""
     body = "".join(e.text() if isinstance(e, Ev) else e for e in events)

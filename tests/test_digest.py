@@ -9,7 +9,7 @@ from agent.digest.morning import build_digest, send_digest_if_due
 from agent.followups import run_followups
 from agent.notes import add_note
 from agent.planning import touchbases as tb
-from tests.helpers import run_cli
+from tests.helpers import flat, run_cli
 from tests.mail_helpers import (
     ALICE,
     BOB,
@@ -251,7 +251,7 @@ def test_cli_preview_and_send(tmp_path):
     assert len(outbox_mail(config)) == 1
     status = run_cli(cfg, "status", now=MONDAY)
     assert ("morning email: last for 2026-10-05 (at 2026-10-05 07:00) saved to the local outbox, "
-            "not sent: set [digest] transport to send it") in status.output
+            "not sent: set [digest] transport to send it") in flat(status.output)
 
 
 def test_send_a_second_time_on_a_day_sends_nothing_unless_again(tmp_path):

@@ -91,7 +91,7 @@ def test_run_once_cli_reports_each_job_and_status_shows_health(tmp_path):
     status = run_cli(config, "status")
     assert "daemon: not running" in status.output
     assert "job sync: last success never, FAILING (1 time in a row)" in status.output
-    assert "  last error 2026-10-05 11:00: work: " in status.output  # in the user's zone
+    assert "\n  last error 2026-10-05 11:00: work:" in status.output  # in the user's zone
 
 
 def test_each_job_has_its_own_health_line_and_a_failing_one_stops_no_other(tmp_path):

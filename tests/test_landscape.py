@@ -20,7 +20,7 @@ from agent.landscape.matrix import (
 )
 from agent.relationships import relationships
 from agent.storage.store import Store
-from tests.helpers import USER, Ev, calendar, run_cli, write_config
+from tests.helpers import USER, Ev, calendar, flat, run_cli, write_config
 
 NOW = "2026-11-02T12:00:00+01:00"
 NOW_DT = datetime.fromisoformat(NOW)
@@ -264,8 +264,8 @@ def test_person_shows_frequency_reciprocity_quadrant_and_motivators(tmp_path):
     run_cli(config_path, "rate", "tess@acme.example", "--vital", "5", "--motivators", "autonomy", now=NOW)
     out = run_cli(config_path, "person", "tess@acme.example", now=NOW).output
     assert "frequency:    0.7 meetings a month (inferred over 180 days)" in out
-    assert ("reciprocity:  invitations in the last 180 days: you sent 0, they sent 4 "
-            "(a recurring series counts once)") in out
+    assert ("reciprocity: invitations in the last 180 days: you sent 0, they sent 4 "
+            "(a recurring series counts once)") in flat(out)
     assert "runs one way (they initiate)" in out
     assert "quadrant:     keep strong" in out
     assert "motivators:   autonomy" in out

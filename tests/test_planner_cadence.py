@@ -11,7 +11,7 @@ from agent.planning import touchbases as tb
 from agent.planning.planner import run_planner
 from agent.planning.recurrence import cadence_for
 from agent.planning.slots import position_in_month
-from tests.helpers import run_cli
+from tests.helpers import flat, run_cli
 from tests.planning_helpers import (
     NOW,
     NOW_DT,
@@ -61,7 +61,7 @@ def test_rate_cadence_gives_the_matching_recurrence(tmp_path, cadence, freq, int
     assert row.rrule == rule.to_ical().decode()
     phrase = f"{words}, 09:00-09:30 Europe/Berlin"  # the event says the schedule, not "monthly"
     assert f"A touchbase to stay in touch: {phrase}." in str(event["DESCRIPTION"])
-    assert f"{phrase}, starting 2026-12-01" in run_cli(config_path, "person", ALICE, now=NOW).output
+    assert f"{phrase}, starting 2026-12-01" in flat(run_cli(config_path, "person", ALICE, now=NOW).output)
     (created,) = actions(store, "touchbase-created")
     assert created["detail"].startswith(f"{phrase}, starting 2026-12-01")
     store.close()

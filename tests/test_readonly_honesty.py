@@ -11,7 +11,7 @@ import icalendar
 from agent.configuration.loader import load_config
 from agent.storage import own_series
 from agent.storage.store import Store
-from tests.helpers import run_cli, write_config
+from tests.helpers import flat, run_cli, write_config
 from tests.mail_helpers import drafts, outbox_mail, parts
 from tests.planning_helpers import NOW, drifting, past_meetings, write_calendar
 
@@ -66,7 +66,7 @@ def test_a_proposal_reaches_the_morning_email_with_an_invitation_to_book_it(tmp_
     (row,) = own_series.rows(store)
     assert row["state"] == "proposed" and datetime.fromisoformat(row["start"]) == slot
     status = run_cli(config, "status", now=AFTER_DIGEST).output
-    assert "morning email: last for 2026-11-30" in status and NOTICE in status
+    assert "morning email: last for 2026-11-30" in status and NOTICE in flat(status)
 
 
 def test_a_proposal_not_yet_booked_stays_in_the_next_mornings_email(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 
 from agent.configuration.loader import load_config
 from agent.daemon.service import quote, render_unit, template_text, unit_for, writable_paths
-from tests.helpers import run_cli, write_config
+from tests.helpers import flat, run_cli, write_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -83,7 +83,7 @@ def test_install_service_writes_unit_and_prints_enable_line(config_file, tmp_pat
     assert (tmp_path / "data").is_dir() and (tmp_path / "mail").is_dir(), "ReadWritePaths exist"
     printed = run_cli(config_file, "install-service", "--print")
     assert printed.output == unit.read_text()
-    assert f"service: installed at {unit}" in run_cli(config_file, "status").output
+    assert f"service: installed at {unit}" in flat(run_cli(config_file, "status").output)
 
 
 def test_install_service_without_config_says_how_to_start(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ import click
 
 from agent.cli import main
 from agent.cli.app import App, reported_by_command
+from agent.cli.fold import fold
 from agent.colleague_figures import colleague_stats, people_rows
 from agent.errors import UserError
 from agent.ratings import ROLES
@@ -220,7 +221,7 @@ class StatusReport:
 def status(app: App, as_json: bool) -> None:
     """Sources, last successful sync, errors and counts (times in your zone)."""
     report = status_report(app)
-    click.echo(json.dumps(report.data, indent=2) if as_json else "\n".join(report.lines))
+    click.echo(json.dumps(report.data, indent=2) if as_json else "\n".join(fold(report.lines)))
 
 
 def status_report(app: App) -> StatusReport:

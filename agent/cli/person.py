@@ -10,6 +10,7 @@ import click
 from agent.cli import main
 from agent.cli.app import App
 from agent.cli.contact import colleague_address
+from agent.cli.fold import fold
 from agent.interactions import Interaction, interactions_of
 from agent.landscape.matrix import place, reciprocity_flags
 from agent.notes import notes_of
@@ -36,7 +37,7 @@ def person(app: App, email: str, as_json: bool) -> None:
     elif page.empty:
         click.echo(f"Nothing known about {address} yet.")
     else:
-        click.echo("\n".join(page.lines()))
+        click.echo("\n".join(fold(page.lines())))
 
 
 class PersonPage:

@@ -9,6 +9,7 @@ import click
 from agent.cli import main
 from agent.cli.app import App
 from agent.cli.core import STATUS_HOOKS, StatusReport
+from agent.cli.fold import fold
 from agent.colleague_check import checked_colleague
 from agent.planning import touchbases as tb
 from agent.planning.planner import Planner, approve, describe_touchbase
@@ -28,14 +29,13 @@ def plan(app: App, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(plan_json(app, view), indent=2))
     else:
-        click.echo(f"mode: {limits.mode}; {active} touchbase(s) active of max_active {limits.max_active}, "
-                   f"at most {limits.max_new_per_day} new a day (`touchbase plan` changes nothing)")
+        lines = [f"mode: {limits.mode}; {active} touchbase(s) active of max_active {limits.max_active}, "
+                 f"at most {limits.max_new_per_day} new a day (`touchbase plan` changes nothing)"]
         if report.actions or report.notes or report.errors or not waiting:
-            for line in report.lines():
-                click.echo(line)
-        for row in waiting:
-            click.echo(f"Proposed earlier: {row.email}: {describe_touchbase(app.config, row)} "
-                       f"(book it with: touchbase approve {row.email})")
+            lines += report.lines()
+        lines += [f"Proposed earlier: {row.email}: {describe_touchbase(app.config, row)} "
+                  f"(book it with: touchbase approve {row.email})" for row in waiting]
+        click.echo("\n".join(fold(lines)))
     if report.errors:
         raise SystemExit(1)
 

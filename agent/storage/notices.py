@@ -11,13 +11,12 @@ def settle(store: Store, source: str, current: list[str], when: datetime) -> lis
     """Keep `current` as `source`'s notices (a notice no longer true is dropped); the ones not
     told before, to tell now."""
     known = set(of_source(store, source))
-    with store.atomic():
-        for text in known - set(current):
-            store.conn.execute("DELETE FROM notices WHERE source = ? AND text = ?", (source, text))
-        for text in dict.fromkeys(current):
-            if text not in known:
-                store.conn.execute("INSERT INTO notices (source, text, shown_at) VALUES (?, ?, ?)",
-                                   (source, text, iso(when)))
+    for text in known - set(current):
+        store.conn.execute("DELETE FROM notices WHERE source = ? AND text = ?", (source, text))
+    for text in dict.fromkeys(current):
+        if text not in known:
+            store.conn.execute("INSERT INTO notices (source, text, shown_at) VALUES (?, ?, ?)",
+                               (source, text, iso(when)))
     return [text for text in dict.fromkeys(current) if text not in known]
 
 
