@@ -8,7 +8,7 @@ from agent.configuration.loader import load_config
 from agent.storage.store import Store
 from tests.fakes.graph_fixtures import NOW, at, outlook_config, sign_in
 from tests.fakes.graph_state import att
-from tests.helpers import Ev, calendar, people_json, run_cli
+from tests.helpers import Ev, calendar, flat, people_json, run_cli
 
 
 def test_device_code_sign_in_waits_for_the_user_and_saves_a_0600_cache(tmp_path, graph):
@@ -106,7 +106,8 @@ def test_the_keyring_notice_is_told_once_per_store_then_only_by_status(tmp_path,
         again = run_cli(config, *args, now=NOW)
         assert again.exit_code == 0 and notice not in caplog.text + again.output, args
     shown = run_cli(config, "status", now=NOW)
-    assert f"  note: {notice}: {tmp_path / 'data' / 'tokens' / 'office.bin'}" in shown.output.splitlines()
+    assert f"\n  note: {notice[:40]}" in shown.output  # under the source, folded at 80 columns
+    assert f"note: {notice}: {tmp_path / 'data' / 'tokens' / 'office.bin'}" in flat(shown.output)
     (source,) = json.loads(run_cli(config, "status", "--json", now=NOW).output)["sources"]
     assert source["notices"] == [f"{notice}: {tmp_path / 'data' / 'tokens' / 'office.bin'}"]
     other = tmp_path / "other"
