@@ -106,6 +106,29 @@ def is_tracked(config: Config, rel: Relationship) -> bool:
     return rel.rated or rel.stats.meetings_past_year >= config.landscape.track_min_meetings
 
 
+TRACKED, NOT_TRACKED, LET_GO, PAUSED = "tracked", "not tracked", "let go", "paused"
+STANDINGS = (TRACKED, NOT_TRACKED, LET_GO, PAUSED)
+"""The one vocabulary of where a colleague stands, said the same way by people, person, the
+morning email and the map."""
+
+
+def standing(config: Config, rel: Relationship, now: datetime) -> str:
+    """"let go" (until `touchbase resume`), "paused" (left alone after declines, until a date),
+    else "tracked" or "not tracked"."""
+    if rel.let_go:
+        return LET_GO
+    if rel.paused(now):
+        return PAUSED
+    return TRACKED if is_tracked(config, rel) else NOT_TRACKED
+
+
+def shown_status(config: Config, rel: Relationship, now: datetime) -> str:
+    """The word shown where a status goes: the status (on track, booked, due, overdue) of a
+    tracked colleague, else the standing ("not tracked", "let go", "paused")."""
+    where = standing(config, rel, now)
+    return rel.status if where == TRACKED else where
+
+
 def _rated(row: dict) -> bool:
     return bool(row.get("rated_at") or row.get("vital") or row.get("quality") or row.get("trust"))
 

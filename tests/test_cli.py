@@ -94,7 +94,9 @@ def test_people_table(synced):
     assert dana.split()[:5] == ["Dana", "Park", "dana@acme.example", "3", "2026-10-28"]
     judy = next(line for line in lines if "judy@acme.example" in line)
     assert judy.split()[2:5] == ["judy@acme.example", "0", "-"]
-    assert len(lines) == 2 + len(json.loads(run_cli(synced, "people", "--json", now=NOW).output))
+    # a row per colleague, then the legend of "-" (issue 20: one word for not tracked)
+    assert len(lines) == 3 + len(json.loads(run_cli(synced, "people", "--json", now=NOW).output))
+    assert lines[-1] == "status -: not tracked (`touchbase rate EMAIL` tracks someone)"
 
 
 def test_people_table_before_any_sync(tmp_path):

@@ -134,7 +134,7 @@ def people_json(app: App, status_filter: str | None = None, role: str | None = N
 def annotated_people(app: App, sort_by: str = "meetings") -> list[dict]:
     """`people_rows` plus, for tracked colleagues, status, role, quadrant and priority."""
     from agent.landscape.matrix import place
-    from agent.relationships import relationships
+    from agent.relationships import NOT_TRACKED, relationships, standing
 
     now = app.now()
     stats = colleague_stats(app.config, app.store, now)  # once: it reads every occurrence
@@ -143,7 +143,10 @@ def annotated_people(app: App, sort_by: str = "meetings") -> list[dict]:
         row = rows.setdefault(rel.email, _empty_row(rel))
         placed = place(rel, app.config)
         row.update(tracked=True, status=rel.status, role=rel.role, quadrant=placed.quadrant,
-                   priority=rank, let_go=rel.let_go, paused=rel.paused(now))
+                   priority=rank, let_go=rel.let_go, paused=rel.paused(now),
+                   tracking=standing(app.config, rel, now))
+    for row in rows.values():
+        row.setdefault("tracking", NOT_TRACKED)
     ordered = list(rows.values())
     keys = {
         "meetings": lambda r: (-r["meetings"], r["email"]),
@@ -176,11 +179,22 @@ def format_people_table(rows: list[dict]) -> str:
     lines = [header, "-" * len(header)]
     for row in rows:
         values = (row["name"] or display_name(row["email"]), row["email"], str(row["meetings"]),
-                  (row.get("last_contact") or row["last_met"] or "-")[:10], row.get("status") or "-",
+                  (row.get("last_contact") or row["last_met"] or "-")[:10], _status_cell(row),
                   SHORT_QUADRANTS.get(row.get("quadrant") or "-", row.get("quadrant") or "-"))
         cells = [_cell(v, width, align) for v, (_, width, align) in zip(values, TABLE_COLUMNS, strict=True)]
         lines.append(" ".join(cells).rstrip())
+    if any(_status_cell(row) == "-" for row in rows):
+        lines.append("status -: not tracked (`touchbase rate EMAIL` tracks someone)")
     return "\n".join(lines)
+
+
+def _status_cell(row: dict) -> str:
+    """The status of a tracked colleague; "let go" or "paused" (the standing) for those left
+    alone; "-" for one not tracked (the table's legend says so)."""
+    tracking = row.get("tracking") or "not tracked"
+    if tracking in ("let go", "paused"):
+        return tracking
+    return (row.get("status") or "-") if tracking == "tracked" else "-"
 
 
 def _cell(text: str, width: int, align: str) -> str:

@@ -16,7 +16,15 @@ from agent.landscape.matrix import place, reciprocity_flags
 from agent.notes import notes_of
 from agent.planning import touchbases as tb
 from agent.planning.planner import describe_touchbase
-from agent.relationships import Relationship, is_tracked, relationship_of
+from agent.relationships import (
+    LET_GO,
+    NOT_TRACKED,
+    PAUSED,
+    Relationship,
+    is_tracked,
+    relationship_of,
+    standing,
+)
 from agent.storage import people_records
 from agent.storage.store import parse_iso
 
@@ -72,10 +80,10 @@ class PersonPage:
     def lines(self) -> list[str]:
         """The page as lines."""
         rel, stats = self.rel, self.rel.stats
-        tracked = "tracked" if is_tracked(self.app.config, rel) else "not tracked"
+        where = standing(self.app.config, rel, self.app.now())
         lines = [
-            f"{rel.name} <{rel.email}> ({tracked})" if rel.name else f"{rel.email} ({tracked})",
-            f"  status:       {rel.status} (aim: every {rel.cadence_days} days)",
+            f"{rel.name} <{rel.email}> ({where})" if rel.name else f"{rel.email} ({where})",
+            f"  status:       {self._status(where)}",
             f"  meetings:     {stats.meetings} in the last {self.window} days, "
             f"{stats.one_on_ones} one-on-one; {stats.meetings_past_year} in the past year",
             f"  last met:     {self.when(stats.last_seen)}",
@@ -94,6 +102,19 @@ class PersonPage:
         lines.append("  notes:" + ("" if self.notes else " none"))
         lines += [f"    {n['id']:>3}  {self._day(n['created'])}  {n['text']}" for n in self.notes]
         return lines
+
+    def _status(self, where: str) -> str:
+        """The status line in the one vocabulary of people, the email and the map."""
+        rel = self.rel
+        if where == LET_GO:
+            return f"let go (`touchbase resume {rel.email}` brings them back)"
+        if where == PAUSED:
+            return (f"paused until {self.when(rel.paused_until)} "
+                    f"(`touchbase resume {rel.email}` ends the pause)")
+        if where == NOT_TRACKED:
+            return (f"not tracked (fewer than {self.app.config.landscape.track_min_meetings} meetings "
+                    f"in the past year, not rated: `touchbase rate {rel.email}` tracks them)")
+        return f"{rel.status} (aim: every {rel.cadence_days} days)"
 
     def _day(self, text: str) -> str:
         return f"{parse_iso(text).astimezone(self.zone):%Y-%m-%d}"
@@ -120,10 +141,6 @@ class PersonPage:
             motives = people_records.motives(self.app.store, rel.email)
             lines += [f"  {key + ':':13} {value}" for key, value in
                       zip(("motivators", "demotivators"), motives, strict=True) if value]
-        if rel.paused(self.app.now()):
-            lines.append(f"  paused until: {self.when(rel.paused_until)}")
-        if rel.let_go:
-            lines.append("  let go:       yes (`touchbase resume` brings them back)")
         return lines
 
     def _touchbase_lines(self) -> list[str]:
@@ -157,7 +174,9 @@ class PersonPage:
 
         return {
             "email": rel.email, "name": rel.name, "tracked": is_tracked(self.app.config, rel),
-            "status": rel.status, "cadence_days": rel.cadence_days,
+            "tracking": standing(self.app.config, rel, self.app.now()),
+            "status": rel.status if is_tracked(self.app.config, rel) else None,
+            "cadence_days": rel.cadence_days,
             "meetings": stats.meetings, "one_on_ones": stats.one_on_ones,
             "meetings_past_year": stats.meetings_past_year, "last_met": iso(stats.last_seen),
             "last_contact": iso(rel.last_contact), "next_meeting": iso(stats.next_meeting),

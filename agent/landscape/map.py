@@ -17,7 +17,7 @@ from agent.landscape.matrix import (
     ReciprocityFlag,
     reconnect_list,
 )
-from agent.relationships import BOOKED, DUE, ON_TRACK, OVERDUE, Relationship
+from agent.relationships import BOOKED, DUE, ON_TRACK, OVERDUE, PAUSED, Relationship
 
 STATUS_COLOURS = {OVERDUE: "#b3261e", DUE: "#e6a100", BOOKED: "#1f5fa8", ON_TRACK: "#1e7d32"}
 STATUS_CSS = {OVERDUE: "overdue", DUE: "due", BOOKED: "booked", ON_TRACK: "ontrack"}
@@ -33,8 +33,9 @@ def _label(rel: Relationship) -> str:
     return rel.name or rel.email
 
 
-def dots(placements: list[Placement]) -> list[dict]:
-    """One positioned, coloured, labelled dot per placed colleague (overlaps nudged apart)."""
+def dots(placements: list[Placement], now: datetime | None = None) -> list[dict]:
+    """One positioned, coloured, labelled dot per placed colleague (overlaps nudged apart); its
+    status says "paused" for a colleague left alone after declines (as `people` and `person` do)."""
     inner = SIZE - 2 * PAD
     result: list[dict] = []
     order = sorted(placements, key=lambda p: (-p.importance, p.strength, _label(p.relationship)))
@@ -45,7 +46,7 @@ def dots(placements: list[Placement]) -> list[dict]:
             "x": x, "y": y,
             "colour": STATUS_COLOURS[p.relationship.status],
             "label": _label(p.relationship),
-            "status": p.relationship.status,
+            "status": PAUSED if now is not None and p.relationship.paused(now) else p.relationship.status,
             "quadrant": p.quadrant,
         })
     return result
@@ -86,7 +87,7 @@ def render_map(config: Config, placements: list[Placement], flags: list[Reciproc
     """The whole HTML page: no network, no scripts, no external fonts; all user data escaped."""
     return _ENV.get_template("map.html.j2").render(
         day=now.date().isoformat(), size=SIZE, width=SIZE + LABEL_ROOM, pad=PAD, inner=SIZE - 2 * PAD,
-        quadrants=_quadrant_labels(), dots=dots(placements),
+        quadrants=_quadrant_labels(), dots=dots(placements, now),
         reconnect=reconnect_rows(config, placements, now),
         flags=[f.suggestion for f in flags], advice_rows=list(QUADRANT_ADVICE.items()),
     )
