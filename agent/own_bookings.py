@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrulestr
-
 from agent.configuration.loader import Config
 from agent.storage import instance_moves, own_series
 from agent.storage.store import Store
@@ -81,6 +79,8 @@ def _rule_starts(row: own_series.OwnSeries, zone: ZoneInfo, end: datetime) -> It
         yield first
         return
     limit = end + timedelta(days=7)
+    from dateutil.rrule import rrulestr  # only when a series is booked: `people` starts without it
+
     for moment in rrulestr(row.rrule, dtstart=first.replace(tzinfo=None)):
         aware = moment.replace(tzinfo=zone)
         if aware >= limit:

@@ -24,11 +24,12 @@ sys.exit(main())
 """
 
 
-def program(tmp_path: Path) -> Path:
-    """A `touchbase` program like the installed console script, reporting what it loaded."""
+def program(tmp_path: Path, heavy: tuple[str, ...] = HEAVY) -> Path:
+    """A `touchbase` program like the installed console script, reporting which of `heavy` it
+    loaded."""
     path = tmp_path / "bin" / "touchbase"
     path.parent.mkdir()
-    path.write_text(PROGRAM.format(repo=str(REPO), heavy=HEAVY), encoding="utf-8")
+    path.write_text(PROGRAM.format(repo=str(REPO), heavy=heavy), encoding="utf-8")
     return path
 
 
@@ -54,6 +55,32 @@ def test_an_unchanged_sync_loads_no_heavy_module(tmp_path):
     assert "icalendar" in first  # the first read parses
     again = run(script, config, "sync")
     assert again.splitlines() == ["work: unchanged", "LOADED []"]
+
+
+QUERY_HEAVY = (*HEAVY, "connectors.ics.http", "requests", "dateutil.rrule", "agent.cli.landscape",
+               "agent.cli.setup", "agent.cli.privacy", "agent.digest.sections")
+QUERIES = {
+    "people": (["people", "--json"], {"agent.planning.planner", "dateutil.rrule"}),
+    "person": (["person", "ann@acme.example"], set()),
+    "status": (["status"], set()),
+    "plan": (["plan"], set()),
+}
+
+
+def test_the_query_commands_load_only_what_they_use(tmp_path):
+    """`people`, `person`, `status` and `plan` read the store: none loads the iCalendar
+    libraries, sqlite-utils, the HTTP client, templates or another command's modules (`people`
+    not even the planner); only the modules FAST_COMMANDS names for it are registered."""
+    ics = tmp_path / "cal.ics"
+    ics.write_text(calendar(Ev("a", "20260210T100000", "20260210T110000",
+                               attendees=("mailto:ann@acme.example",))), encoding="utf-8")
+    config = write_config(tmp_path, [ics])
+    script = program(tmp_path, QUERY_HEAVY)
+    run(script, config, "sync")
+    allowed = {"agent.planning.planner", "dateutil.rrule"}  # person, status, plan use the planner
+    for name, (args, refused) in QUERIES.items():
+        output = run(script, config, *args)
+        assert loaded(output) <= allowed - refused, (name, loaded(output))
 
 
 def test_other_commands_still_see_every_command(tmp_path):

@@ -6,7 +6,6 @@ import click
 from agent.cli import main
 from agent.cli.app import App, reported_by_command
 from agent.cli.core import STATUS_HOOKS, StatusReport
-from agent.digest.morning import build_digest, send_digest_now
 from agent.errors import UserError
 from agent.mail import DRAFTS_NOTICE, OUTBOX, OUTBOX_NOTICE, pending, queue_problems
 from agent.safe_text import one_line, printable
@@ -26,6 +25,8 @@ pass_app = click.make_pass_decorator(App)
 @pass_app
 def digest(app: App, mode: str, as_html: bool, again: bool) -> None:
     """Preview the morning email, or send it now."""
+    from agent.digest.morning import build_digest, send_digest_now  # not for `status`
+
     if mode == "send":
         if as_html:
             raise UserError("--html only goes with --preview")

@@ -22,4 +22,4 @@ def record(store: Store, name: str, ok: bool, message: str, when: datetime) -> N
 
 def every_job(store: Store) -> list[dict]:
     """Every recorded job (name, last_success, last_error, last_error_at, failures), by name."""
-    return [dict(row) for row in store.table("jobs").rows_where(order_by="name")]
+    return store.dict_rows("SELECT * FROM jobs ORDER BY name")

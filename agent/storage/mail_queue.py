@@ -22,7 +22,7 @@ def add(store: Store, raw: bytes, kind: str, transport: str, when: datetime) -> 
 
 def pending(store: Store) -> list[dict]:
     """Queued mail not yet delivered, oldest first (with its raw bytes)."""
-    return list(store.table("outgoing").rows_where("sent_at IS NULL", order_by="id"))
+    return store.dict_rows("SELECT * FROM outgoing WHERE sent_at IS NULL ORDER BY id")
 
 
 def count_attempt(store: Store, mail_id: int) -> None:

@@ -15,8 +15,7 @@ def add(store: Store, email: str, text: str, when: datetime) -> int:
 
 def about(store: Store, email: str) -> list[dict]:
     """Every note about `email`, newest first."""
-    return list(store.table("notes").rows_where("email = ?", [email],
-                                                order_by="created desc, id desc"))
+    return store.dict_rows("SELECT * FROM notes WHERE email = ? ORDER BY created DESC, id DESC", (email,))
 
 
 def newest_by_email(store: Store) -> dict[str, str]:

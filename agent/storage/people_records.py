@@ -32,12 +32,13 @@ def let_go(store: Store, email: str, when: datetime) -> None:
 
 def record_of(store: Store, email: str) -> dict | None:
     """The user's record of `email` (column name to value), or None when there is none."""
-    return next(iter(store.table("people").rows_where("email = ?", [email])), None)
+    return next(iter(store.dict_rows("SELECT * FROM people WHERE email = ?", (email,))), None)
 
 
 def all_records(store: Store) -> dict[str, dict]:
-    """Every colleague's record, by address."""
-    return {row["email"]: row for row in store.table("people").rows}
+    """Every colleague's record, by address (plain sqlite3: `people` and `person` read them on
+    start-up, sqlite-utils would cost its import)."""
+    return {row["email"]: row for row in store.dict_rows("SELECT * FROM people")}
 
 
 def is_known(store: Store, email: str) -> bool:

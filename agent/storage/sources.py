@@ -62,7 +62,7 @@ def suspects(store: Store) -> list[str]:
 
 def health(store: Store) -> list[dict]:
     """Every source's health row, by name."""
-    return list(store.table("sources").rows_where(order_by="name"))
+    return store.dict_rows("SELECT * FROM sources ORDER BY name")
 
 
 def drop(store: Store, name: str) -> None:

@@ -282,6 +282,13 @@ class Store:
         """One table of the store, typed as a table (``db[name]`` is typed ``Table | View``)."""
         return self.db.table(name)
 
+    def dict_rows(self, sql: str, args: tuple = ()) -> list[dict]:
+        """The rows of one query as dicts by column name, with plain sqlite3 (a short command
+        reading a few rows need not import sqlite-utils for it)."""
+        cursor = self.conn.execute(sql, args)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
     @staticmethod
     def _open(path: Path, timeout: float) -> sqlite3.Connection:
         """Open (creating and migrating) the store; `timeout`: how long to wait for a lock."""
