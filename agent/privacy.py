@@ -1,9 +1,11 @@
 """Forgetting a person, and exporting the user's own data."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from agent.addresses import normalise_email
 from agent.colleague_figures import people_rows
@@ -63,13 +65,31 @@ def forget(store: Store, email: str, now: datetime) -> dict[str, int]:
 
 
 def export(config: Config, store: Store, now: datetime) -> dict:
-    """The user's own data as one JSON-ready object, each table's part from its owner."""
+    """The user's own data as one JSON-ready object, each table's part from its owner; every
+    instant (stored in UTC) written in the user's zone, ISO 8601 with its offset."""
+    zone = config.zone
     return {
-        "exported_at": now.isoformat(),
+        "exported_at": now.astimezone(zone).isoformat(),
         "user": config.user.email,
-        **{table: rows(store) for table, rows in _EXPORTS},
+        **{table: [in_zone(row, zone) for row in rows(store)] for table, rows in _EXPORTS},
         "colleagues": people_rows(config, store, now),
     }
+
+
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
+
+
+def in_zone(row: dict, zone: ZoneInfo) -> dict:
+    """`row` with every instant (an ISO 8601 text with an offset) moved into `zone`; dates,
+    texts and numbers as they are."""
+    return {key: _moved(value, zone) for key, value in row.items()}
+
+
+def _moved(value: object, zone: ZoneInfo) -> object:
+    if not isinstance(value, str) or not _INSTANT.fullmatch(value):
+        return value
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.astimezone(zone).isoformat()
 
 
 def forget_beyond_the_store(config: Config, store: Store, email: str, now: datetime) -> list[str]:
