@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from agent.configuration.loader import Config
+from agent.planning.recurrence import schedule_phrase
 from agent.storage import instance_moves, own_series
 from agent.storage.store import Store
 
@@ -49,6 +50,14 @@ def booked_between(config: Config, store: Store, start: datetime, end: datetime)
         for moment in _starts(row, config.zone, moves, start, end):
             result.append(BookedInstance(row.email, row.series_id, row.title, moment, moment + minutes))
     return sorted(result, key=lambda item: (item.start, item.email))
+
+
+def booked_schedules(config: Config, store: Store) -> dict[str, str]:
+    """Colleague -> the schedule phrase of their booked touchbase ("monthly on the 2nd
+    Wednesday, 09:00-09:30 Europe/Berlin"), for the map."""
+    minutes = config.touchbase.duration_minutes
+    return {row.email: schedule_phrase(row.rrule, row.start, minutes, config.zone)
+            for row in booked_series(store) if row.start is not None}
 
 
 def next_booked(config: Config, store: Store, now: datetime) -> dict[str, datetime]:

@@ -155,3 +155,13 @@ def test_the_map_says_nobody_is_drifting_only_when_nobody_is(tmp_path):
     assert "Nobody is drifting" in html  # both last met 100+ days ago, both booked
     assert f"{booked}: booked" in html and f"{waiting}: booked" in html
     store.close()
+
+
+def test_the_map_lists_each_booked_touchbase_in_the_one_schedule_phrase(tmp_path):
+    config_path = setup(tmp_path, drifting(KEN))
+    assert run_cli(config_path, "run", "--once", now=NOW).exit_code == 0
+    page = tmp_path / "map.html"
+    assert run_cli(config_path, "map", "--html", str(page), now=NOW).exit_code == 0
+    html = page.read_text(encoding="utf-8")
+    booked = html.split("<h2>Touchbases booked</h2>", 1)[1].split("<h2>", 1)[0]
+    assert f"<td>{KEN}</td><td>monthly on the 1st Tuesday, 09:00-09:30 Europe/Berlin</td>" in booked

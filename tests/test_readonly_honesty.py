@@ -78,7 +78,8 @@ def test_a_proposal_not_yet_booked_stays_in_the_next_mornings_email(tmp_path):
     assert "Proposed a touchbase with alice@acme.example" in parts(monday)[0]
     text, _ = parts(wednesday)  # not booked yet: listed again, with its invitation
     assert "Still proposed: a touchbase with alice@acme.example" in text
-    assert "first on Fri 4 Dec 09:00; book it with: touchbase approve alice@acme.example" in text
+    assert ("monthly on the 1st Friday, 09:00-09:30 Europe/Berlin, first on Fri 4 Dec; "
+            "book it with: touchbase approve alice@acme.example") in text
     assert [p.get_filename() for p in wednesday.iter_attachments()] == ["touchbase-alice.ics"]
 
 

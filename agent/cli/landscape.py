@@ -11,6 +11,7 @@ from agent.colleague_check import checked_colleague
 from agent.landscape.letting_go import let_go_now, resume_now
 from agent.landscape.map import render_map
 from agent.landscape.matrix import matrix, reciprocity_flags
+from agent.own_bookings import booked_schedules
 from agent.ratings import ROLES, parse_cadence, rate
 from agent.relationships import relationships
 from agent.storage.private_files import private_folder, write_private
@@ -69,7 +70,8 @@ def map_command(app: App, html_path: str) -> None:
     """Write the relationship matrix, reconnect list and reciprocity flags as HTML."""
     now = app.now()
     rels = relationships(app.config, app.store, now)
-    page = render_map(app.config, matrix(app.config, rels), reciprocity_flags(rels), now)
+    page = render_map(app.config, matrix(app.config, rels), reciprocity_flags(rels), now,
+                      booked_schedules(app.config, app.store))
     target = Path(html_path).expanduser()
     private_folder(target.parent)
     write_private(target, page, "map")

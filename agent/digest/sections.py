@@ -22,6 +22,7 @@ from agent.mail import queue_problems
 from agent.own_bookings import booked_between, booked_series
 from agent.planning.provenance import Provenance
 from agent.planning.readback import occurrences_by_series
+from agent.planning.recurrence import schedule_phrase
 from agent.planning.touchbases import BOOKED, PROPOSED, Touchbase
 from agent.planning.touchbases import load as load_touchbases
 from agent.relationships import Relationship, relationships
@@ -275,8 +276,9 @@ def _waiting_proposal_item(ctx: DigestContext, row: Touchbase) -> Item:
     """A proposal of an earlier day still waiting: listed each morning, with its invitation."""
     assert row.start is not None  # proposed_rows only gives proposals with a slot
     start = row.start.astimezone(ctx.zone)
+    schedule = schedule_phrase(row.rrule, start, ctx.config.touchbase.duration_minutes, ctx.zone)
     return Item(f"Still proposed: a touchbase with {ctx.name(row.email)}", details=[
-        f"first on {ctx.when(start)} {start:%H:%M}; book it with: touchbase approve {row.email}",
+        f"{schedule}, first on {ctx.when(start)}; book it with: touchbase approve {row.email}",
         f"or book it in one step: open the attached {invitation_filename(row.email)} in your calendar "
         "app and send the invitation"])
 

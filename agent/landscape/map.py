@@ -83,13 +83,18 @@ def reconnect_rows(config: Config, placements: list[Placement], now: datetime) -
 
 
 def render_map(config: Config, placements: list[Placement], flags: list[ReciprocityFlag],
-               now: datetime) -> str:
-    """The whole HTML page: no network, no scripts, no external fonts; all user data escaped."""
+               now: datetime, schedules: dict[str, str] | None = None) -> str:
+    """The whole HTML page: no network, no scripts, no external fonts; all user data escaped.
+    `schedules`: colleague -> the schedule phrase of their booked touchbase (listed under
+    "Touchbases booked", in the same words as everywhere)."""
+    labels = {p.relationship.email: _label(p.relationship) for p in placements}
+    booked = sorted((labels.get(email, email), phrase) for email, phrase in (schedules or {}).items())
     return _ENV.get_template("map.html.j2").render(
         day=now.date().isoformat(), size=SIZE, width=SIZE + LABEL_ROOM, pad=PAD, inner=SIZE - 2 * PAD,
         quadrants=_quadrant_labels(), dots=dots(placements, now),
         reconnect=reconnect_rows(config, placements, now),
         flags=[f.suggestion for f in flags], advice_rows=list(QUADRANT_ADVICE.items()),
+        booked=booked,
     )
 
 
