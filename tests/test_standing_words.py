@@ -9,7 +9,7 @@ from agent.landscape.map import render_map
 from agent.landscape.matrix import matrix, reciprocity_flags
 from agent.relationships import relationships
 from agent.storage import people_records
-from tests.helpers import run_cli
+from tests.helpers import flat, run_cli
 from tests.planning_helpers import NOW, NOW_DT, drifting, open_all, past_meetings, setup
 
 KEN, ERIN, MEI = "ken@acme.example", "erin@acme.example", "mei@acme.example"
@@ -80,8 +80,9 @@ def test_paused_reads_paused_in_people_person_and_the_map(tmp_path):
         people_records.pause(store, KEN, until, "declined the touchbase 2 times")
     lines, data = person(config_path, KEN)
     assert lines[0] == f"{KEN} (paused)"
-    assert lines[1] == (f"  status:       paused until {until:%Y-%m-%d %H:%M} "
-                        f"(`touchbase resume {KEN}` ends the pause)")
+    assert lines[1].startswith(f"  status:       paused until {until:%Y-%m-%d %H:%M}")  # folded at 80
+    assert (f"status: paused until {until:%Y-%m-%d %H:%M} (`touchbase resume {KEN}` ends the pause)"
+            in flat("\n".join(lines)))
     assert data["tracking"] == "paused" and data["paused_until"] is not None
     assert people_json(config_path)[KEN]["tracking"] == "paused"
     assert people_table(config_path)[KEN] == "paused" and people_table(config_path)[MEI] == "overdue"

@@ -19,6 +19,7 @@ from agent.cli.app import App
 from agent.cli.core import pass_app
 from agent.colleague_figures import people_rows
 from agent.configuration.loader import Config
+from agent.contact_months import contact_months
 from agent.demo import DEMO_NOW, DemoSetup, create_demo, default_demo_dir, seed_store
 from agent.errors import SourceError
 from agent.landscape.map import render_map
@@ -60,7 +61,7 @@ def demo(app: App, folder: str | None) -> None:
     echo_header(setup, now, sum(r.occurrences for r in results))
     echo_top(people_rows(config, store, now), config.colleagues.window_days)
     echo_drifting(rels, now)
-    echo_landscape(config, rels, now, setup.folder / MAP_FILE)
+    echo_landscape(config, store, rels, now, setup.folder / MAP_FILE)
     shown = echo_agent(config, store, now, rels)
     echo_next(rels, setup, shown)
 
@@ -98,10 +99,12 @@ def echo_drifting(rels: list[Relationship], now: datetime) -> None:
         click.echo(f"  {rel.status:8} {_name(rel):{width}}  {since}")
 
 
-def echo_landscape(config: Config, rels: list[Relationship], now: datetime, map_path: Path) -> None:
+def echo_landscape(config: Config, store: Store, rels: list[Relationship], now: datetime,
+                   map_path: Path) -> None:
     """The matrix as four lines of names, and the HTML map written next to the demo's files."""
     placements = matrix(config, rels)
-    map_path.write_text(render_map(config, placements, reciprocity_flags(rels), now),
+    months = contact_months(config, store, [p.relationship.email for p in placements], now)
+    map_path.write_text(render_map(config, placements, reciprocity_flags(rels), now, months=months),
                         encoding="utf-8")
     click.echo(f"\nYour landscape (how vital x how strong); map: {map_path}")
     for quadrant in (START_HERE, KEEP_STRONG, MAINTAIN, WATCH):

@@ -8,6 +8,7 @@ import click
 from agent.cli import main
 from agent.cli.app import App
 from agent.colleague_check import checked_colleague
+from agent.contact_months import contact_months
 from agent.landscape.letting_go import let_go_now, resume_now
 from agent.landscape.map import render_map
 from agent.landscape.matrix import matrix, reciprocity_flags
@@ -70,8 +71,10 @@ def map_command(app: App, html_path: str) -> None:
     """Write the relationship matrix, reconnect list and reciprocity flags as HTML."""
     now = app.now()
     rels = relationships(app.config, app.store, now)
-    page = render_map(app.config, matrix(app.config, rels), reciprocity_flags(rels), now,
-                      booked_schedules(app.config, app.store))
+    placements = matrix(app.config, rels)
+    months = contact_months(app.config, app.store, [p.relationship.email for p in placements], now)
+    page = render_map(app.config, placements, reciprocity_flags(rels), now,
+                      booked_schedules(app.config, app.store), months=months)
     target = Path(html_path).expanduser()
     private_folder(target.parent)
     write_private(target, page, "map")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import click
@@ -11,6 +12,7 @@ from agent.cli import main
 from agent.cli.app import App
 from agent.cli.contact import colleague_address
 from agent.cli.fold import fold
+from agent.contact_months import ContactMonths, contact_months
 from agent.interactions import Interaction, interactions_of
 from agent.landscape.matrix import place, reciprocity_flags
 from agent.notes import notes_of
@@ -65,6 +67,12 @@ class PersonPage:
                    tb.of_person(app.store, address), notes_of(app.store, address),
                    interactions_of(app.store, address, until=now))
 
+    @cached_property
+    def months(self) -> ContactMonths:
+        """Contact per month over the last twelve months."""
+        address = self.rel.email
+        return contact_months(self.app.config, self.app.store, [address], self.app.now())[address]
+
     @property
     def empty(self) -> bool:
         """Nothing at all is known about the colleague."""
@@ -95,6 +103,8 @@ class PersonPage:
             how = "email" if rel.last_contact == rel.last_emailed else "logged"
             lines.append(f"  last contact: {self.when(rel.last_contact)} ({how})")
         lines.append(f"  next meeting: {self.when(stats.next_meeting)}")
+        lines.append(f"  by month:     {self.months.sparkline()}  {self.months.span()}: meetings, logged, "
+                     "email")
         lines += self._landscape_lines()
         lines += self._rating_lines()
         lines += self._touchbase_lines()
@@ -191,6 +201,7 @@ class PersonPage:
                             "rrule": r.rrule, "declines": r.declines, "ended_at": iso(r.ended_at)}
                            for r in self.touchbases],
             "interactions": [i.as_dict(self.zone) for i in self.logged],
+            "contact_by_month": self.months.as_dict(),
             "notes": [{"id": n["id"], "created": iso(parse_iso(n["created"])), "text": n["text"]}
                       for n in self.notes],
         }

@@ -14,6 +14,7 @@ from functools import cached_property
 
 from agent.colleague_figures import colleague_stats
 from agent.configuration.loader import Config
+from agent.contact_months import ContactMonths, contact_months
 from agent.digest.invitations import invitation_filename, proposed_rows
 from agent.followups import DRAFT_PROMPTS, waiting_drafts
 from agent.inference import ColleagueStats, MeetingRules
@@ -219,15 +220,18 @@ def reconnect_section(ctx: DigestContext) -> Section | None:
     people = _reconnect_candidates(ctx)
     if not people:
         return None
-    items = [_reconnect_item(ctx, rel) for rel in people[:RECONNECT_LIMIT]]
+    shown = people[:RECONNECT_LIMIT]
+    months = contact_months(ctx.config, ctx.store, [rel.email for rel in shown], ctx.now)
+    items = [_reconnect_item(ctx, rel, months[rel.email]) for rel in shown]
     return Section("reconnect", "Who to reconnect with", items,
                    summary=f"{len(people)} to reconnect with",
                    more=max(0, len(people) - RECONNECT_LIMIT), more_hint="touchbase people")
 
 
-def _reconnect_item(ctx: DigestContext, rel: Relationship) -> Item:
+def _reconnect_item(ctx: DigestContext, rel: Relationship, months: ContactMonths) -> Item:
     text = ctx.name(rel.email) + (f" <{rel.email}>" if ctx.name(rel.email) != rel.email else "")
-    details = [f"{ctx.last_met(rel)}; aim: every {rel.cadence_days} days"]
+    details = [f"{ctx.last_met(rel)}; aim: every {rel.cadence_days} days",
+               f"contact by month: {months.sparkline()} ({months.span()})"]
     if rel.stats.next_meeting is not None:
         details.append(f"next meeting {ctx.when(rel.stats.next_meeting)}")
     return Item(text, status=rel.status, details=details)

@@ -7,6 +7,8 @@ from datetime import datetime
 import jinja2
 
 from agent.configuration.loader import Config
+from agent.contact_months import KINDS, ContactMonths
+from agent.landscape import map_layout as layout
 from agent.landscape.matrix import (
     KEEP_STRONG,
     MAINTAIN,
@@ -21,9 +23,9 @@ from agent.relationships import BOOKED, DUE, ON_TRACK, OVERDUE, PAUSED, Relation
 
 STATUS_COLOURS = {OVERDUE: "#b3261e", DUE: "#e6a100", BOOKED: "#1f5fa8", ON_TRACK: "#1e7d32"}
 STATUS_CSS = {OVERDUE: "overdue", DUE: "due", BOOKED: "booked", ON_TRACK: "ontrack"}
-SIZE, PAD = 560, 40
-LABEL_ROOM = 150  # room right of the plot for the labels of the strongest relationships
-LABEL_WIDTH, LINE_HEIGHT = 110, 13
+SIZE, PAD = layout.SIZE, layout.PAD
+BAR_COLOURS = {"meetings": "#1f5fa8", "logged": "#7b52ab", "email": "#4aa3a8"}
+BAR_STEP, BAR_MAX = 3, 8
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("agent", "templates"),
                           autoescape=jinja2.select_autoescape(["html", "j2"]))
@@ -34,41 +36,38 @@ def _label(rel: Relationship) -> str:
 
 
 def dots(placements: list[Placement], now: datetime | None = None) -> list[dict]:
-    """One positioned, coloured, labelled dot per placed colleague (overlaps nudged apart); its
+    """One positioned, coloured, labelled dot per placed colleague, inside the plot on its
+    quadrant's side (agent/landscape/map_layout.py), labels set where they overlap nothing; its
     status says "paused" for a colleague left alone after declines (as `people` and `person` do)."""
-    inner = SIZE - 2 * PAD
-    result: list[dict] = []
     order = sorted(placements, key=lambda p: (-p.importance, p.strength, _label(p.relationship)))
-    for p in order:
-        x = round(PAD + p.strength * inner, 1)
-        y = _free_row(result, x, PAD + (1 - p.importance) * inner)
-        result.append({
-            "x": x, "y": y,
-            "colour": STATUS_COLOURS[p.relationship.status],
-            "label": _label(p.relationship),
-            "status": PAUSED if now is not None and p.relationship.paused(now) else p.relationship.status,
-            "quadrant": p.quadrant,
-        })
+    taken: list[layout.Box] = [q["box"] for q in _quadrant_labels()]
+    result = [_dot(p, taken, now) for p in order]
+    for dot, p in zip(result, order, strict=True):
+        home = layout.quadrant_box(p.strength, p.importance)
+        dot["text"] = layout.place_label(dot["x"], dot["y"], dot["short"], taken, home)
     return result
 
 
-def _free_row(placed: list[dict], x: float, y: float) -> float:
-    """`y`, moved down a line at a time while a placed label would overlap this one."""
-    while any(abs(d["x"] - x) < LABEL_WIDTH and abs(d["y"] - y) < LINE_HEIGHT for d in placed):
-        y += LINE_HEIGHT
-    return round(y, 1)
+def _dot(p: Placement, taken: list[layout.Box], now: datetime | None) -> dict:
+    """One dot, moved off any dot already placed (its box is added to `taken`)."""
+    x = layout.PAD + layout.axis_offset(p.strength)
+    y = layout.PAD + layout.INNER - layout.axis_offset(p.importance)
+    x, y = layout.spread(x, y, layout.quadrant_box(p.strength, p.importance), taken)
+    taken.append(layout.dot_box(x, y))
+    rel = p.relationship
+    return {"x": round(x, 1), "y": round(y, 1), "colour": STATUS_COLOURS[rel.status],
+            "label": _label(rel), "short": layout.short_label(_label(rel)),
+            "status": PAUSED if now is not None and rel.paused(now) else rel.status, "quadrant": p.quadrant}
 
 
 def _quadrant_labels() -> list[dict]:
-    inner = SIZE - 2 * PAD
-    left, right = PAD + 8, PAD + inner / 2 + 8
-    top, bottom = PAD + inner / 2 - 8, PAD + inner - 8  # each quadrant's name at its foot
-    return [{"name": START_HERE, "x": left, "y": top}, {"name": KEEP_STRONG, "x": right, "y": top},
-            {"name": WATCH, "x": left, "y": bottom}, {"name": MAINTAIN, "x": right, "y": bottom}]
+    return layout.quadrant_names({START_HERE: (False, True), KEEP_STRONG: (True, True),
+                                  WATCH: (False, False), MAINTAIN: (True, False)})
 
 
-def reconnect_rows(config: Config, placements: list[Placement], now: datetime) -> list[dict]:
-    """Rows of the reconnect table, in priority order."""
+def reconnect_rows(config: Config, placements: list[Placement], now: datetime,
+                   months: dict[str, ContactMonths] | None = None) -> list[dict]:
+    """Rows of the reconnect table, in priority order, each with its contact by month (bars)."""
     by_email = {p.relationship.email: p for p in placements}
     rels = reconnect_list([p.relationship for p in placements], now)
     zone = config.zone
@@ -77,22 +76,42 @@ def reconnect_rows(config: Config, placements: list[Placement], now: datetime) -
             "label": _label(rel), "status": rel.status, "css": STATUS_CSS[rel.status],
             "last_met": rel.last_contact.astimezone(zone).date().isoformat() if rel.last_contact else "never",
             "advice": by_email[rel.email].advice,
+            "months": month_bars(months[rel.email]) if months and rel.email in months else None,
         }
         for rel in rels
     ]
 
 
+def month_bars(months: ContactMonths) -> dict:
+    """A contact sparkline as SVG bars: per month, meetings, logged contact and email stacked
+    (a bar's height counts contacts, `BAR_STEP` pixels each, up to `BAR_MAX`)."""
+    bars = []
+    for i, month in enumerate(months.months):
+        y, parts = BAR_MAX * BAR_STEP, []
+        for kind in KINDS:
+            height = min(getattr(months, kind)[i] * BAR_STEP, y)
+            y -= height
+            if height:
+                parts.append({"y": y, "height": height, "colour": BAR_COLOURS[kind]})
+        counts = ", ".join(f"{getattr(months, kind)[i]} {kind}" for kind in KINDS)
+        bars.append({"x": i * 8, "parts": parts, "title": f"{month:%b %Y}: {counts}"})
+    return {"bars": bars, "width": len(months.months) * 8, "height": BAR_MAX * BAR_STEP,
+            "span": months.span(), "text": months.sparkline()}
+
+
 def render_map(config: Config, placements: list[Placement], flags: list[ReciprocityFlag],
-               now: datetime, schedules: dict[str, str] | None = None) -> str:
+               now: datetime, schedules: dict[str, str] | None = None,
+               months: dict[str, ContactMonths] | None = None) -> str:
     """The whole HTML page: no network, no scripts, no external fonts; all user data escaped.
     `schedules`: colleague -> the schedule phrase of their booked touchbase (listed under
-    "Touchbases booked", in the same words as everywhere)."""
+    "Touchbases booked", in the same words as everywhere); `months`: contact by month per
+    colleague, drawn in the reconnect table."""
     labels = {p.relationship.email: _label(p.relationship) for p in placements}
     booked = sorted((labels.get(email, email), phrase) for email, phrase in (schedules or {}).items())
     return _ENV.get_template("map.html.j2").render(
-        day=now.date().isoformat(), size=SIZE, width=SIZE + LABEL_ROOM, pad=PAD, inner=SIZE - 2 * PAD,
+        day=now.date().isoformat(), size=SIZE, width=SIZE, pad=PAD, inner=layout.INNER, radius=layout.DOT_RADIUS,
         quadrants=_quadrant_labels(), dots=dots(placements, now),
-        reconnect=reconnect_rows(config, placements, now),
+        reconnect=reconnect_rows(config, placements, now, months), bar_colours=BAR_COLOURS,
         flags=[f.suggestion for f in flags], advice_rows=list(QUADRANT_ADVICE.items()),
         booked=booked,
     )
