@@ -180,3 +180,24 @@ def test_what_the_narrow_reader_leaves_to_the_full_path():
                           "END:VEVENT"]).encode()
     with pytest.raises(NotPlain):
         read_plain(odd_zone, *WINDOWS[0], ZONE)
+
+
+def _library_rows(calendar: icalendar.Calendar, start: datetime, end: datetime) -> list:
+    """What recurring-ical-events' own copies of each occurrence give, read one by one."""
+    series = ical.recurring_uids(calendar)
+    return sorted(occurrence_row(occ) for c in recurring_ical_events.of(calendar, skip_bad_series=True)
+                  .between(start, end)
+                  if (occ := ical.to_occurrence(c, ZONE, recurring=str(c.get("UID", "")) in series)))
+
+
+@pytest.mark.parametrize("window", WINDOWS, ids=["wide", "fixed-offset", "narrow"])
+def test_series_instances_equal_the_librarys_copies(heavy, window):
+    """`expand` reads each component once and sets each instance's start, end and RECURRENCE-ID
+    on it, instead of reading the copy recurring-ical-events makes per instance: the same rows,
+    series, overrides, exceptions and all."""
+    paths = sorted(FIXTURES.glob("rule_*.ics")) + sorted(FIXTURES.glob("bug_*.ics"))
+    texts = [heavy] + [p.read_bytes() for p in paths]
+    for text in texts:
+        calendar = icalendar.Calendar.from_ical(text)
+        fast = sorted(occurrence_row(o) for o in ical.expand(calendar, *window, ZONE))
+        assert fast == _library_rows(calendar, *window)

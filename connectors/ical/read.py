@@ -6,7 +6,9 @@ recurring-ical-events (never by hand), floating times read in the user's zone.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -33,18 +35,46 @@ def expand(calendar: icalendar.Calendar, start: datetime, end: datetime,
     without the expansion library (`connectors.ical.singles`)."""
     from connectors.ical.singles import split_singles
 
-    result, rest = split_singles(calendar, start, end, zone)
+    result: list[Occurrence] = []
+    if calendar.get("X-WR-TIMEZONE") is not None:  # the library converts such a calendar first
+        rest = list(calendar.subcomponents)
+    else:
+        result, rest = split_singles(calendar, start, end, zone)
     if not any(component.name == "VEVENT" for component in rest):
         return result
     if len(rest) < len(calendar.subcomponents):
         calendar = _with_components(calendar, rest)
     series = recurring_uids(calendar)
     query = recurring_ical_events.of(calendar, skip_bad_series=True)
-    for component in query.between(start, end):
-        occ = to_occurrence(component, zone, recurring=str(component.get("UID", "")) in series)
+    templates: dict[int, Occurrence | None] = {}
+    for found in query._occurrences_between(query.to_datetime(start), query.to_datetime(end)):
+        occ = _instance(found, zone, series, templates)
         if occ is not None:
             result.append(occ)
     return result
+
+
+def _instance(found: Any, zone: ZoneInfo, series: set[str],
+              templates: dict[int, Occurrence | None]) -> Occurrence | None:
+    """The Occurrence of one of recurring-ical-events' occurrences, without the copy of the
+    component it would make for it (`Occurrence.as_component`): what the copy would change (the
+    start, the end, and a RECURRENCE-ID equal to the start when the component has none) is set
+    on an Occurrence read once per component (tests/test_ics_plain.py pins both equal)."""
+    component = found._adapter._component
+    key = id(component)
+    if key not in templates:
+        uid = str(component.get("UID", ""))
+        templates[key] = to_occurrence(component, zone, recurring=uid in series)
+    template = templates[key]
+    if template is None:
+        return None
+    begin, all_day = as_aware(found.start, zone)
+    recurrence = component.get("RECURRENCE-ID")
+    recurrence_at = as_aware(recurrence.dt, zone)[0] if recurrence is not None else begin
+    uid = template.key.rpartition("|")[0]
+    return replace(template, key=f"{uid}|{recurrence_at.isoformat()}", start=begin,
+                   end=as_aware(found.end, zone)[0], all_day=all_day,
+                   zone="" if all_day else str(getattr(found.start.tzinfo, "key", "") or ""))
 
 
 def _with_components(calendar: icalendar.Calendar, components: list) -> icalendar.Calendar:
