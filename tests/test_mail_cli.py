@@ -101,3 +101,18 @@ def test_the_sync_job_line_names_the_mail_counted(dovecot, imap_user, tmp_path):
         assert job_sync(config, store, NOW, lambda: None) == "mailbox: 1 counted mail message(s)"
     finally:
         store.close()
+
+
+def test_init_mail_flag_for_google_and_outlook(tmp_path):
+    from tests.test_init import client_secrets
+
+    google = tmp_path / "g.toml"
+    result = run_cli(google, "init", "--email", ME, "--google", str(client_secrets(tmp_path)),
+                     "--mail", "--timezone", "UTC", "--no-sign-in")
+    assert result.exit_code == 0, result.output
+    assert load_config(google).sources[0].options["mail"] is True
+    outlook = tmp_path / "o.toml"
+    result = run_cli(outlook, "init", "--email", ME, "--outlook", "11111111-2222-3333-4444-555555555555",
+                     "--no-mail", "--timezone", "UTC", "--no-sign-in")
+    assert result.exit_code == 0, result.output
+    assert not load_config(outlook).sources[0].options.get("mail")
