@@ -32,6 +32,8 @@ def put(store: Store, source: str, contacts: Iterable[MailContact]) -> int:
     left out); one transaction. Returns how many rows were written."""
     rows = [(c.key, c.thread, c.email, c.direction, iso(c.at), c.folder, source)
             for c in contacts if address_digest(c.email) not in store.forgotten]
+    if not rows:
+        return 0
     with store.atomic():
         store.conn.executemany(
             "INSERT OR REPLACE INTO mail_contacts (key, thread, email, direction, at, folder, source) "
@@ -67,24 +69,22 @@ def record_sync(store: Store, source: str, type_name: str, saved: dict, when: da
     """Remember a successful mail sync of `source` and its new state."""
     count = store.conn.execute("SELECT count(*) FROM mail_contacts WHERE source = ?",
                                (source,)).fetchone()[0]
-    with store.atomic():
-        store.conn.execute(
-            "INSERT INTO mail_sync (source, type, state, last_success, messages, needs_reauth) "
-            "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT(source) DO UPDATE SET type = excluded.type, "
-            "state = excluded.state, last_success = excluded.last_success, "
-            "messages = excluded.messages, needs_reauth = NULL",
-            (source, type_name, json.dumps(saved), iso(when), count))
+    store.conn.execute(  # one statement: atomic without a transaction of its own
+        "INSERT INTO mail_sync (source, type, state, last_success, messages, needs_reauth) "
+        "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT(source) DO UPDATE SET type = excluded.type, "
+        "state = excluded.state, last_success = excluded.last_success, "
+        "messages = excluded.messages, needs_reauth = NULL",
+        (source, type_name, json.dumps(saved), iso(when), count))
 
 
 def record_error(store: Store, source: str, type_name: str, message: str, when: datetime,
                  needs_reauth: str | None = None) -> None:
     """Remember a failed mail sync of `source` (shown by status)."""
-    with store.atomic():
-        store.conn.execute(
-            "INSERT INTO mail_sync (source, type, last_error, last_error_at, needs_reauth) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET last_error = excluded.last_error, "
-            "last_error_at = excluded.last_error_at, needs_reauth = excluded.needs_reauth",
-            (source, type_name, message, iso(when), needs_reauth))
+    store.conn.execute(
+        "INSERT INTO mail_sync (source, type, last_error, last_error_at, needs_reauth) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET last_error = excluded.last_error, "
+        "last_error_at = excluded.last_error_at, needs_reauth = excluded.needs_reauth",
+        (source, type_name, message, iso(when), needs_reauth))
 
 
 def health(store: Store) -> list[dict]:
