@@ -45,7 +45,8 @@ class ToolSpec:
 READ_TOOLS = (
     ToolSpec("people", (
         "List the user's work colleagues from their calendar, most meetings first: meetings and "
-        "1:1s in the window, last and next meeting, last contact, and for tracked colleagues "
+        "1:1s in the window, two-way email threads, last and next meeting, last contact "
+        "(a meeting, logged contact or two-way email), and for tracked colleagues "
         "status (on track, booked, due, overdue), role, quadrant and priority. Use it to answer "
         "'who should I catch up with?' (status due or overdue). The result is "
         '{"people": [...]}, the list `touchbase people --json` prints.'),
@@ -54,7 +55,8 @@ READ_TOOLS = (
          "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
                    "description": "Only the first N colleagues of the list."}}),
     ToolSpec("person", (
-        "Everything the agent knows about one colleague: meetings, last and next meeting, "
+        "Everything the agent knows about one colleague: meetings, two-way email threads, last "
+        "and next meeting, last contact, "
         "status and cadence, ratings and role, quadrant, touchbase series, logged contact, and "
         "(only when the server runs with --with-notes) the user's private notes. Use it before "
         "a 1:1. The result is the object `touchbase person EMAIL --json` prints."),
