@@ -276,13 +276,13 @@ def _source_status(report: StatusReport, config: Config, name: str, row: dict, t
     if row.get("needs_reauth"):
         report.lines.append(f"  needs re-authorising: {row['needs_reauth']}")
     report.lines.extend(f"  note: {text}" for text in told)
-    return {"name": name, "last_success": report.iso(row.get("last_success")), "notices": told,
+    return {"name": name, "last_success": report.iso(row.get("last_success")),
             "occurrences": row.get("occurrences"), "skipped": row.get("skipped") or 0,
             "failed": failing, "last_error": row.get("last_error") if failing else None,
             "last_error_at": report.iso(row.get("last_error_at")) if failing else None,
             "needs_reauth": row.get("needs_reauth") or None,
             "suspect": bool(row.get("suspect")), "suspect_reason": row.get("suspect") or None,
-            "suspect_since": report.iso(row.get("suspect_since"))}
+            "suspect_since": report.iso(row.get("suspect_since")), "notices": told}
 
 
 def _mail_status(report: StatusReport, name: str, row: dict) -> dict:
