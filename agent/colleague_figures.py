@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from agent.configuration.loader import Config
-from agent.inference import ColleagueStats, compute_stats, sync_window
+from agent.figures_memo import stored_stats
+from agent.inference import ColleagueStats
 from agent.interactions import Interaction, all_interactions
 from agent.mail_signal import MailFigures, mail_figures
 from agent.own_bookings import next_booked
@@ -12,10 +13,10 @@ from agent.storage.store import Store
 
 
 def colleague_stats(config: Config, store: Store, now: datetime) -> dict[str, ColleagueStats]:
-    """Per colleague figures as of `now`, from the stored occurrences; `next_meeting` also
+    """Per colleague figures as of `now`, from the stored occurrences (computed once per change
+    of the store: agent.figures_memo); `next_meeting` also
     counts the touchbases the agent booked (agent.own_bookings), synced yet or not."""
-    start, end = sync_window(config, now)
-    stats = compute_stats(config, store.occurrences(start, end), now)
+    stats = stored_stats(config, store, now)
     for email, moment in next_booked(config, store, now).items():
         entry = stats.setdefault(email, ColleagueStats(email=email))
         if entry.next_meeting is None or moment < entry.next_meeting:

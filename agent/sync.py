@@ -17,6 +17,7 @@ from datetime import datetime
 
 from agent.configuration.loader import Config, SourceConfig
 from agent.errors import AuthError, SourceError
+from agent.figures_memo import ensure as ensure_figures
 from agent.inference import MeetingRules, sync_window
 from agent.mail_signal import store_messages
 from agent.model import LOCAL_SOURCE, Changes, MailMessage
@@ -186,8 +187,10 @@ def sync_all(config: Config, store: Store, now: datetime,
              accept_loss: bool = False) -> list[SourceResult]:
     """Sync every source in turn; one failing source does not stop the others. `accept_loss`:
     believe a sudden loss at once instead of holding it."""
-    return [sync_source(config, store, source, now, progress, accept_loss)
-            for source in sources_to_sync(config)]
+    results = [sync_source(config, store, source, now, progress, accept_loss)
+               for source in sources_to_sync(config)]
+    ensure_figures(config, store, now)  # the figures the commands after a sync read
+    return results
 
 
 SOURCE_KINDS = {"caldav": "your CalDAV calendar", "google": "your Google calendar",

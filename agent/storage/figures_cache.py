@@ -1,0 +1,43 @@
+"""The `figures_cache` table: the per-colleague meeting figures as last computed, and the
+version of the stored occurrences they were computed from.
+
+The version lives in the one-row table `occurrences_version`, which triggers on `occurrences`
+raise on every insert, update and delete, whoever writes: figures computed from an older
+version are never read. Every read and write of both tables goes through here.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from agent.storage.store import Store, iso
+
+
+def version(store: Store) -> int:
+    """How many times the stored occurrences changed (any write)."""
+    row = store.conn.execute("SELECT version FROM occurrences_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def load(store: Store, fingerprint: str) -> tuple[str, str] | None:
+    """(bounds, payload) of the figures computed with `fingerprint` from the current
+    occurrences, or None when there are none."""
+    row = store.conn.execute(
+        "SELECT bounds, payload FROM figures_cache WHERE fingerprint = ? AND version = ?",
+        (fingerprint, version(store))).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def save(store: Store, fingerprint: str, bounds: str, payload: str) -> None:
+    """Keep the figures computed with `fingerprint` from the current occurrences (the only
+    ones kept)."""
+    store.conn.execute("DELETE FROM figures_cache")  # cut short here: no figures, read again
+    store.conn.execute(
+        "INSERT INTO figures_cache (fingerprint, version, bounds, payload) VALUES (?, ?, ?, ?)",
+        (fingerprint, version(store), bounds, payload))
+
+
+def first_start_from(store: Store, moment: datetime) -> str | None:
+    """The earliest stored occurrence start at or after `moment` (as stored), or None."""
+    row = store.conn.execute("SELECT min(start) FROM occurrences WHERE start >= ?",
+                             (iso(moment),)).fetchone()
+    return row[0] if row else None
