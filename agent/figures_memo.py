@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from agent.configuration.loader import Config
 from agent.inference import TRACKING_YEAR_DAYS, ColleagueStats, compute_stats, sync_window
-from agent.storage import figures_cache
+from agent.storage import figures_cache, occurrences
 from agent.storage.store import Store
 
 _TIMES = ("last_met", "last_seen", "next_meeting")
@@ -33,10 +33,12 @@ _SETS = ("initiated_by_user", "initiated_by_them")
 
 def stored_stats(config: Config, store: Store, now: datetime) -> dict[str, ColleagueStats]:
     """`compute_stats` of the stored occurrences as of `now`, kept figures when still exact."""
-    fingerprint = _fingerprint(config)
-    kept = figures_cache.load(store, fingerprint)
-    if kept is not None and _still_exact(json.loads(kept[0]), config, now):
-        return _decoded(json.loads(kept[1]))
+    kept = figures_cache.load(store, _fingerprint(config))
+    try:
+        if kept is not None and _still_exact(json.loads(kept[0]), config, now):
+            return _decoded(json.loads(kept[1]))
+    except (ValueError, KeyError, TypeError):  # kept figures that do not read: computed again
+        pass
     return refresh(config, store, now)
 
 
@@ -44,15 +46,19 @@ def ensure(config: Config, store: Store, now: datetime) -> None:
     """Compute and keep the figures as of `now` unless the kept ones are still exact (the sync
     calls this when it is done, so that the commands after it read them)."""
     kept = figures_cache.load(store, _fingerprint(config))
-    if kept is None or not _still_exact(json.loads(kept[0]), config, now):
-        refresh(config, store, now)
+    try:
+        if kept is not None and _still_exact(json.loads(kept[0]), config, now):
+            return
+    except (ValueError, KeyError, TypeError):
+        pass
+    refresh(config, store, now)
 
 
 def refresh(config: Config, store: Store, now: datetime) -> dict[str, ColleagueStats]:
     """Compute the figures as of `now` and keep them (the sync calls this once it is done)."""
     start, end = sync_window(config, now)
     stats = compute_stats(config, store.occurrences(start, end), now)
-    bounds = {name: [_instant(moment), figures_cache.first_start_from(store, moment)]
+    bounds = {name: [_instant(moment), occurrences.first_start_from(store, moment)]
               for name, moment in _thresholds(config, now).items()}
     figures_cache.save(store, _fingerprint(config), json.dumps(bounds), json.dumps(_encoded(stats)))
     return stats

@@ -94,6 +94,7 @@ def test_any_write_to_the_occurrences_means_computing_again(synced):
                        (NOW.isoformat(),))
     assert figures_cache.version(store) > before
     assert figures_cache.load(store, figures_memo._fingerprint(config)) is None
+    assert store.conn.execute("SELECT count(*) FROM figures_cache").fetchone()[0] == 0  # no copy left
     assert colleague_stats(config, store, NOW) is not None
     assert figures_memo.stored_stats(config, store, NOW) == fresh(config, store, NOW)
     store.conn.execute("UPDATE occurrences SET cancelled = 0")

@@ -7,9 +7,7 @@ version are never read. Every read and write of both tables goes through here.
 """
 from __future__ import annotations
 
-from datetime import datetime
-
-from agent.storage.store import Store, iso
+from agent.storage.store import Store
 
 
 def version(store: Store) -> int:
@@ -35,9 +33,3 @@ def save(store: Store, fingerprint: str, bounds: str, payload: str) -> None:
         "INSERT INTO figures_cache (fingerprint, version, bounds, payload) VALUES (?, ?, ?, ?)",
         (fingerprint, version(store), bounds, payload))
 
-
-def first_start_from(store: Store, moment: datetime) -> str | None:
-    """The earliest stored occurrence start at or after `moment` (as stored), or None."""
-    row = store.conn.execute("SELECT min(start) FROM occurrences WHERE start >= ?",
-                             (iso(moment),)).fetchone()
-    return row[0] if row else None

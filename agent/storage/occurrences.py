@@ -179,3 +179,10 @@ def _row_occurrence(row: Iterable) -> Occurrence:
         calendar=calendar, user_response=user_response, source=source,
         transparent=bool(transparent), zone=zone,
     )
+
+
+def first_start_from(store: Store, moment: datetime) -> str | None:
+    """The earliest stored occurrence start at or after `moment` (as stored), or None."""
+    row = store.conn.execute("SELECT min(start) FROM occurrences WHERE start >= ?",
+                             (iso(moment),)).fetchone()
+    return row[0] if row else None

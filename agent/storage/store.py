@@ -237,14 +237,15 @@ def m011_source_suspect(db: sqlite_utils.Database) -> None:
 @migrations()
 def m012_figures_cache(db: sqlite_utils.Database) -> None:
     """The per-colleague figures as last computed (agent/storage/figures_cache.py), and the
-    version of the occurrences, raised by triggers on every write to them."""
+    version of the occurrences, raised by triggers on every write to them; the same triggers
+    drop the kept figures (what `forget` takes out of the occurrences leaves no copy there)."""
     db.execute("""CREATE TABLE figures_cache (fingerprint TEXT NOT NULL, version INTEGER NOT NULL,
         bounds TEXT NOT NULL, payload TEXT NOT NULL)""")
     db.execute("CREATE TABLE occurrences_version (version INTEGER NOT NULL)")
     db.execute("INSERT INTO occurrences_version (version) VALUES (0)")
     for event in ("INSERT", "UPDATE", "DELETE"):
         db.execute(f"""CREATE TRIGGER occurrences_{event.lower()}_version AFTER {event} ON occurrences
-            BEGIN UPDATE occurrences_version SET version = version + 1; END""")
+            BEGIN UPDATE occurrences_version SET version = version + 1; DELETE FROM figures_cache; END""")
 
 
 EMAIL_NAMES = "instr(',' || lower(email) || ',', ?) > 0"
