@@ -15,7 +15,12 @@ of the whole process tree (the PSS of the process and its workers, summed, sampl
 Before timing, a correctness check runs on a small calendar: the per-colleague figures of the
 agent (`people --json` after `sync`) must equal those computed from a naive full parse.
 
-Usage: python bench/ingest.py [--small] [--keep DIR] [--json FILE]
+With --sizes: the CPU table instead. CPU time (user + system of each process and its worker
+processes, from getrusage) of the floor, of `sync` + `people --json` into a fresh store, and of
+`people --json` alone, on heavy calendars of 1, 2.5, 5, 10 and 20 MB (the lower of two runs of
+each: the machine is shared, and CPU time swings less than wall time but still does).
+
+Usage: python bench/ingest.py [--small | --sizes] [--keep DIR] [--json FILE]
 """
 from __future__ import annotations
 
@@ -115,6 +120,58 @@ def _memory_kb(pid: int) -> int:
             return int(match.group(1)) if match else 0
     except OSError:
         return 0
+
+
+def cpu_seconds(argv: list[str]) -> tuple[float, str]:
+    """Run `argv` to the end; the CPU seconds (user + system) of the process and every child
+    it waited for (its worker processes), and its output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(argv, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    used = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return used, done.stdout
+
+
+SIZES = {1: 0.45, 2.5: 1.15, 5: 2.35, 10: 5, 20: 10}
+"""Calendar size in MB -> years of the heavy calendar that give it."""
+
+
+def size_row(folder: Path, megabytes: float, now_text: str) -> dict:
+    """CPU of the floor, of `sync` + `people --json` into a fresh store, and of `people --json`
+    alone, on the heavy calendar of about `megabytes`; the fresh sync is run twice and the
+    floor twice, the lower of each kept (the machine is shared)."""
+    now = datetime.fromisoformat(now_text)
+    folder.mkdir(parents=True, exist_ok=True)
+    calendar = generate_in_subprocess(folder / "heavy.ics", now_text, SIZES[megabytes])
+    config = write_config(folder, calendar)
+    start, end = expansion_window(config, now)
+    floor = min(cpu_seconds([sys.executable, str(Path(__file__).resolve()), "--floor", str(calendar),
+                             start.isoformat(), end.isoformat()])[0] for _ in range(2))
+    base = touchbase_command(folder) + ["--config", str(config), "--now", now_text]
+    agent = []
+    for _ in range(2):
+        shutil.rmtree(folder / "data", ignore_errors=True)
+        sync = cpu_seconds(base + ["sync"])[0]
+        people, listed = cpu_seconds(base + ["people", "--json"])
+        agent.append((sync + people, sync, people, len(json.loads(listed))))
+    total, sync, people, colleagues = min(agent)
+    return {"mb": round(calendar.stat().st_size / 1e6, 1), "colleagues": colleagues,
+            "floor_cpu_s": round(floor, 2), "sync_cpu_s": round(sync, 2), "people_cpu_s": round(people, 3),
+            "ratio": round(total / floor, 3), "people_ratio": round(people / floor, 4)}
+
+
+def size_table(folder: Path, now_text: str) -> list[dict]:
+    """`size_row` for each size of SIZES, printed as it goes."""
+    rows = []
+    print("MB    colleagues  floor CPU  sync CPU  people CPU  (sync+people)/floor  people/floor")
+    for megabytes in SIZES:
+        row = size_row(folder / f"{megabytes}mb", megabytes, now_text)
+        rows.append(row)
+        print(f"{row['mb']:<5} {row['colleagues']:<11} {row['floor_cpu_s']:<10} {row['sync_cpu_s']:<9} "
+              f"{row['people_cpu_s']:<11} {row['ratio']:<19} {row['people_ratio']}", flush=True)
+    return rows
 
 
 # --- the floor ------------------------------------------------------------------------------
@@ -339,6 +396,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     parser.add_argument("--now", default=None, help="the instant to evaluate at (ISO 8601)")
+    parser.add_argument("--sizes", action="store_true",
+                        help="the CPU table: 1, 2.5, 5, 10 and 20 MB against the floor")
     parser.add_argument("--floor", nargs=3, metavar=("ICS", "START", "END"), help=argparse.SUPPRESS)
     parser.add_argument("--naive", nargs=3, metavar=("CONFIG", "ICS", "NOW"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -353,6 +412,15 @@ def main() -> None:
     now_text = args.now or NOW
     folder = args.keep or Path(tempfile.mkdtemp(prefix="touchbase-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
+    if args.sizes:
+        try:
+            rows = size_table(folder / "sizes", now_text)
+        finally:
+            if args.keep is None:
+                shutil.rmtree(folder, ignore_errors=True)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        return
     try:
         checked = check(folder / "check", now_text)
         figures = bench(folder / "run", 1 if args.small else 5, now_text)

@@ -49,10 +49,11 @@ def test_an_unchanged_sync_loads_no_heavy_module(tmp_path):
     ics.write_text(calendar(Ev("a", "20260210T100000", "20260210T110000",
                                attendees=("mailto:ann@acme.example",))), encoding="utf-8")
     config = write_config(tmp_path, [ics])
-    script = program(tmp_path)
+    script = program(tmp_path, (*HEAVY, "connectors.ics.http"))
     first = run(script, config, "sync")
     assert "work: 1 occurrences read" in first
     assert "icalendar" in first  # the first read parses
+    assert "connectors.ics.http" not in loaded(first)  # a file, no address: no HTTP client
     again = run(script, config, "sync")
     assert again.splitlines() == ["work: unchanged", "LOADED []"]
 

@@ -111,8 +111,7 @@ class IcsConnector(Connector):
     def fetch_changes(self, state: dict) -> tuple[Changes, dict]:
         """Re-read the files that changed; parse only the changed events that can be in the window."""
         known = state.get("version") == STATE_VERSION and self._window_covered(state)
-        reader = InputReader(self.name, source_inputs(self.name, self.source.options), self._policy(),
-                             self._read)
+        reader = self._reader()
         raw = reader.read(state.get("inputs") if known else None)
         if raw is None:  # every file as it was, every address answered 304
             return Changes(unchanged=True), {**state, "inputs": reader.state}
@@ -207,6 +206,13 @@ class IcsConnector(Connector):
         cap = self.source.options.get("max_bytes")
         return cap if isinstance(cap, int) and cap > 0 else DEFAULT_MAX_BYTES
 
+    def _reader(self) -> InputReader:
+        """The reader of this source's files and addresses; the HTTP client's module is loaded
+        only for a source with an address."""
+        inputs = source_inputs(self.name, self.source.options)
+        policy = self._policy() if any(item.url for item in inputs) else None
+        return InputReader(self.name, inputs, policy, self._read)
+
     def _policy(self) -> FetchPolicy:
         """The HTTP limits for this source's address: the given policy, or the defaults with the
         source's `max_bytes` and `deadline_seconds`."""
@@ -290,9 +296,7 @@ class IcsConnector(Connector):
 
 def connector_inputs(connector: IcsConnector) -> list[tuple[str, bytes]]:
     """Every input of `connector` read in full: (what may be shown, bytes)."""
-    reader = InputReader(connector.name, source_inputs(connector.name, connector.source.options),
-                         connector._policy(), connector._read)
-    return reader.read(None) or []
+    return connector._reader().read(None) or []
 
 
 def _worker_count(groups: int) -> int:
