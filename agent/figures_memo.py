@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 from agent.configuration.loader import Config
@@ -29,6 +29,7 @@ from agent.storage.store import Store
 
 _TIMES = ("last_met", "last_seen", "next_meeting")
 _SETS = ("initiated_by_user", "initiated_by_them")
+_FIELDS = tuple(f.name for f in fields(ColleagueStats))
 
 
 def stored_stats(config: Config, store: Store, now: datetime) -> dict[str, ColleagueStats]:
@@ -99,7 +100,7 @@ def _fingerprint(config: Config) -> str:
 def _encoded(stats: dict[str, ColleagueStats]) -> list[dict]:
     result = []
     for entry in stats.values():
-        row = asdict(entry)
+        row = {name: getattr(entry, name) for name in _FIELDS}  # not asdict: it deep-copies
         for name in _TIMES:
             row[name] = _text(row[name])
         row["starts"] = [moment.isoformat() for moment in entry.starts]
@@ -110,7 +111,7 @@ def _encoded(stats: dict[str, ColleagueStats]) -> list[dict]:
 
 
 def _decoded(rows: list[dict]) -> dict[str, ColleagueStats]:
-    names = {f.name for f in fields(ColleagueStats)}
+    names = set(_FIELDS)
     stats = {}
     for row in rows:
         values = {key: value for key, value in row.items() if key in names}
