@@ -122,16 +122,16 @@ def _memory_kb(pid: int) -> int:
         return 0
 
 
-def cpu_seconds(argv: list[str]) -> tuple[float, str]:
+def cpu_seconds(argv: list[str]) -> tuple[float, str, str]:
     """Run `argv` to the end; the CPU seconds (user + system) of the process and every child
-    it waited for (its worker processes), and its output."""
+    it waited for (its worker processes), its output and its error output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(argv, capture_output=True, text=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     used = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return used, done.stdout
+    return used, done.stdout, done.stderr
 
 
 SIZES = {1: 0.45, 2.5: 1.15, 5: 2.35, 10: 5, 20: 10}
@@ -154,7 +154,7 @@ def size_row(folder: Path, megabytes: float, now_text: str) -> dict:
     for _ in range(2):
         shutil.rmtree(folder / "data", ignore_errors=True)
         sync = cpu_seconds(base + ["sync"])[0]
-        people, listed = cpu_seconds(base + ["people", "--json"])
+        people, listed, _ = cpu_seconds(base + ["people", "--json"])
         agent.append((sync + people, sync, people, len(json.loads(listed))))
     total, sync, people, colleagues = min(agent)
     return {"mb": round(calendar.stat().st_size / 1e6, 1), "colleagues": colleagues,
