@@ -10,26 +10,33 @@ from __future__ import annotations
 from agent.storage.store import Store
 
 
-def version(store: Store) -> int:
-    """How many times the stored occurrences changed (any write)."""
+def version(store: Store) -> int | None:
+    """How many times the stored occurrences changed (any write); None when it cannot be read
+    (then no figures are kept or read)."""
     row = store.conn.execute("SELECT version FROM occurrences_version").fetchone()
-    return int(row[0]) if row else 0
+    return row[0] if row and isinstance(row[0], int) else None
 
 
 def load(store: Store, fingerprint: str) -> tuple[str, str] | None:
     """(bounds, payload) of the figures computed with `fingerprint` from the current
     occurrences, or None when there are none."""
+    current = version(store)
+    if current is None:
+        return None
     row = store.conn.execute(
         "SELECT bounds, payload FROM figures_cache WHERE fingerprint = ? AND version = ?",
-        (fingerprint, version(store))).fetchone()
-    return (row[0], row[1]) if row else None
+        (fingerprint, current)).fetchone()
+    return (row[0], row[1]) if row and isinstance(row[0], str) and isinstance(row[1], str) else None
 
 
 def save(store: Store, fingerprint: str, bounds: str, payload: str) -> None:
     """Keep the figures computed with `fingerprint` from the current occurrences (the only
     ones kept)."""
+    current = version(store)
     store.conn.execute("DELETE FROM figures_cache")  # cut short here: no figures, read again
+    if current is None:
+        return
     store.conn.execute(
         "INSERT INTO figures_cache (fingerprint, version, bounds, payload) VALUES (?, ?, ?, ?)",
-        (fingerprint, version(store), bounds, payload))
+        (fingerprint, current, bounds, payload))
 

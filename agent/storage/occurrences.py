@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from functools import lru_cache
 
 from agent.model import Attendee, Changes, Occurrence
 from agent.safe_text import printable
@@ -165,13 +166,18 @@ def _clean(value: object) -> object:
     return printable(value) if isinstance(value, str) else value
 
 
+@lru_cache(maxsize=4096)
+def _attendees(text: str) -> tuple[Attendee, ...]:
+    """The attendees of a stored JSON list, read once per distinct list (the instances of a
+    series share theirs; Attendee is frozen, so one tuple can serve them all)."""
+    return tuple(Attendee(email=a[0], name=a[1], response=a[2], kind=a[3], optional=bool(a[4]))
+                 for a in json.loads(text))
+
+
 def _row_occurrence(row: Iterable) -> Occurrence:
     (resource, key, title, start, end, all_day, cancelled, organizer, organizer_name,
      attendees, series_id, tag, calendar, user_response, source, transparent, zone) = row
-    people = tuple(
-        Attendee(email=a[0], name=a[1], response=a[2], kind=a[3], optional=bool(a[4]))
-        for a in json.loads(attendees)
-    )
+    people = _attendees(attendees)
     return Occurrence(
         resource=resource, key=key, title=title, start=parse_iso(start), end=parse_iso(end),
         all_day=bool(all_day), cancelled=bool(cancelled), organizer=organizer,
