@@ -4,6 +4,9 @@ Reads with a sync-collection REPORT (RFC 6578): the first sync lists every objec
 only what changed since the stored sync token; an expired token means a full resync. Each
 calendar object (href) is one resource. Writes are the agent's own series only, stored under a
 deterministic UID, so a retry finds the object instead of creating a second one.
+
+Each request has an overall deadline (`DEADLINE`, 120 s) besides the per-read timeout, and a
+stop request (SIGTERM in `touchbase run`) ends the wait for an answer at once (agent.time_limits).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
+from agent import time_limits
 from agent.configuration.options import ENV_NAME, HTTP_URL, PATH, Option, keyed
 from agent.errors import AuthError, SourceError
 from agent.model import Changes, OwnEvent, SeriesSpec
@@ -27,6 +31,29 @@ log = logging.getLogger(__name__)
 
 _MARGIN = timedelta(days=1)
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+DEADLINE = 120.0
+"""Seconds one request (connecting, sending, the whole answer) may take ([[sources]]
+deadline_seconds)."""
+
+
+class _TooSlow(Exception):
+    """A request's overall deadline passed."""
+
+
+def _client_class(deadline: float) -> type:
+    """caldav's DAVClient with each request bounded by `deadline` seconds and ended by a stop
+    request (made on first use: caldav is imported only when a caldav source is read)."""
+    from caldav.davclient import DAVClient
+
+    class BoundedClient(DAVClient):
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            try:
+                with time_limits.interruptible(), time_limits.time_limit(deadline, _TooSlow):
+                    return super().request(*args, **kwargs)
+            except _TooSlow:
+                raise TimeoutError(f"no complete answer within {deadline:g} s") from None
+
+    return BoundedClient
 
 
 class _TokenExpired(Exception):
@@ -45,6 +72,8 @@ class CalDavConnector(Connector):
                             rule=ENV_NAME, optional=True),
         password_file=Option("", "or a file holding it", rule=PATH),
         calendars=Option([], "calendar names to read; [] = all", example=["Work"]),
+        deadline_seconds=Option(120, "give up on one request to the server after this long", minimum=1,
+                                maximum=3600, commented=True),
     )
 
     def __init__(self, source: Any, context: Any) -> None:
@@ -64,14 +93,14 @@ class CalDavConnector(Connector):
     def _connect(self) -> list[Any]:
         if self._calendars is not None:
             return self._calendars
-        from caldav.davclient import DAVClient
         from caldav.lib import error
 
         url = self.source.options.get("url") or ""
         if not url:
             raise SourceError(self.name, "no url configured")
         host = urlparse(url).hostname or ""
-        self._client = DAVClient(
+        deadline = self.source.options.get("deadline_seconds") or DEADLINE
+        self._client = _client_class(float(deadline))(
             url=url, username=self.source.options.get("username") or None,
             password=self._password() or None, timeout=60, enable_rfc6764=False,
             require_tls=host not in _LOOPBACK,

@@ -4,6 +4,8 @@ SIGTERM while it waits on it."""
 from __future__ import annotations
 
 import signal
+import socketserver
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +47,7 @@ def test_a_server_that_drips_its_answer_is_cut_at_the_deadline(server):
     began = time.monotonic()
     with pytest.raises(Unreachable) as caught:
         fetch(f"{server.url}/cal.ics", None, FetchPolicy(deadline=1.5, timeout=30), "work")
-    assert time.monotonic() - began < 5
+    assert time.monotonic() - began < 10  # the drip alone would take a minute
     assert str(caught.value) == (f"work: {server.url}: no complete answer within 1.5 s (the server "
                                  "is too slow); will try again next sync")
 
@@ -90,7 +92,13 @@ def test_a_gzip_body_of_several_members_is_decoded_whole(server):
     assert fetch(f"{server.url}/cal.ics", None, FetchPolicy(), "work").body == body
 
 
-def stopped_within(process, seconds: float) -> tuple[float, str]:
+STOP_BOUND = 15.0
+"""A stop is meant to take under 5 s (bench/stop_latency.py measures it); the tests allow more on
+a busy machine and still fail when a wait is not ended (then it takes the whole Retry-After of
+59 s, or the whole drip)."""
+
+
+def stopped_within(process, seconds: float = STOP_BOUND) -> tuple[float, str]:
     began = time.monotonic()
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
@@ -108,9 +116,9 @@ def test_sigterm_ends_the_daemon_waiting_on_a_slow_address_within_5_seconds(tmp_
     process = start(config, "run")
     wait_for_request(server, 200 if wait == "drip" else 429)
     time.sleep(0.5)  # well inside the wait
-    took, err = stopped_within(process, 5)
+    took, err = stopped_within(process)
     assert process.returncode == 0, err
-    assert took < 5, took
+    assert took < STOP_BOUND, took
     assert "Traceback" not in err
     assert "received SIGTERM" in err
 
@@ -121,8 +129,8 @@ def test_sigterm_ends_run_once_waiting_on_a_slow_address_and_says_what_is_left(t
     config = address_config(tmp_path, server)
     process = start(config, "--now", NOW, "run", "--once")
     wait_for_request(server, 200)
-    took, err = stopped_within(process, 5)
-    assert took < 5 and process.returncode == 143, err
+    took, err = stopped_within(process)
+    assert took < STOP_BOUND and process.returncode == 143, err
     assert "sync: not finished: stopped by SIGTERM while waiting on the network" in err
     assert "touchbase: stopped by SIGTERM before sync, heal, followups" in err
     assert "Traceback" not in err
@@ -143,8 +151,8 @@ def test_sigterm_ends_the_daemon_in_a_google_retry_after_wait(tmp_path, google):
     process = start(config, "run")
     wait_until(lambda: google.counts["events.list"] >= 1, "the daemon never asked Google")
     time.sleep(0.5)  # in the Retry-After wait
-    took, err = stopped_within(process, 5)
-    assert process.returncode == 0 and took < 5, (took, err)
+    took, err = stopped_within(process)
+    assert process.returncode == 0 and took < STOP_BOUND, (took, err)
     assert "Traceback" not in err and google.counts["events.list"] == 1  # not asked again
 
 
@@ -157,6 +165,58 @@ def test_sigterm_ends_the_daemon_in_a_graph_retry_after_wait(tmp_path, graph):
     process = start(config, "run")
     wait_until(lambda: any(r.status == 429 for r in graph.graph_requests()), "the daemon never asked Graph")
     time.sleep(0.5)
-    took, err = stopped_within(process, 5)
-    assert process.returncode == 0 and took < 5, (took, err)
+    took, err = stopped_within(process)
+    assert process.returncode == 0 and took < STOP_BOUND, (took, err)
     assert "Traceback" not in err and len(graph.graph_requests()) == 1
+
+
+class DrippingServer:
+    """A TCP server on 127.0.0.1 that answers any HTTP request with its headers at once and then
+    one byte of the body every `pause` seconds (a CalDAV server stuck mid-answer)."""
+
+    def __init__(self, pause: float) -> None:
+        owner = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                while self.rfile.readline().strip():
+                    pass
+                self.wfile.write(b"HTTP/1.1 207 Multi-Status\r\nContent-Type: application/xml\r\n"
+                                 b"Content-Length: 4096\r\n\r\n")
+                try:
+                    for _ in range(4096):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(owner.pause)
+                except OSError:
+                    pass
+
+        self.pause = pause
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/dav/"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_caldav_server_that_drips_its_answer_is_cut_at_the_deadline(tmp_path, monkeypatch):
+    dripping = DrippingServer(pause=0.2)
+    monkeypatch.setenv("DAV_PASSWORD", "pw")
+    try:
+        config = write_config(tmp_path, [], extra=f'[[sources]]\nname = "dav"\ntype = "caldav"\n'
+                                                  f'url = "{dripping.url}"\nusername = "me"\n'
+                                                  'password_env = "DAV_PASSWORD"\ndeadline_seconds = 2\n')
+        began = time.monotonic()
+        result = run_cli(config, "sync", now=NOW)
+        assert time.monotonic() - began < 8
+    finally:
+        dripping.stop()
+    assert result.exit_code == 1
+    assert "dav: FAILED: dav: " in result.output and "no complete answer within 2 s" in result.output
+    assert len(result.output.strip().splitlines()) == 1

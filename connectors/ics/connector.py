@@ -78,8 +78,8 @@ class IcsConnector(Connector):
                         example="~/.config/touchbase/calendar-url"),
         max_bytes=Option(DEFAULT_MAX_BYTES, "read at most this many bytes of a file or address",
                          minimum=1024, maximum=1024 ** 3),
-        deadline_seconds=Option(120, "one read of an address (retries and waits included) ends "
-                                "after this long", minimum=1, maximum=3600),
+        deadline_seconds=Option(120, "give up on one read of an address after this long "
+                                "(retries included)", minimum=1, maximum=3600, commented=True),
         calendar_name=Option("", "accepted for older files; has no effect"),
     )
     LOCATIONS: ClassVar[tuple[str, ...]] = ("path", "paths", "url", "urls", "url_env", "url_file")
