@@ -218,5 +218,5 @@ def test_a_caldav_server_that_drips_its_answer_is_cut_at_the_deadline(tmp_path, 
     finally:
         dripping.stop()
     assert result.exit_code == 1
-    assert "dav: FAILED: dav: " in result.output and "no complete answer within 2 s" in result.output
+    assert "dav: FAILED: " in result.output and "no complete answer within 2 s" in result.output
     assert len(result.output.strip().splitlines()) == 1
