@@ -102,7 +102,10 @@ def test_without_a_browser_the_address_is_shown_and_a_refusal_is_one_line(tmp_pa
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert shown.stdout is not None
-        lines = [shown.stdout.readline() for _ in range(4)]
+        lines: list[str] = []
+        while not any(line.startswith("https://") for line in lines):  # up to the address, no further
+            lines.append(shown.stdout.readline())
+            assert lines[-1], "the command ended without showing the address"
         address = next(line.strip() for line in lines if line.startswith("https://"))
         assert "No browser could be opened" in "".join(lines)
         visit = subprocess.run([sys.executable, str(tmp_path / "browser.py"), "--visit", address],
