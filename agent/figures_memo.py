@@ -33,14 +33,18 @@ _FIELDS = tuple(f.name for f in fields(ColleagueStats))
 
 
 def stored_stats(config: Config, store: Store, now: datetime) -> dict[str, ColleagueStats]:
-    """`compute_stats` of the stored occurrences as of `now`, kept figures when still exact."""
+    """`compute_stats` of the stored occurrences as of `now`, kept figures when still exact.
+
+    Computed again, not kept, when they are not: a reader (`plan`, `people`, the MCP server
+    beside the daemon) never writes the store; the next sync keeps fresh figures."""
     kept = figures_cache.load(store, _fingerprint(config))
     try:
         if kept is not None and _still_exact(json.loads(kept[0]), config, now):
             return _decoded(json.loads(kept[1]))
     except (ValueError, KeyError, TypeError):  # kept figures that do not read: computed again
         pass
-    return refresh(config, store, now)
+    start, end = sync_window(config, now)
+    return compute_stats(config, store.occurrences(start, end), now)
 
 
 def ensure(config: Config, store: Store, now: datetime) -> None:
