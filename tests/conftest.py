@@ -85,6 +85,23 @@ def calendar_server() -> Iterator[CalendarServer]:
     server.stop()
 
 
+@pytest.fixture
+def server(calendar_server: CalendarServer) -> CalendarServer:
+    """The calendar server, by the short name the calendar-address tests use (a module may
+    define its own `server`, publishing a calendar first)."""
+    return calendar_server
+
+
+@pytest.fixture
+def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HOME and the XDG data and config folders inside tmp_path (for `init`, which writes no
+    store path: the data folder is the platform's)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    return tmp_path / "home"
+
+
 # --- SMTP: aiosmtpd ----------------------------------------------------------------------------
 
 

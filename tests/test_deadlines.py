@@ -7,7 +7,6 @@ import signal
 import socketserver
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from tests.fakes.calendar_server import CalendarServer
 from tests.helpers import run_cli, write_config
 from tests.test_ics_url import NOW, one_meeting
 from tests.test_stopping import start
-
-
-@pytest.fixture
-def server() -> Iterator[CalendarServer]:
-    fake = CalendarServer().start()
-    yield fake
-    fake.stop()
 
 
 def address_config(folder: Path, server: CalendarServer, extra: str = "") -> Path:

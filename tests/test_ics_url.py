@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -14,7 +13,7 @@ from agent.sources import make_context
 from connectors.ics.connector import IcsConnector
 from connectors.ics.http import FetchPolicy, check_url, fetch, label
 from connectors.ics.inputs import InputReader, source_inputs
-from tests.fakes.calendar_server import CalendarServer, tls_server
+from tests.fakes.calendar_server import tls_server
 from tests.helpers import Ev, calendar, run_cli, write_config
 
 NOW = "2026-10-14T12:00:00+02:00"
@@ -26,11 +25,6 @@ def one_meeting(uid: str = "a", who: str = "ann@acme.example", day: str = "05") 
                        attendees=(f";PARTSTAT=ACCEPTED:mailto:{who}",)))
 
 
-@pytest.fixture
-def server() -> Iterator[CalendarServer]:
-    fake = CalendarServer().start()
-    yield fake
-    fake.stop()
 
 
 def url_config(tmp_path, extra: str) -> object:

@@ -16,17 +16,10 @@ from agent.configuration.loader import load_config
 from tests.fakes.calendar_server import CalendarServer
 from tests.helpers import Ev, calendar, run_cli
 
+pytestmark = pytest.mark.usefixtures("private_home")  # init writes under HOME / XDG
+
 NOW = "2026-10-14T12:00:00+02:00"
 SECRET = "/calendar/ical/me/private-0ddba11/basic.ics"
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """init writes no store path: the data folder is the platform's, here under tmp_path."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / ".local" / "share"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
-    return tmp_path / "home"
 
 
 @pytest.fixture

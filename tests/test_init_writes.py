@@ -14,15 +14,9 @@ import pytest
 from agent.configuration.loader import load_config
 from tests.helpers import Ev, calendar, run_cli
 
+pytestmark = pytest.mark.usefixtures("private_home")  # init writes under HOME / XDG
+
 OLD = "# my hand-edited config\n[user]\nemail = \"old@acme.example\"\n"
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / ".local" / "share"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
-    return tmp_path / "home"
 
 
 @pytest.fixture

@@ -5,32 +5,19 @@ and where the password goes instead. Servers are real, on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fakes.calendar_server import CalendarServer
 from tests.helpers import run_cli, write_config
 from tests.test_ics_url import NOW, one_meeting
+
+pytestmark = pytest.mark.usefixtures("private_home")  # init writes under HOME / XDG
 
 SECRET = "private-a267f00d"
 PASSWORD = "hunter2"
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / ".local" / "share"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def server() -> Iterator[CalendarServer]:
-    fake = CalendarServer().start()
-    yield fake
-    fake.stop()
 
 
 def source_config(folder: Path, body: str) -> Path:

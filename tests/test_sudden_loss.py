@@ -4,10 +4,7 @@ its events gone, and a Google calendar (the emulator) whose incremental answer r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from agent.configuration.loader import load_config
 from agent.storage import own_series
@@ -41,11 +38,6 @@ def full_calendar(keep: int = 8) -> str:
     return calendar(*[weekly(i) for i in range(keep)], *dora_meetings())
 
 
-@pytest.fixture
-def server() -> Iterator[CalendarServer]:
-    fake = CalendarServer().start()
-    yield fake
-    fake.stop()
 
 
 def address_config(tmp_path: Path, server: CalendarServer, extra: str = "") -> Path:
