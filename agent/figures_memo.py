@@ -13,7 +13,8 @@ as long as they are exactly what `compute_stats` would give:
   the sync window's start and end, and an occurrence changes sides only when one of them
   passes its start. Each threshold, and the first start at or after it, is kept.
 
-Anything else: computed again (and kept again).
+Anything else: computed again, and not kept (a command that only reads, such as `plan`, writes
+nothing to the store; the next sync keeps new figures).
 """
 from __future__ import annotations
 
@@ -43,8 +44,7 @@ def stored_stats(config: Config, store: Store, now: datetime) -> dict[str, Colle
             return _decoded(json.loads(kept[1]))
     except (ValueError, KeyError, TypeError):  # kept figures that do not read: computed again
         pass
-    start, end = sync_window(config, now)
-    return compute_stats(config, store.occurrences(start, end), now)
+    return _computed(config, store, now)
 
 
 def ensure(config: Config, store: Store, now: datetime) -> None:
@@ -61,12 +61,16 @@ def ensure(config: Config, store: Store, now: datetime) -> None:
 
 def refresh(config: Config, store: Store, now: datetime) -> dict[str, ColleagueStats]:
     """Compute the figures as of `now` and keep them (the sync calls this once it is done)."""
-    start, end = sync_window(config, now)
-    stats = compute_stats(config, store.occurrences(start, end), now)
+    stats = _computed(config, store, now)
     bounds = {name: [_instant(moment), occurrences.first_start_from(store, moment)]
               for name, moment in _thresholds(config, now).items()}
     figures_cache.save(store, _fingerprint(config), json.dumps(bounds), json.dumps(_encoded(stats)))
     return stats
+
+
+def _computed(config: Config, store: Store, now: datetime) -> dict[str, ColleagueStats]:
+    start, end = sync_window(config, now)
+    return compute_stats(config, store.occurrences(start, end), now)
 
 
 def _thresholds(config: Config, now: datetime) -> dict[str, datetime]:
