@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from functools import lru_cache
 
 from agent.model import Attendee, Changes, Occurrence
 from agent.safe_text import printable
@@ -52,8 +51,9 @@ def between(store: Store, start: datetime | None = None, end: datetime | None = 
         params.append(source)
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     cursor = store.conn.execute(f"SELECT {_COLUMNS} FROM occurrences {where} ORDER BY start", params)
+    lists: dict[str, tuple[Attendee, ...]] = {}
     for row in cursor:
-        yield _row_occurrence(row)
+        yield _row_occurrence(row, lists)
 
 
 def tagged(store: Store, uids: Iterable[str] = (), start: datetime | None = None,
@@ -69,8 +69,9 @@ def tagged(store: Store, uids: Iterable[str] = (), start: datetime | None = None
     cursor = store.conn.execute(
         f"SELECT {_COLUMNS} FROM occurrences WHERE (tag != ''{extra}){span} ORDER BY start",
         uids + uids + bounds)
+    lists: dict[str, tuple[Attendee, ...]] = {}
     for row in cursor:
-        yield _row_occurrence(row)
+        yield _row_occurrence(row, lists)
 
 
 def organiser_zone(store: Store, email: str) -> str:
@@ -166,18 +167,19 @@ def _clean(value: object) -> object:
     return printable(value) if isinstance(value, str) else value
 
 
-@lru_cache(maxsize=4096)
 def _attendees(text: str) -> tuple[Attendee, ...]:
-    """The attendees of a stored JSON list, read once per distinct list (the instances of a
-    series share theirs; Attendee is frozen, so one tuple can serve them all)."""
     return tuple(Attendee(email=a[0], name=a[1], response=a[2], kind=a[3], optional=bool(a[4]))
                  for a in json.loads(text))
 
 
-def _row_occurrence(row: Iterable) -> Occurrence:
+def _row_occurrence(row: Iterable, lists: dict[str, tuple[Attendee, ...]]) -> Occurrence:
+    """The Occurrence of a row; `lists`: the attendee lists one query read so far, by their
+    stored text (the instances of a series share theirs, and Attendee is frozen)."""
     (resource, key, title, start, end, all_day, cancelled, organizer, organizer_name,
      attendees, series_id, tag, calendar, user_response, source, transparent, zone) = row
-    people = _attendees(attendees)
+    people = lists.get(attendees)
+    if people is None:
+        people = lists[attendees] = _attendees(attendees)
     return Occurrence(
         resource=resource, key=key, title=title, start=parse_iso(start), end=parse_iso(end),
         all_day=bool(all_day), cancelled=bool(cancelled), organizer=organizer,
