@@ -19,7 +19,7 @@ from agent.model import Changes, MailMessage
 from connectors.base import Connector, MailSink
 from connectors.mail.headers import message_from_fields, parse_header_block
 from connectors.mail.imap_names import decode_name, encode_name
-from connectors.mail.imap_session import LOOPBACK, SECURITY, ImapSession, check_security
+from connectors.mail.imap_session import DEADLINE, LOOPBACK, SECURITY, ImapSession, check_security
 from connectors.secrets import password_origin, read_password
 
 STATE_VERSION = 1
@@ -44,6 +44,8 @@ class ImapMailbox(Connector):
                    choices=SECURITY),
         folders=Option([], "folders to read; [] = INBOX and the folder marked \\Sent",
                        example=["INBOX", "Sent"], commented=True),
+        deadline_seconds=Option(int(DEADLINE), "give up on one command to the server (and its whole "
+                                "answer) after this long", minimum=1, maximum=3600, commented=True),
     )
     read_only = True
     reads_calendar = False
@@ -63,6 +65,7 @@ class ImapMailbox(Connector):
         self.tls = str(options.get("tls") or "ssl")
         check_security(self.name, self.host, self.tls)
         self.port = int(options.get("port") or DEFAULT_PORTS[self.tls])
+        self.deadline = float(options.get("deadline_seconds") or DEADLINE)
         self.session_class = ImapSession
 
     def fetch_changes(self, state: dict) -> tuple[Changes, dict]:
@@ -91,7 +94,7 @@ class ImapMailbox(Connector):
 
     def _session(self) -> ImapSession:
         options = self.source.options
-        session = self.session_class(self.name, self.host, self.port, self.tls)
+        session = self.session_class(self.name, self.host, self.port, self.tls, self.deadline)
         try:
             session.login(str(options.get("username") or ""), read_password(self.name, options),
                           fix=f"check username and {password_origin(options)}")

@@ -10,14 +10,17 @@ import imaplib
 import re
 import ssl
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from agent.errors import AuthError, ConfigError, SourceError
+from agent.errors import AuthError, ConfigError, SourceError, Unreachable
+from agent.time_limits import interruptible, time_limit
 from connectors.mail.imap_names import decode_name, parse_list, quoted
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 SECURITY = ("ssl", "starttls", "none")
-TIMEOUT = 60.0
+TIMEOUT = 60.0  # between two reads of the socket
+DEADLINE = 120.0  # for one command and its whole answer
 FIELDS = "FROM TO CC DATE MESSAGE-ID REFERENCES IN-REPLY-TO LIST-ID LIST-UNSUBSCRIBE PRECEDENCE AUTO-SUBMITTED"
 FETCH_ITEMS = f"(UID INTERNALDATE BODY.PEEK[HEADER.FIELDS ({FIELDS})])"
 _UID = re.compile(rb"\bUID (\d+)")
@@ -37,14 +40,27 @@ def check_security(source: str, host: str, tls: str) -> None:
 class ImapSession:
     """A signed-in IMAP connection for one source."""
 
-    def __init__(self, source: str, host: str, port: int, tls: str) -> None:
+    def __init__(self, source: str, host: str, port: int, tls: str, deadline: float = DEADLINE) -> None:
         check_security(source, host, tls)
         self.source = source
         self.host = host
+        self.deadline = deadline
         try:
-            self.conn = self._open(host, port, tls)
+            with self._waiting("connecting"):
+                self.conn = self._open(host, port, tls)
         except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
             raise SourceError(source, f"cannot reach the IMAP server {host}:{port}: {exc}") from None
+
+    @contextmanager
+    def _waiting(self, what: str) -> Iterator[None]:
+        """A wait on the server: a stop request (SIGTERM, Ctrl-C) ends it at once, and one
+        command with its whole answer may take at most `deadline` (a server that drips or stalls)."""
+        def too_slow() -> Unreachable:
+            return Unreachable(self.source, f"{self.host}: {what}: no complete answer within "
+                                            f"{self.deadline:g} s (the IMAP server is too slow); "
+                                            "will try again next sync")
+        with interruptible(), time_limit(self.deadline, too_slow):
+            yield
 
     @staticmethod
     def _open(host: str, port: int, tls: str) -> imaplib.IMAP4:
@@ -59,40 +75,46 @@ class ImapSession:
     def login(self, username: str, password: str, fix: str) -> None:
         """Sign in; a refusal is an AuthError naming the fix."""
         try:
-            self.conn.login(username, password)
+            with self._waiting("signing in"):
+                self.conn.login(username, password)
         except imaplib.IMAP4.error as exc:
             raise AuthError(self.source, f"the IMAP server refused the login ({_text(exc)})",
                             fix=fix) from None
 
     def folders(self) -> list[tuple[set[str], str]]:
         """Every folder: (its attributes, its wire name)."""
-        return parse_list(self._ok(self.conn.list('""', "*"), "listing folders"))
+        with self._waiting("listing folders"):
+            return parse_list(self._ok(self.conn.list('""', "*"), "listing folders"))
 
     def status(self, wire_name: str) -> tuple[int, int]:
         """(UIDVALIDITY, UIDNEXT) of a folder, without opening it."""
-        data = self._ok(self.conn.status(quoted(wire_name), "(UIDVALIDITY UIDNEXT)"),
-                        f"reading the state of {decode_name(wire_name)}")
+        what = f"reading the state of {decode_name(wire_name)}"
+        with self._waiting(what):
+            data = self._ok(self.conn.status(quoted(wire_name), "(UIDVALIDITY UIDNEXT)"), what)
         found = {k.decode(): int(v) for k, v in _STATUS.findall(b" ".join(
             d for d in data if isinstance(d, bytes)))}
         return found.get("UIDVALIDITY", 0), found.get("UIDNEXT", 0)
 
     def examine(self, wire_name: str) -> None:
         """Open a folder read-only."""
-        self._ok(self.conn.select(quoted(wire_name), readonly=True),
-                 f"opening {decode_name(wire_name)}")
+        what = f"opening {decode_name(wire_name)}"
+        with self._waiting(what):
+            self._ok(self.conn.select(quoted(wire_name), readonly=True), what)
 
     def uids(self, first: int, below: int) -> list[int]:
         """The UIDs in [first, below) of the open folder."""
         if below <= first:
             return []
-        data = self._ok(self.conn.uid("SEARCH", f"UID {first}:{below - 1}"), "listing messages")
+        with self._waiting("listing messages"):
+            data = self._ok(self.conn.uid("SEARCH", f"UID {first}:{below - 1}"), "listing messages")
         found = [int(u) for u in b" ".join(d for d in data if isinstance(d, bytes)).split()]
         return sorted(u for u in found if first <= u < below)
 
     def headers(self, uids: list[int]) -> Iterator[tuple[int, datetime, bytes]]:
         """(uid, INTERNALDATE, raw header block of the wanted fields) for each of `uids`."""
-        data = self._ok(self.conn.uid("FETCH", ",".join(map(str, uids)), FETCH_ITEMS),
-                        "reading message headers")
+        with self._waiting("reading message headers"):
+            data = self._ok(self.conn.uid("FETCH", ",".join(map(str, uids)), FETCH_ITEMS),
+                            "reading message headers")
         for item in data:
             if not isinstance(item, tuple) or len(item) < 2:
                 continue
@@ -104,8 +126,9 @@ class ImapSession:
     def close(self) -> None:
         """Log out (errors while leaving are ignored)."""
         try:
-            self.conn.logout()
-        except (OSError, imaplib.IMAP4.error):
+            with self._waiting("signing out"):
+                self.conn.logout()
+        except (OSError, imaplib.IMAP4.error, Unreachable):
             pass
 
     def _ok(self, answer: tuple[str, list], what: str) -> list:
