@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from agent.model import Attendee, Changes, Occurrence
+from agent.model import LOCAL_SOURCE, Attendee, Changes, Occurrence
 from agent.safe_text import printable
 from agent.storage.store import Store, address_digest, iso, parse_iso, scrub_text
 
@@ -194,3 +194,29 @@ def first_start_from(store: Store, moment: datetime) -> str | None:
     row = store.conn.execute("SELECT min(start) FROM occurrences WHERE start >= ?",
                              (iso(moment),)).fetchone()
     return row[0] if row else None
+
+
+
+def first_copies_naming(store: Store, start: datetime, end: datetime,
+                        needles: list[str]) -> Iterator[Occurrence]:
+    """The occurrences starting in [start, end) that are the first copy of their key outside
+    the agent's local calendar (as a reader of `between` that skips a key seen before and the
+    local source would take them) and whose attendees or organiser name one of `needles`
+    (lower-cased text, matched as a substring: a superset of the rows that can count for them).
+    Only those rows are decoded; they come in no particular order."""
+    seen: set[str] = set()
+    chosen: list[int] = []
+    for rowid, key, source, text in store.conn.execute(
+            "SELECT rowid, key, source, lower(attendees || ' ' || organizer) FROM occurrences "
+            "WHERE start >= ? AND start < ? ORDER BY start", (iso(start), iso(end))):
+        if key in seen or source == LOCAL_SOURCE:
+            continue
+        seen.add(key)
+        if any(needle in text for needle in needles):
+            chosen.append(rowid)
+    lists: dict[str, tuple[Attendee, ...]] = {}
+    for at in range(0, len(chosen), 500):
+        part = chosen[at:at + 500]
+        marks = ",".join("?" * len(part))
+        for row in store.conn.execute(f"SELECT {_COLUMNS} FROM occurrences WHERE rowid IN ({marks})", part):
+            yield _row_occurrence(row, lists)
