@@ -155,8 +155,9 @@ class Healer:
 
     def _user_busy_in(self, start: datetime, end: datetime) -> list[slots.Interval]:
         """The user's busy time from the store, without the agent's own events."""
-        return [(occ.start, occ.end) for occ in self.run.store.occurrences(start - timedelta(days=1), end)
-                if not occ.tag and slots.blocks_user(occ, self.run.rules) and occ.end > start]
+        return [(occ.start, occ.end)
+                for occ in self.run.store.occurrences(start - timedelta(days=1), end, untagged=True)
+                if slots.blocks_user(occ, self.run.rules) and occ.end > start]
 
     # --- the colleague's busy time (one request per series with instances in the window) -------
 

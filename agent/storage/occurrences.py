@@ -37,9 +37,10 @@ def apply_changes(store: Store, source: str, changes: Changes) -> None:
 
 
 def between(store: Store, start: datetime | None = None, end: datetime | None = None,
-            source: str | None = None) -> Iterator[Occurrence]:
-    """Stored occurrences starting in [start, end) (of one source when given), in start order."""
-    clauses, params = [], []
+            source: str | None = None, untagged: bool = False) -> Iterator[Occurrence]:
+    """Stored occurrences starting in [start, end) (of one source when given; only those
+    without the agent's tag when `untagged`), in start order."""
+    clauses, params = ["(tag IS NULL OR tag = '')"] if untagged else [], []
     if start is not None:
         clauses.append("start >= ?")
         params.append(iso(start))

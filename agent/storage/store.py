@@ -338,11 +338,12 @@ class Store:
         occurrences.apply_changes(self, source, changes)
 
     def occurrences(self, start: datetime | None = None, end: datetime | None = None,
-                    source: str | None = None) -> Iterator[Occurrence]:
-        """Stored occurrences starting in [start, end), in start order."""
+                    source: str | None = None, untagged: bool = False) -> Iterator[Occurrence]:
+        """Stored occurrences starting in [start, end), in start order (`untagged`: only those
+        without the agent's tag)."""
         from agent.storage import occurrences
 
-        return occurrences.between(self, start, end, source)
+        return occurrences.between(self, start, end, source, untagged)
 
     def tagged_occurrences(self, uids: Iterable[str] = (), start: datetime | None = None,
                            end: datetime | None = None) -> Iterator[Occurrence]:
