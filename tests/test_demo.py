@@ -78,6 +78,9 @@ def test_demo_runs_the_agent_once_and_shows_what_it_did(home: Path):
         "Mei Chen: monthly on the 2nd Wednesday, 09:00-09:30 Europe/Berlin, first on Wed 11 Mar",
         "Omar Haddad: monthly on the 2nd Thursday, 09:00-09:30 Europe/Berlin, first on Thu 12 Mar",  # max_per_day = 1
     ]
+    page = (folder / "map.html").read_text(encoding="utf-8")  # written after the agent acted
+    assert "Mei Chen: booked" in page and "Omar Haddad: booked" in page
+    assert "Mei Chen: overdue" not in page and "Lucas Moreau: overdue" in page
     ics = (folder / "touchbase.ics").read_text(encoding="utf-8")
     assert "mei.chen@northwind.example" in ics and "omar.haddad@northwind.example" in ics
 

@@ -61,8 +61,9 @@ def demo(app: App, folder: str | None) -> None:
     echo_header(setup, now, sum(r.occurrences for r in results))
     echo_top(people_rows(config, store, now), config.colleagues.window_days)
     echo_drifting(rels, now)
-    echo_landscape(config, store, rels, now, setup.folder / MAP_FILE)
+    echo_landscape(config, rels, setup.folder / MAP_FILE)
     shown = echo_agent(config, store, now, rels)
+    write_map(config, store, now, setup.folder / MAP_FILE)  # as things stand after the agent acted
     echo_next(rels, setup, shown)
 
 
@@ -99,13 +100,10 @@ def echo_drifting(rels: list[Relationship], now: datetime) -> None:
         click.echo(f"  {rel.status:8} {_name(rel):{width}}  {since}")
 
 
-def echo_landscape(config: Config, store: Store, rels: list[Relationship], now: datetime,
-                   map_path: Path) -> None:
-    """The matrix as four lines of names, and the HTML map written next to the demo's files."""
+def echo_landscape(config: Config, rels: list[Relationship], map_path: Path) -> None:
+    """The matrix as four lines of names (the HTML map is written at `map_path` once the agent
+    has acted)."""
     placements = matrix(config, rels)
-    months = contact_months(config, store, [p.relationship.email for p in placements], now)
-    map_path.write_text(render_map(config, placements, reciprocity_flags(rels), now, months=months),
-                        encoding="utf-8")
     click.echo(f"\nYour landscape (how vital x how strong); map: {map_path}")
     for quadrant in (START_HERE, KEEP_STRONG, MAINTAIN, WATCH):
         names = [_name(p.relationship) + _role(p.relationship)
@@ -114,6 +112,16 @@ def echo_landscape(config: Config, store: Store, rels: list[Relationship], now: 
     first = next((p for p in placements if p.quadrant == START_HERE), None)
     if first is not None:
         click.echo(f"  {_name(first.relationship)}: {first.advice}")
+
+
+def write_map(config: Config, store: Store, now: datetime, map_path: Path) -> None:
+    """The HTML map next to the demo's files, from the store as it is now: a colleague the
+    agent just booked reads booked there, as in `person` and the morning email."""
+    rels = relationships(config, store, now)
+    placements = matrix(config, rels)
+    months = contact_months(config, store, [p.relationship.email for p in placements], now)
+    map_path.write_text(render_map(config, placements, reciprocity_flags(rels), now, months=months),
+                        encoding="utf-8")
 
 
 def echo_next(rels: list[Relationship], setup: DemoSetup, shown: Shown) -> None:
