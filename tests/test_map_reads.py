@@ -114,7 +114,9 @@ def test_the_demo_map_labels_every_dot_inside_the_plot():
     page = (folder / "map.html").read_text()
     found = assert_reads_at_a_glance(page)
     assert len(found["dots"]) >= 10
-    assert page.count('<svg class="months"') >= 3  # the reconnect table's contact by month
+    # the reconnect table's contact by month: Lucas Moreau and Tom Becker (the map is written
+    # after the demo's run booked Mei Chen and Omar Haddad, who read booked, not to reconnect)
+    assert page.count('<svg class="months"') == 2
     assert "<script" not in page
 
 
