@@ -90,6 +90,24 @@ class Ev:
         return "\r\n".join(lines) + "\r\n"
 
 
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def heavy_calendar(path: Path, now: str | None = None, **sizes: float) -> Path:
+    """Write bench/heavy_calendar.py's realistic calendar at `path` (evaluated at `now`, else the
+    bench's own instant), sized by `years`, `colleagues`, `density`; returns `path`."""
+    import importlib.util
+    import sys
+
+    module = sys.modules.get("heavy_calendar")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("heavy_calendar", BENCH / "heavy_calendar.py")
+        assert spec is not None and spec.loader is not None
+        module = sys.modules["heavy_calendar"] = importlib.util.module_from_spec(spec)  # its dataclasses need it
+        spec.loader.exec_module(module)
+    return module.generate(path, now=now or module.NOW, **sizes)
+
+
 def flat(text: str) -> str:
     """`text` with every run of whitespace as one space: what `status`, `plan` and `person` say,
     whatever the lines were folded at (they fold at 80 columns)."""

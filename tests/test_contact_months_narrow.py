@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import random
 import shutil
-import sys
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -21,21 +19,15 @@ from agent import contact_months as cm
 from agent.configuration.loader import load_config
 from agent.storage.store import Store
 from agent.sync import sync_all
-from tests.helpers import write_config
+from tests.helpers import heavy_calendar, write_config
 
-BENCH = Path(__file__).parent.parent / "bench"
 NOW = datetime.fromisoformat("2026-03-02T08:00:00+01:00")
 
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory):
-    sys.path.insert(0, str(BENCH))
-    try:
-        from heavy_calendar import generate
-    finally:
-        sys.path.remove(str(BENCH))
     folder = tmp_path_factory.mktemp("months")
-    first = generate(folder / "a.ics", years=1.2, now=NOW.isoformat(), colleagues=120, density=0.3)
+    first = heavy_calendar(folder / "a.ics", NOW.isoformat(), years=1.2, colleagues=120, density=0.3)
     second = folder / "b.ics"
     shutil.copy(first, second)
     plain = load_config(write_config(folder, [first, second], mode=None))

@@ -9,10 +9,8 @@ next command reads without computing.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,21 +23,15 @@ from agent.inference import compute_stats, sync_window
 from agent.storage import figures_cache
 from agent.storage.store import Store
 from agent.sync import sync_all
-from tests.helpers import write_config
+from tests.helpers import heavy_calendar, write_config
 
-BENCH = Path(__file__).parent.parent / "bench"
 NOW = datetime.fromisoformat("2026-03-02T08:00:00+01:00")
 
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory):
-    sys.path.insert(0, str(BENCH))
-    try:
-        from heavy_calendar import generate
-    finally:
-        sys.path.remove(str(BENCH))
     folder = tmp_path_factory.mktemp("memo")
-    ics = generate(folder / "heavy.ics", years=1, now=NOW.isoformat(), colleagues=200, density=0.4)
+    ics = heavy_calendar(folder / "heavy.ics", NOW.isoformat(), years=1, colleagues=200, density=0.4)
     config = load_config(write_config(folder, [ics], mode=None))
     store = Store(config.store_path)
     sync_all(config, store, NOW)

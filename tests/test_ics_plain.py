@@ -10,7 +10,6 @@ mutations), and on random single events around the window's edges.
 """
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,10 +27,10 @@ from connectors.ical.singles import NotPlain
 from connectors.ical.zones import usable_timezones
 from connectors.ics.chunks import occurrence_row, parse_chunk
 from connectors.ics.connector import split_calendar
+from tests.helpers import heavy_calendar
 from tests.ics_mutations import KINDS, mutate
 
 FIXTURES = Path(__file__).parent / "fixtures"
-BENCH = Path(__file__).parent.parent / "bench"
 ZONE = ZoneInfo("Europe/Berlin")
 WINDOWS = [
     (datetime(2000, 1, 1, tzinfo=ZONE), datetime(2035, 1, 1, tzinfo=ZONE)),
@@ -74,13 +73,8 @@ def test_fixtures_read_the_same_either_way(path, window):
 
 @pytest.fixture(scope="module")
 def heavy(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    sys.path.insert(0, str(BENCH))
-    try:
-        from heavy_calendar import NOW, generate
-    finally:
-        sys.path.remove(str(BENCH))
-    path = generate(tmp_path_factory.mktemp("heavy") / "heavy.ics", years=0.4, now=NOW,
-                    colleagues=300, density=0.5)
+    path = heavy_calendar(tmp_path_factory.mktemp("heavy") / "heavy.ics", years=0.4,
+                          colleagues=300, density=0.5)
     return path.read_bytes()
 
 
