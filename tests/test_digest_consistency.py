@@ -117,13 +117,19 @@ def test_a_moved_instance_keeps_the_colleague_booked_at_the_new_time(tmp_path):
     store.close()
 
 
-def test_an_ended_series_is_not_booked_and_a_let_go_colleague_is_not_to_reconnect(tmp_path):
+def one_booked_one_waiting(tmp_path):
+    """Ken and Erin drift, one run may book one of them: (config path, config, store, the
+    booked one, the waiting one)."""
     config_path = setup(tmp_path, [*drifting(KEN), *drifting(ERIN)],
                         extra='[touchbase]\nmax_new_per_day = 1\n')
     assert run_cli(config_path, "run", "--once", now=NOW).exit_code == 0
     config, store = open_all(config_path)
     (booked,) = [e for e in (ERIN, KEN) if tb.of_person(store, e)]
-    waiting = KEN if booked == ERIN else ERIN
+    return config_path, config, store, booked, KEN if booked == ERIN else ERIN
+
+
+def test_an_ended_series_is_not_booked_and_a_let_go_colleague_is_not_to_reconnect(tmp_path):
+    config_path, config, store, booked, waiting = one_booked_one_waiting(tmp_path)
     assert "reconnect" in places(build_digest(config, store, NOW_DT), waiting)
     assert run_cli(config_path, "let-go", booked, now=NOW).exit_code == 0
     tuesday = datetime.fromisoformat(TUESDAY)
@@ -136,12 +142,7 @@ def test_an_ended_series_is_not_booked_and_a_let_go_colleague_is_not_to_reconnec
 
 
 def test_the_map_says_nobody_is_drifting_only_when_nobody_is(tmp_path):
-    config_path = setup(tmp_path, [*drifting(KEN), *drifting(ERIN)],
-                        extra='[touchbase]\nmax_new_per_day = 1\n')
-    assert run_cli(config_path, "run", "--once", now=NOW).exit_code == 0
-    config, store = open_all(config_path)
-    (booked,) = [e for e in (ERIN, KEN) if tb.of_person(store, e)]
-    waiting = KEN if booked == ERIN else ERIN
+    config_path, config, store, booked, waiting = one_booked_one_waiting(tmp_path)
 
     def page(now: datetime) -> str:
         rels = relationships(config, store, now)
