@@ -8,6 +8,7 @@ import icalendar
 import recurring_ical_events
 
 from agent.configuration.loader import Config, load_config
+from agent.planning.planner import run_planner
 from agent.storage.store import Store
 from connectors.ical.read import TAG_PROPERTY, address_of
 from tests.helpers import USER, Ev, calendar, run_cli, write_config
@@ -132,3 +133,18 @@ def starts_from(event: icalendar.Event, first: datetime, days: int = 400) -> lis
     cal.add_component(event)
     return sorted(e.decoded("DTSTART") for e in recurring_ical_events.of(cal).between(
         first - timedelta(minutes=1), first + timedelta(days=days)))
+
+
+ALICE = "alice@acme.example"
+DEC_1 = datetime.fromisoformat("2026-12-01T09:00:00+01:00")  # Alice's first touchbase
+
+
+def book_alice(tmp_path: Path, extra_events: tuple = ()) -> tuple[Path, Config, Store, icalendar.Event]:
+    """Alice drifts (with `extra_events` in the calendar), one planner run books her series into
+    the local file from Tue 1 Dec: (config path, config, open store, the series' event)."""
+    config_path = setup(tmp_path, [*drifting(ALICE), *extra_events], replies=True)
+    config, store = open_all(config_path)
+    assert run_planner(config, store, NOW_DT).created == [ALICE]
+    (event,) = series_in_file(config)[ALICE]
+    assert event.decoded("DTSTART") == DEC_1
+    return config_path, config, store, event

@@ -24,8 +24,11 @@ from agent.storage.installation_key import KEY_FILE, installation_key
 from connectors.ical.read import TAG_PROPERTY
 from tests.helpers import USER, calendar, run_cli, write_config
 from tests.planning_helpers import (
+    ALICE,
+    DEC_1,
     NOW_DT,
     actions,
+    book_alice,
     drifting,
     imported_copy,
     local_calendar,
@@ -35,21 +38,10 @@ from tests.planning_helpers import (
     starts_from,
 )
 
-ALICE = "alice@acme.example"
 EVIL = "evil@evil.example"
-DEC_1 = datetime.fromisoformat("2026-12-01T09:00:00+01:00")  # Alice's first touchbase
 LATER = datetime.fromisoformat("2026-11-30T09:00:00+01:00")
 STEERING = ("touchbase-declined", "touchbase-ended", "touchbase-paused", "touchbase-moved",
             "touchbase-instance-cancelled", "touchbase-deleted-by-user")
-
-
-def _book_alice(tmp_path):
-    config_path = setup(tmp_path, drifting(ALICE), replies=True)
-    config, store = open_all(config_path)
-    assert run_planner(config, store, NOW_DT).created == [ALICE]
-    (event,) = series_in_file(config)[ALICE]
-    assert event.decoded("DTSTART") == DEC_1
-    return config_path, config, store, event
 
 
 def _copy_organised_by(organiser: str, event, declined: list[datetime]) -> str:
@@ -66,7 +58,7 @@ def _steering(store) -> list[str]:
 
 @pytest.mark.parametrize(("organiser", "believed"), [(EVIL, False), (USER, True)])
 def test_a_series_decline_organised_by_a_stranger_ends_nothing_and_pauses_nobody(tmp_path, organiser, believed):
-    config_path, config, store, event = _book_alice(tmp_path)
+    config_path, config, store, event = book_alice(tmp_path)
     before = config.local_calendar_path.read_bytes()
     forged = _copy_organised_by(organiser, event, starts_from(event, DEC_1))
     (tmp_path / "replies.ics").write_text(forged)
@@ -93,7 +85,7 @@ def test_a_series_decline_organised_by_a_stranger_ends_nothing_and_pauses_nobody
 
 @pytest.mark.parametrize(("organiser", "believed"), [(EVIL, False), (USER, True)])
 def test_a_recurrence_id_from_a_stranger_moves_nothing(tmp_path, organiser, believed):
-    config_path, config, store, event = _book_alice(tmp_path)
+    config_path, config, store, event = book_alice(tmp_path)
     before = config.local_calendar_path.read_bytes()
     (tmp_path / "replies.ics").write_text(_copy_organised_by(organiser, event, [DEC_1]))
     assert run_cli(config_path, "sync", now=LATER.isoformat()).exit_code == 0

@@ -16,32 +16,26 @@ from connectors.localcal import LocalCalendar
 from tests.helpers import calendar, run_cli
 from tests.mail_helpers import opened
 from tests.planning_helpers import (
+    ALICE,
+    DEC_1,
     NOW_DT,
     actions,
+    book_alice,
     drifting,
     imported_copy,
     local_calendar,
     one_on_one,
-    open_all,
     series_in_file,
-    setup,
     write_calendar,
 )
 from tests.test_planner_readback import Crash, opener
 
-ALICE = "alice@acme.example"
-DEC_1 = datetime.fromisoformat("2026-12-01T09:00:00+01:00")  # Alice's first touchbase
 LATER = datetime.fromisoformat("2026-11-30T09:00:00+01:00")
 
 
 def _booked(tmp_path, extra_events=()):
-    events = [*drifting(ALICE), *extra_events]
-    config_path = setup(tmp_path, events, replies=True)
-    config, store = open_all(config_path)
-    assert run_planner(config, store, NOW_DT).created == [ALICE]
-    (event,) = series_in_file(config)[ALICE]
-    assert event.decoded("DTSTART") == DEC_1
-    return config_path, config, store, event, events
+    config_path, config, store, event = book_alice(tmp_path, tuple(extra_events))
+    return config_path, config, store, event, [*drifting(ALICE), *extra_events]
 
 
 def _instances(config, uid: str, days: int = 40) -> list[datetime]:

@@ -14,9 +14,12 @@ from connectors.ical.read import TAG_PROPERTY
 from connectors.localcal import LocalCalendar
 from tests.helpers import calendar, run_cli
 from tests.planning_helpers import (
+    ALICE,
+    DEC_1,
     NOW,
     NOW_DT,
     actions,
+    book_alice,
     drifting,
     imported_copy,
     live_series,
@@ -27,22 +30,12 @@ from tests.planning_helpers import (
     starts_from,
 )
 
-ALICE, BOB = "alice@acme.example", "bob@acme.example"
-DEC_1 = datetime.fromisoformat("2026-12-01T09:00:00+01:00")  # Alice's first touchbase
+BOB = "bob@acme.example"
 JAN_5 = datetime.fromisoformat("2027-01-05T09:00:00+01:00")
 
 
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-def _book_alice(tmp_path):
-    config_path = setup(tmp_path, drifting(ALICE), replies=True)
-    config, store = open_all(config_path)
-    assert run_planner(config, store, NOW_DT).created == [ALICE]
-    (event,) = series_in_file(config)[ALICE]
-    assert event.decoded("DTSTART") == DEC_1
-    return config_path, config, store, event
 
 
 def _alice_declines(tmp_path, config_path, event, starts, now: str) -> None:
@@ -51,7 +44,7 @@ def _alice_declines(tmp_path, config_path, event, starts, now: str) -> None:
 
 
 def test_declines_are_counted_and_at_the_limit_the_series_ends_and_alice_is_paused(tmp_path):
-    config_path, config, store, event = _book_alice(tmp_path)
+    config_path, config, store, event = book_alice(tmp_path)
     # Alice held the first one, then declines the series from January on.
     _alice_declines(tmp_path, config_path, event, starts_from(event, JAN_5), "2026-12-02T08:00:00+01:00")
     first = run_planner(config, store, _at("2026-12-02T08:00:00+01:00"))
@@ -80,7 +73,7 @@ def test_declines_are_counted_and_at_the_limit_the_series_ends_and_alice_is_paus
 
 
 def test_read_back_alone_ends_a_declined_series_and_books_nothing(tmp_path):
-    config_path, config, store, event = _book_alice(tmp_path)
+    config_path, config, store, event = book_alice(tmp_path)
     (tmp_path / "work.ics").write_text((tmp_path / "work.ics").read_text().replace(
         "END:VCALENDAR", "".join(e.text() for e in drifting(BOB)) + "END:VCALENDAR"))
     _alice_declines(tmp_path, config_path, event, starts_from(event, DEC_1), "2026-12-02T08:00:00+01:00")
@@ -90,7 +83,7 @@ def test_read_back_alone_ends_a_declined_series_and_books_nothing(tmp_path):
 
 
 def test_declines_of_future_occurrences_count_only_for_the_next_one(tmp_path):
-    config_path, config, store, event = _book_alice(tmp_path)
+    config_path, config, store, event = book_alice(tmp_path)
     _alice_declines(tmp_path, config_path, event, starts_from(event, DEC_1), NOW)
     assert [a.kind for a in run_planner(config, store, NOW_DT).actions] == ["declined"]
     assert tb.load(store)[0].declines == 1
@@ -100,7 +93,7 @@ def test_declines_of_future_occurrences_count_only_for_the_next_one(tmp_path):
 
 
 def test_a_series_the_user_deleted_is_never_recreated(tmp_path):
-    config_path, config, store, event = _book_alice(tmp_path)
+    config_path, config, store, event = book_alice(tmp_path)
     cal = local_calendar(config)
     cal.subcomponents = [c for c in cal.subcomponents if c.name != "VEVENT"]
     config.local_calendar_path.write_bytes(cal.to_ical())
@@ -186,7 +179,7 @@ def test_a_crash_before_the_write_plans_again_under_the_same_id(tmp_path):
 
 
 def test_a_crash_after_ending_a_series_is_recorded_once_on_the_next_run(tmp_path):
-    config_path, config, store, event = _book_alice(tmp_path)
+    config_path, config, store, event = book_alice(tmp_path)
     _alice_declines(tmp_path, config_path, event, starts_from(event, DEC_1), "2026-12-02T08:00:00+01:00")
     at = _at("2026-12-02T08:00:00+01:00")
     with pytest.raises(Crash):
@@ -216,7 +209,7 @@ def test_the_heal_job_acts_on_declines_as_soon_as_they_are_synced(tmp_path):
     from agent.daemon.jobs import run_job
     from agent.planning.planner import new_declines_synced
 
-    config_path, config, store, event = _book_alice(tmp_path)
+    config_path, config, store, event = book_alice(tmp_path)
     now = _at("2026-12-02T08:00:00+01:00")
     assert run_job(config, store, "sync", now).ok
     assert not new_declines_synced(config, store, now)  # nothing declined: no read-back at all
