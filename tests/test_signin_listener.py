@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from connectors.loopback import LoopbackListener
 from tests.fakes.google_setup import google_source
@@ -169,3 +173,28 @@ def test_the_listener_serves_until_the_expected_answer_and_drops_silent_connecti
         listener.close()
     assert listener.server.server_address[0] == "127.0.0.1"
     assert answer == {"state": "s3", "code": "real"} and statuses == [400, 400, 400, 200]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_ends_a_sign_in_waiting_for_the_browser(tmp_path, google, signum):
+    config = write_config(tmp_path, [], extra=google_source(google))
+    env = environment(tmp_path, "follow")
+    env["BROWSER"] = "true %s"  # opens nothing: the sign-in waits for an answer that never comes
+    code = "import sys; from agent.cli import main; sys.exit(main())"
+    process = subprocess.Popen([sys.executable, "-c", code, "--config", str(config), "--now", GOOGLE_NOW,
+                                "auth", "google", "--client-secrets", str(google_secrets(tmp_path, google))],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert "browser" in process.stdout.readline().lower()  # the listener is up and waiting
+        time.sleep(0.5)
+        began = time.monotonic()
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=60)
+        took = time.monotonic() - began
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert took < 5, took
+    assert "Traceback" not in err
+    assert process.returncode in ((-signal.SIGTERM, 143) if signum == signal.SIGTERM else (130,)), err
